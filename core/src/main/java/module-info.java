@@ -1,0 +1,6 @@
+/** Model files, tokenizers, architectures, tiers and the public API of Trillium. */
+module io.trillium.core {
+    requires transitive io.trillium.quant;
+
+    exports io.trillium.gguf;
+}

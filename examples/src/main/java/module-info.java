@@ -1,0 +1,7 @@
+/** The trillium command-line tool and embedding examples. */
+module io.trillium.examples {
+    requires io.trillium.core;
+    requires info.picocli;
+
+    opens io.trillium.cli to info.picocli;
+}

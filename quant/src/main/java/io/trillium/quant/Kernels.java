@@ -1,0 +1,136 @@
+package io.trillium.quant;
+
+import io.trillium.quant.block.*;
+import io.trillium.quant.simd.*;
+
+import java.lang.foreign.MemorySegment;
+import java.util.EnumSet;
+import java.util.Set;
+
+/**
+ * The kernels of every supported ggml type: scalar references, Vector API kernels,
+ * quantizers and the integer (quantized-activation) route.
+ */
+public final class Kernels {
+    private Kernels() {
+    }
+
+    /** Types with a dequantizer and dot kernels. */
+    public static final Set<GgmlType> SUPPORTED = EnumSet.of(
+            GgmlType.F32, GgmlType.F16, GgmlType.BF16,
+            GgmlType.Q4_0, GgmlType.Q4_1, GgmlType.Q5_0, GgmlType.Q5_1, GgmlType.Q8_0,
+            GgmlType.Q2_K, GgmlType.Q3_K, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K, GgmlType.Q8_K,
+            GgmlType.IQ4_NL, GgmlType.IQ4_XS);
+
+    /** Whether {@code type} can be dequantized and computed on. */
+    public static boolean isSupported(GgmlType type) {
+        return SUPPORTED.contains(type);
+    }
+
+    /** The scalar reference dequantizer of {@code type}. */
+    public static Dequantizer reference(GgmlType type) {
+        return switch (type) {
+            case F32 -> F32Block::dequantize;
+            case F16 -> F16Block::dequantize;
+            case BF16 -> BF16Block::dequantize;
+            case Q4_0 -> Q40Block::dequantize;
+            case Q4_1 -> Q41Block::dequantize;
+            case Q5_0 -> Q50Block::dequantize;
+            case Q5_1 -> Q51Block::dequantize;
+            case Q8_0 -> Q80Block::dequantize;
+            case Q2_K -> Q2KBlock::dequantize;
+            case Q3_K -> Q3KBlock::dequantize;
+            case Q4_K -> Q4KBlock::dequantize;
+            case Q5_K -> Q5KBlock::dequantize;
+            case Q6_K -> Q6KBlock::dequantize;
+            case Q8_K -> Q8KBlock::dequantize;
+            case IQ4_NL -> IQ4NLBlock::dequantize;
+            case IQ4_XS -> IQ4XSBlock::dequantize;
+            default -> throw unsupported(type);
+        };
+    }
+
+    /** The scalar reference dot: dequantize one block at a time, then multiply-add in float. */
+    public static DotKernel scalar(GgmlType type) {
+        Dequantizer dq = reference(type);
+        int bs = type.blockSize();
+        int bb = type.blockBytes();
+        return new DotKernel() {
+            @Override
+            public GgmlType type() {
+                return type;
+            }
+
+            @Override
+            public float dot(MemorySegment w, long offset, float[] x, int xOffset, int n) {
+                float[] buf = new float[bs];
+                float sum = 0f;
+                for (int i = 0; i < n; i += bs) {
+                    dq.dequantize(w, offset + (long) (i / bs) * bb, buf, 0, bs);
+                    for (int j = 0; j < bs; j++) {
+                        sum += buf[j] * x[xOffset + i + j];
+                    }
+                }
+                return sum;
+            }
+        };
+    }
+
+    /** The Vector API fused dequant-dot kernel of {@code type}. */
+    public static DotKernel simd(GgmlType type) {
+        return switch (type) {
+            case F32 -> F32Dot.INSTANCE;
+            case F16 -> F16Dot.INSTANCE;
+            case BF16 -> BF16Dot.INSTANCE;
+            case Q4_0 -> Q40Dot.INSTANCE;
+            case Q4_1 -> Q41Dot.INSTANCE;
+            case Q5_0 -> Q50Dot.INSTANCE;
+            case Q5_1 -> Q51Dot.INSTANCE;
+            case Q8_0 -> Q80Dot.INSTANCE;
+            case Q2_K -> Q2KDot.INSTANCE;
+            case Q3_K -> Q3KDot.INSTANCE;
+            case Q4_K -> Q4KDot.INSTANCE;
+            case Q5_K -> Q5KDot.INSTANCE;
+            case Q6_K -> Q6KDot.INSTANCE;
+            case Q8_K -> Q8KDot.INSTANCE;
+            case IQ4_NL -> IQ4NLDot.INSTANCE;
+            case IQ4_XS -> IQ4XSDot.INSTANCE;
+            default -> throw unsupported(type);
+        };
+    }
+
+    /** A quantizer into {@code type} (round-to-nearest; for activations, ggml's exact algorithm). */
+    public static Quantizer quantizer(GgmlType type) {
+        return switch (type) {
+            case F32 -> F32Block::quantize;
+            case F16 -> F16Block::quantize;
+            case BF16 -> BF16Block::quantize;
+            case Q4_0 -> Q40Block::quantize;
+            case Q8_0 -> Q80Block::quantize;
+            case Q4_K -> Q4KBlock::quantize;
+            case Q6_K -> Q6KBlock::quantize;
+            case Q8_K -> Q8KBlock::quantize;
+            default -> throw new UnsupportedOperationException("no quantizer for " + type
+                    + " (quantizers exist for F32, F16, BF16, Q4_0, Q8_0, Q4_K, Q6_K, Q8_K)");
+        };
+    }
+
+    /**
+     * The integer-route kernel of {@code type} (weights against Q8_0/Q8_K activations), or
+     * {@code null} where none exists.
+     */
+    public static QuantizedDotKernel quantized(GgmlType type) {
+        return switch (type) {
+            case Q4_0 -> Q40IntDot.INSTANCE;
+            case Q8_0 -> Q80IntDot.INSTANCE;
+            case Q4_K -> Q4KIntDot.INSTANCE;
+            case Q6_K -> Q6KIntDot.INSTANCE;
+            default -> null;
+        };
+    }
+
+    private static UnsupportedOperationException unsupported(GgmlType type) {
+        return new UnsupportedOperationException("ggml type " + type + " (id " + type.id()
+                + ") is not supported; supported: " + SUPPORTED);
+    }
+}

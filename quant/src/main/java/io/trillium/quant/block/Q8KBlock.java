@@ -1,0 +1,17 @@
+package io.trillium.quant.block;
+
+import java.lang.foreign.MemorySegment;
+
+/** STUB: replaced by the real implementation. */
+public final class Q8KBlock {
+    private Q8KBlock() {
+    }
+
+    public static void dequantize(MemorySegment src, long offset, float[] dst, int dstOffset, int n) {
+        throw new UnsupportedOperationException("TODO");
+    }
+
+    public static void quantize(float[] src, int srcOffset, MemorySegment dst, long dstOffset, int n) {
+        throw new UnsupportedOperationException("TODO");
+    }
+}

@@ -1,0 +1,24 @@
+package io.trillium.quant.simd;
+
+import io.trillium.quant.DotKernel;
+import io.trillium.quant.GgmlType;
+
+import java.lang.foreign.MemorySegment;
+
+/** STUB: replaced by the real implementation. */
+public final class Q40Dot implements DotKernel {
+    public static final Q40Dot INSTANCE = new Q40Dot();
+
+    private Q40Dot() {
+    }
+
+    @Override
+    public GgmlType type() {
+        return GgmlType.Q4_0;
+    }
+
+    @Override
+    public float dot(MemorySegment w, long offset, float[] x, int xOffset, int n) {
+        throw new UnsupportedOperationException("TODO");
+    }
+}
