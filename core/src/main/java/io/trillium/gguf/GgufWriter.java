@@ -81,6 +81,16 @@ public final class GgufWriter {
         return this;
     }
 
+    /** The metadata declared so far (a snapshot). */
+    public GgufMetadata metadata() {
+        return new GgufMetadata(null, metadata);
+    }
+
+    /** The tensors declared so far, in order, as (name, type, shape) with no placement yet (offsets -1). */
+    public List<GgufTensorInfo> tensors() {
+        return tensors.stream().map(d -> new GgufTensorInfo(d.name, d.type, d.shape, 0, -1, d.byteSize, -1)).toList();
+    }
+
     public GgufWriter remove(String key) {
         metadata.remove(key);
         return this;
