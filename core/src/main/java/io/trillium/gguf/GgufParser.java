@@ -180,7 +180,7 @@ final class GgufParser {
         long dataSize = Math.max(0, size - dataOffset);
         for (int i = 0; i < tensors.size(); i++) {
             GgufTensorInfo t = tensors.get(i);
-            if (t.offset() > dataSize || t.byteSize() > dataSize - t.offset()) {
+            if (dataOffset > size || t.offset() > dataSize || t.byteSize() > dataSize - t.offset()) {
                 throw error(infoAt[i], "tensor '" + t.name() + "' data [" + t.offset() + ", +" + t.byteSize()
                         + ") lies outside the data section (" + dataSize + " bytes from " + dataOffset
                         + "): expected it inside the file (truncated?)");

@@ -228,6 +228,17 @@ class GgufHostileTest {
     }
 
     @Test
+    void emptyTensorPastTheEnd() throws IOException {
+        Path p = new GgufWriter().put("k", GgufValue.string("abc")).tensor("z", GgmlType.F32, 0)
+                .write(dir.resolve("empty.gguf"), null);
+        try (GgufFile g = GgufFile.open(p)) {
+            assertEquals(0, g.tensor("z").data().byteSize());
+        }
+        byte[] b = Files.readAllBytes(p);
+        fails(Arrays.copyOf(b, b.length - 1), -1, "");
+    }
+
+    @Test
     void everyTruncationFails() throws IOException {
         for (int len = 0; len < base.length; len += (len < 600 ? 1 : 7)) {
             fails(Arrays.copyOf(base, len), -1, "");
