@@ -68,6 +68,31 @@ class GgufLargeFileTest {
         Files.delete(p);
     }
 
+    @Test
+    void writerStreamsTensorsBeyondFourGib() throws IOException {
+        Path p = dir.resolve("streamed.gguf");
+        long padBytes = 4 * GIB + 64;
+        new GgufWriter()
+                .tensor("pad", GgmlType.I8, padBytes)
+                .tensor("far", GgmlType.F32, 8)
+                .write(p, (t, dst) -> {
+                    // the writer hands over the whole >2 GiB window; touch only its ends
+                    dst.set(ValueLayout.JAVA_BYTE, 0, (byte) 1);
+                    dst.set(ValueLayout.JAVA_BYTE, dst.byteSize() - 1, (byte) 2);
+                });
+        try (GgufFile g = GgufFile.open(p)) {
+            Tensor pad = g.tensor("pad");
+            assertEquals(padBytes, pad.data().byteSize());
+            assertEquals(1, pad.data().get(ValueLayout.JAVA_BYTE, 0));
+            assertEquals(2, pad.data().get(ValueLayout.JAVA_BYTE, padBytes - 1));
+            Tensor far = g.tensor("far");
+            assertTrue(g.tensorInfo("far").fileOffset() > 4 * GIB);
+            assertEquals(1, far.data().get(ValueLayout.JAVA_BYTE, 0));
+            assertEquals(2, far.data().get(ValueLayout.JAVA_BYTE, 31));
+        }
+        Files.delete(p);
+    }
+
     /** Disk space actually used (via du), or -1 where that cannot be asked. */
     private static long allocatedBytes(Path p) {
         try {
