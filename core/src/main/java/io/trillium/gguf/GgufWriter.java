@@ -48,6 +48,11 @@ public final class GgufWriter {
          * read-write mapping of exactly that region, zero-filled; valid only during the call).
          */
         void write(GgufTensorInfo tensor, MemorySegment dst) throws IOException;
+
+        /** Copies each tensor, by name, from {@code source} (to rewrite or re-split a model). */
+        static TensorData copyFrom(GgufFile source) {
+            return (t, dst) -> dst.copyFrom(source.tensor(t.name()).data());
+        }
     }
 
     private record Decl(String name, GgmlType type, long[] shape, long byteSize) {

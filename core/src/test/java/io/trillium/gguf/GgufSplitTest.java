@@ -68,6 +68,25 @@ class GgufSplitTest {
     }
 
     @Test
+    void resplitAFixture() throws IOException {
+        try (GgufFile src = GgufFile.open(io.trillium.fixtures.Fixtures.file("models/type-zoo.gguf"))) {
+            GgufWriter w = new GgufWriter().putAll(src.metadata());
+            for (GgufTensorInfo t : src.tensors()) {
+                w.tensor(t.name(), t.type(), t.shape());
+            }
+            List<Path> parts = w.writeSplit(dir.resolve("zoo"), 0, 300_000, GgufWriter.TensorData.copyFrom(src));
+            assertTrue(parts.size() > 2, parts.toString());
+            try (GgufFile g = GgufFile.open(parts.getFirst())) {
+                assertEquals(src.tensors().size(), g.tensors().size());
+                assertEquals("zoo", g.metadata().getString("general.architecture"));
+                for (GgufTensorInfo t : src.tensors()) {
+                    assertEquals(-1, src.tensor(t.name()).data().mismatch(g.tensor(t.name()).data()), t.name());
+                }
+            }
+        }
+    }
+
+    @Test
     void singlePartSet() throws IOException {
         List<Path> parts = GgufTestFiles.model(3).writeSplit(dir.resolve("one"), 0, 0, PATTERN);
         assertEquals(List.of(dir.resolve("one-00001-of-00001.gguf")), parts);
