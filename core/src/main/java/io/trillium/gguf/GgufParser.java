@@ -30,6 +30,8 @@ final class GgufParser {
     static final int MAX_NAME_BYTES = 65535;
     /** Caps what one metadata array may allocate (Kimi's vocabulary: 163840 entries). */
     static final int MAX_ARRAY_LENGTH = 1 << 26;
+    /** Caps all metadata arrays together, so a huge hostile file cannot make us allocate gigabytes. */
+    static final long MAX_ARRAY_ELEMENTS = 1L << 27;
     /** Kimi K2 has 1096 tensors per model; a million is a generous bound. */
     static final long MAX_TENSORS = 1 << 20;
     static final String ALIGNMENT_KEY = "general.alignment";
@@ -49,6 +51,7 @@ final class GgufParser {
     private final MemorySegment seg;
     private final long size;
     private long pos;
+    private long elementBudget = MAX_ARRAY_ELEMENTS;
 
     private GgufParser(Path path, MemorySegment seg) {
         this.path = path;
@@ -250,6 +253,11 @@ final class GgufParser {
         int n = (int) count(key + ": array length", et.minBytes());
         if (n > MAX_ARRAY_LENGTH) {
             throw error(at + 4, key + ": array length " + n + ", expected at most " + MAX_ARRAY_LENGTH);
+        }
+        elementBudget -= n;
+        if (elementBudget < 0) {
+            throw error(at + 4, key + ": the metadata arrays hold more than " + MAX_ARRAY_ELEMENTS
+                    + " elements in all, expected a model header");
         }
         long bytes = (long) n * et.minBytes();
         switch (et) {
