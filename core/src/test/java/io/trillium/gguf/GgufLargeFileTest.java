@@ -47,10 +47,8 @@ class GgufLargeFileTest {
         }
         assertEquals(5 * GIB, Files.size(p));
 
-        long t0 = System.nanoTime();
+        // Opening must not touch the data: the 4 GiB hole stays a hole (checked below), whatever the clock says.
         try (GgufFile g = GgufFile.open(p)) {
-            double ms = (System.nanoTime() - t0) / 1e6;
-            assertTrue(ms < 1000, "opening a 5 GiB file took " + ms + " ms: the data must not be touched");
             assertEquals(3, g.tensors().size());
             Tensor far = g.tensor("far");
             assertEquals(128, far.data().byteSize());

@@ -2,7 +2,9 @@ package io.trillium.cli;
 
 import io.trillium.gguf.GgufFile;
 import io.trillium.gguf.GgufMetadata;
+import io.trillium.gguf.GgufArray;
 import io.trillium.gguf.GgufTensorInfo;
+import io.trillium.gguf.GgufValue;
 import io.trillium.quant.GgmlType;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -30,7 +32,7 @@ final class InspectCommand implements Callable<Integer> {
     int arrayItems;
 
     @Override
-    public Integer call() {
+    public Integer call() throws java.io.IOException {
         PrintStream out = System.out;
         try (GgufFile gguf = GgufFile.open(file)) {
             List<Path> files = gguf.files();
@@ -48,7 +50,8 @@ final class InspectCommand implements Callable<Integer> {
             out.println();
             out.println("metadata:");
             for (String key : md.keys()) {
-                out.printf("  %s: %s = %s%n", key, md.type(key), format(md.value(key), arrayItems));
+                GgufValue v = md.get(key);
+                out.printf("  %s: %s = %s%n", key, typeName(v), format(v.value(), arrayItems));
             }
 
             out.println();
@@ -107,8 +110,19 @@ final class InspectCommand implements Callable<Integer> {
         return u == 0 ? bytes + " B" : String.format("%.2f %s", v, units[u]);
     }
 
+    /** "u32", "string", "array[string x 32256]", "array[array x 2]" ... */
+    static String typeName(GgufValue v) {
+        if (v.value() instanceof GgufArray a) {
+            return "array[" + a.elementType().name().toLowerCase(java.util.Locale.ROOT) + " x " + a.size() + "]";
+        }
+        return v.type().name().toLowerCase(java.util.Locale.ROOT);
+    }
+
     /** Formats a metadata value; arrays longer than {@code limit} are abbreviated with their length. */
     static String format(Object v, int limit) {
+        if (v instanceof GgufArray a) {
+            return format(a.values(), limit);
+        }
         if (v instanceof String s) {
             return quote(s, 160);
         }

@@ -44,7 +44,7 @@ class CliTest {
     }
 
     static List<Path> fixtureModels() throws IOException {
-        try (Stream<Path> s = Stream.concat(Files.list(Fixtures.models()), Files.list(Fixtures.tokenizers()))) {
+        try (Stream<Path> s = Stream.concat(Files.list(Fixtures.models()), Files.list(Fixtures.tokenizer()))) {
             return s.filter(p -> p.toString().endsWith(".gguf")).sorted().toList();
         }
     }
