@@ -18,7 +18,7 @@ public final class Q50Block {
     public static final int QH = 2;
     public static final int QS = 6;
 
-    public static final ValueLayout.OfInt LE_INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    static final ValueLayout.OfInt LE_INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private Q50Block() {
     }

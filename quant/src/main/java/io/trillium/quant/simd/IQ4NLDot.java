@@ -2,10 +2,16 @@ package io.trillium.quant.simd;
 
 import io.trillium.quant.DotKernel;
 import io.trillium.quant.GgmlType;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
 
 import java.lang.foreign.MemorySegment;
 
-/** STUB: replaced by the real implementation. */
+import static io.trillium.quant.simd.Block32Simd.*;
+import static io.trillium.quant.block.IQ4NLBlock.*;
+
+/** IQ4_NL: nibbles looked up in the 16-entry grid with one byte shuffle, widened to floats. */
 public final class IQ4NLDot implements DotKernel {
     public static final IQ4NLDot INSTANCE = new IQ4NLDot();
 
@@ -19,6 +25,34 @@ public final class IQ4NLDot implements DotKernel {
 
     @Override
     public float dot(MemorySegment w, long offset, float[] x, int xOffset, int n) {
-        throw new UnsupportedOperationException("TODO");
+        checkBlocks(n, QK);
+        int nb = n / QK;
+        FloatVector acc0 = FloatVector.zero(F);
+        FloatVector acc1 = FloatVector.zero(F);
+        int b = 0;
+        for (; b + 1 < nb; b += 2) {
+            long blk = offset + (long) b * BYTES;
+            int xi = xOffset + b * QK;
+            acc0 = block(w, blk, x, xi, acc0);
+            acc1 = block(w, blk + BYTES, x, xi + QK, acc1);
+        }
+        if (b < nb) {
+            acc0 = block(w, offset + (long) b * BYTES, x, xOffset + b * QK, acc0);
+        }
+        return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+    }
+
+    private static final ByteVector GRID = ByteVector.fromArray(B16, KVALUES, 0);
+
+    private static FloatVector block(MemorySegment w, long blk, float[] x, int xi, FloatVector acc) {
+        ByteVector qs = ByteVector.fromMemorySegment(B16, w, blk + QS, LE);
+        ByteVector lo = qs.and((byte) 0x0F).selectFrom(GRID);
+        ByteVector hi = qs.lanewise(VectorOperators.LSHR, 4).selectFrom(GRID);
+        FloatVector s = FloatVector.zero(F);
+        for (int p = 0; p < 16 / L; p++) {
+            s = ((FloatVector) lo.castShape(F, p)).fma(FloatVector.fromArray(F, x, xi + p * L), s);
+            s = ((FloatVector) hi.castShape(F, p)).fma(FloatVector.fromArray(F, x, xi + 16 + p * L), s);
+        }
+        return s.fma(FloatVector.broadcast(F, f16(w, blk + D)), acc);
     }
 }

@@ -2,12 +2,35 @@ package io.trillium.quant.simd;
 
 import io.trillium.quant.GgmlType;
 import io.trillium.quant.QuantizedDotKernel;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
 
 import java.lang.foreign.MemorySegment;
 
-/** STUB: replaced by the real implementation. */
+import static io.trillium.quant.block.Q40Block.BYTES;
+import static io.trillium.quant.block.Q40Block.D;
+import static io.trillium.quant.block.Q40Block.QK;
+import static io.trillium.quant.block.Q40Block.QS;
+import static io.trillium.quant.simd.Block32Simd.B16;
+import static io.trillium.quant.simd.Block32Simd.F;
+import static io.trillium.quant.simd.Block32Simd.I;
+import static io.trillium.quant.simd.Block32Simd.L;
+import static io.trillium.quant.simd.Block32Simd.LE;
+import static io.trillium.quant.simd.Block32Simd.bytesToInts;
+import static io.trillium.quant.simd.Block32Simd.f16;
+
+/**
+ * Q4_0 weights × Q8_0 activations (ggml_vec_dot_q4_0_q8_0): nibbles re-centred to [-8, 7],
+ * products with the int8 activations summed exactly in int lanes, scaled once per block.
+ */
 public final class Q40IntDot implements QuantizedDotKernel {
     public static final Q40IntDot INSTANCE = new Q40IntDot();
+
+    /** Q8_0 activation block geometry. */
+    private static final int A_BYTES = 34;
+    private static final int A_QS = 2;
 
     private Q40IntDot() {
     }
@@ -24,6 +47,33 @@ public final class Q40IntDot implements QuantizedDotKernel {
 
     @Override
     public float dot(MemorySegment w, long offset, MemorySegment xq, long xqOffset, int n) {
-        throw new UnsupportedOperationException("TODO");
+        Block32Simd.checkBlocks(n, QK);
+        int nb = n / QK;
+        FloatVector acc0 = FloatVector.zero(F);
+        FloatVector acc1 = FloatVector.zero(F);
+        int b = 0;
+        for (; b + 1 < nb; b += 2) {
+            long blk = offset + (long) b * BYTES;
+            long ab = xqOffset + (long) b * A_BYTES;
+            acc0 = block(w, blk, xq, ab, acc0);
+            acc1 = block(w, blk + BYTES, xq, ab + A_BYTES, acc1);
+        }
+        if (b < nb) {
+            acc0 = block(w, offset + (long) b * BYTES, xq, xqOffset + (long) b * A_BYTES, acc0);
+        }
+        return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+    }
+
+    private static FloatVector block(MemorySegment w, long blk, MemorySegment xq, long ab, FloatVector acc) {
+        ByteVector qs = ByteVector.fromMemorySegment(B16, w, blk + QS, LE);
+        ByteVector lo = qs.and((byte) 0x0F).sub((byte) 8);
+        ByteVector hi = qs.lanewise(VectorOperators.LSHR, 4).sub((byte) 8);
+        IntVector s = IntVector.zero(I);
+        for (int p = 0; p < 16 / L; p++) {
+            s = s.add(((IntVector) lo.castShape(I, p)).mul(bytesToInts(xq, ab + A_QS + p * L)));
+            s = s.add(((IntVector) hi.castShape(I, p)).mul(bytesToInts(xq, ab + A_QS + 16 + p * L)));
+        }
+        float d = f16(w, blk + D) * f16(xq, ab);
+        return ((FloatVector) s.convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, d), acc);
     }
 }

@@ -2,10 +2,16 @@ package io.trillium.quant.simd;
 
 import io.trillium.quant.DotKernel;
 import io.trillium.quant.GgmlType;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
 
 import java.lang.foreign.MemorySegment;
 
-/** STUB: replaced by the real implementation. */
+import static io.trillium.quant.simd.Block32Simd.*;
+import static io.trillium.quant.block.Q41Block.*;
+
+/** Q4_1: unsigned nibbles; the min term is m times the block sum of x. */
 public final class Q41Dot implements DotKernel {
     public static final Q41Dot INSTANCE = new Q41Dot();
 
@@ -19,6 +25,29 @@ public final class Q41Dot implements DotKernel {
 
     @Override
     public float dot(MemorySegment w, long offset, float[] x, int xOffset, int n) {
-        throw new UnsupportedOperationException("TODO");
+        checkBlocks(n, QK);
+        int nb = n / QK;
+        FloatVector acc = FloatVector.zero(F);
+        FloatVector accm = FloatVector.zero(F);
+        for (int b = 0; b < nb; b++) {
+            long blk = offset + (long) b * BYTES;
+            int xi = xOffset + b * QK;
+            ByteVector qs = ByteVector.fromMemorySegment(B16, w, blk + QS, LE);
+            ByteVector lo = qs.and((byte) 0x0F);
+            ByteVector hi = qs.lanewise(VectorOperators.LSHR, 4);
+            FloatVector s = FloatVector.zero(F);
+            FloatVector sx = FloatVector.zero(F);
+            for (int p = 0; p < 16 / L; p++) {
+                FloatVector x0 = FloatVector.fromArray(F, x, xi + p * L);
+                FloatVector x1 = FloatVector.fromArray(F, x, xi + 16 + p * L);
+                s = ((FloatVector) lo.castShape(F, p)).fma(x0, s);
+                s = ((FloatVector) hi.castShape(F, p)).fma(x1, s);
+                sx = sx.add(x0).add(x1);
+            }
+            // sum (d q + m) x = d sum(q x) + m sum(x)
+            acc = s.fma(FloatVector.broadcast(F, f16(w, blk + D)), acc);
+            accm = sx.fma(FloatVector.broadcast(F, f16(w, blk + M)), accm);
+        }
+        return acc.add(accm).reduceLanes(VectorOperators.ADD);
     }
 }

@@ -2,10 +2,17 @@ package io.trillium.quant.simd;
 
 import io.trillium.quant.DotKernel;
 import io.trillium.quant.GgmlType;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
 
 import java.lang.foreign.MemorySegment;
 
-/** STUB: replaced by the real implementation. */
+import static io.trillium.quant.simd.Block32Simd.*;
+import static io.trillium.quant.block.Q50Block.*;
+
+/** Q5_0: nibbles plus the 5th bit from qh (as a lane mask), re-centred, widened to floats. */
 public final class Q50Dot implements DotKernel {
     public static final Q50Dot INSTANCE = new Q50Dot();
 
@@ -19,6 +26,35 @@ public final class Q50Dot implements DotKernel {
 
     @Override
     public float dot(MemorySegment w, long offset, float[] x, int xOffset, int n) {
-        throw new UnsupportedOperationException("TODO");
+        checkBlocks(n, QK);
+        int nb = n / QK;
+        FloatVector acc0 = FloatVector.zero(F);
+        FloatVector acc1 = FloatVector.zero(F);
+        int b = 0;
+        for (; b + 1 < nb; b += 2) {
+            long blk = offset + (long) b * BYTES;
+            int xi = xOffset + b * QK;
+            acc0 = block(w, blk, x, xi, acc0);
+            acc1 = block(w, blk + BYTES, x, xi + QK, acc1);
+        }
+        if (b < nb) {
+            acc0 = block(w, offset + (long) b * BYTES, x, xOffset + b * QK, acc0);
+        }
+        return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+    }
+
+    private static FloatVector block(MemorySegment w, long blk, float[] x, int xi, FloatVector acc) {
+        ByteVector qs = ByteVector.fromMemorySegment(B16, w, blk + QS, LE);
+        long qh = w.get(LE_INT, blk + QH);
+        ByteVector lo = qs.and((byte) 0x0F).lanewise(VectorOperators.OR, (byte) 0x10, VectorMask.fromLong(B16, qh))
+                .sub((byte) 16);
+        ByteVector hi = qs.lanewise(VectorOperators.LSHR, 4)
+                .lanewise(VectorOperators.OR, (byte) 0x10, VectorMask.fromLong(B16, qh >>> 16)).sub((byte) 16);
+        FloatVector s = FloatVector.zero(F);
+        for (int p = 0; p < 16 / L; p++) {
+            s = ((FloatVector) lo.castShape(F, p)).fma(FloatVector.fromArray(F, x, xi + p * L), s);
+            s = ((FloatVector) hi.castShape(F, p)).fma(FloatVector.fromArray(F, x, xi + 16 + p * L), s);
+        }
+        return s.fma(FloatVector.broadcast(F, f16(w, blk + D)), acc);
     }
 }
