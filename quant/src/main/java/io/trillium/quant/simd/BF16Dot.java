@@ -45,7 +45,7 @@ public final class BF16Dot implements DotKernel {
 
     /** L bf16 values at {@code w[o]} as floats: bits << 16 (the sign-extended top half shifts out). */
     static FloatVector load(MemorySegment w, long o) {
-        return ((IntVector) ShortVector.fromMemorySegment(S, w, o, LE).castShape(I, 0))
+        return ((IntVector) ShortVector.fromMemorySegment(S, w, o, LE).convertShape(VectorOperators.S2I, I, 0))
                 .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
     }
 }

@@ -23,7 +23,7 @@ final class Block32Simd {
 
     static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 512
-            ? FloatVector.SPECIES_512 : FloatVector.SPECIES_256;
+            && !Boolean.getBoolean("xx256") ? FloatVector.SPECIES_512 : FloatVector.SPECIES_256;
     static final int L = F.length();
     static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
     /** L bytes: widens to one float vector. */
@@ -48,17 +48,17 @@ final class Block32Simd {
 
     /** L signed bytes at {@code seg[off]} widened to floats. */
     static FloatVector bytesToFloats(MemorySegment seg, long off) {
-        return (FloatVector) ByteVector.fromMemorySegment(B, seg, off, LE).castShape(F, 0);
+        return (FloatVector) ByteVector.fromMemorySegment(B, seg, off, LE).convertShape(VectorOperators.B2F, F, 0);
     }
 
     /** L signed bytes at {@code seg[off]} widened to ints. */
     static IntVector bytesToInts(MemorySegment seg, long off) {
-        return (IntVector) ByteVector.fromMemorySegment(B, seg, off, LE).castShape(I, 0);
+        return (IntVector) ByteVector.fromMemorySegment(B, seg, off, LE).convertShape(VectorOperators.B2I, I, 0);
     }
 
     /** 2L signed bytes at {@code seg[off]} widened to shorts. */
     static ShortVector bytesToShorts(MemorySegment seg, long off) {
-        return (ShortVector) ByteVector.fromMemorySegment(B2, seg, off, LE).castShape(SF, 0);
+        return (ShortVector) ByteVector.fromMemorySegment(B2, seg, off, LE).convertShape(VectorOperators.B2S, SF, 0);
     }
 
     /**
@@ -69,6 +69,14 @@ final class Block32Simd {
         IntVector v = p.reinterpretAsInts();
         return v.lanewise(VectorOperators.ASHR, 16)
                 .add(v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16));
+    }
+
+    /**
+     * The high nibble of each byte, in [0, 15]. Shifted in int lanes: byte shifts with a scalar
+     * count do not intrinsify here (C2 sees a non-constant opcode) and fall back to Java code.
+     */
+    static ByteVector highNibbles(ByteVector qs) {
+        return qs.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0x0F);
     }
 
     static void checkBlocks(int n, int qk) {

@@ -51,7 +51,7 @@ public final class F16Dot implements DotKernel {
      * position and rescaled by 2^(127-15) (exact for normals and subnormals); inf/NaN patched in.
      */
     static FloatVector load(MemorySegment w, long o) {
-        IntVector h = (IntVector) ShortVector.fromMemorySegment(S, w, o, LE).castShape(I, 0);
+        IntVector h = (IntVector) ShortVector.fromMemorySegment(S, w, o, LE).convertShape(VectorOperators.S2I, I, 0);
         IntVector em = h.and(0x7FFF);
         IntVector sign = h.and(0x8000).lanewise(VectorOperators.LSHL, 16);
         IntVector bits = em.lanewise(VectorOperators.LSHL, 13);

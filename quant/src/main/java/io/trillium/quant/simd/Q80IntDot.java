@@ -108,6 +108,6 @@ public final class Q80IntDot implements QuantizedDotKernel {
     }
 
     private static FloatVector i2f(IntVector v) {
-        return (FloatVector) v.convert(VectorOperators.I2F, 0);
+        return (FloatVector) v.convertShape(VectorOperators.I2F, F, 0);
     }
 }
