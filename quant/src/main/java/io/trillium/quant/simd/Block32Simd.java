@@ -23,7 +23,7 @@ final class Block32Simd {
 
     static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 512
-            && !Boolean.getBoolean("xx256") ? FloatVector.SPECIES_512 : FloatVector.SPECIES_256;
+            ? FloatVector.SPECIES_512 : FloatVector.SPECIES_256;
     static final int L = F.length();
     static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
     /** L bytes: widens to one float vector. */
@@ -63,12 +63,12 @@ final class Block32Simd {
 
     /**
      * Sums adjacent pairs of int16 lanes into int32 lanes (what vpmaddwd does, which the Vector
-     * API lacks): the high half by an arithmetic shift, the low half sign-extended in place.
+     * API lacks). With v = hi * 2^16 + lo (lo unsigned), v + (v << 16) = (hi + lo_signed) * 2^16 + lo,
+     * so an arithmetic shift by 16 leaves hi + lo_signed, valid while |hi + lo| < 2^15.
      */
     static IntVector pairSum(ShortVector p) {
         IntVector v = p.reinterpretAsInts();
-        return v.lanewise(VectorOperators.ASHR, 16)
-                .add(v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16));
+        return v.add(v.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
     }
 
     /**

@@ -46,64 +46,35 @@ public final class Q40IntDot implements QuantizedDotKernel {
         return GgmlType.Q8_0;
     }
 
+    /** One method with the whole block loop: C2 must see every Vector API call in one compilation. */
     @Override
     public float dot(MemorySegment w, long offset, MemorySegment xq, long xqOffset, int n) {
         Block32Simd.checkBlocks(n, QK);
         int nb = n / QK;
-        FloatVector acc0 = FloatVector.zero(F);
-        FloatVector acc1 = FloatVector.zero(F);
-        int b = 0;
-        for (; b + 1 < nb; b += 2) {
+        FloatVector acc = FloatVector.zero(F);
+        for (int b = 0; b < nb; b++) {
             long blk = offset + (long) b * BYTES;
             long ab = xqOffset + (long) b * A_BYTES;
-            acc0 = block(w, blk, xq, ab, acc0);
-            acc1 = block(w, blk + BYTES, xq, ab + A_BYTES, acc1);
-        }
-        if (b < nb) {
-            acc0 = block(w, offset + (long) b * BYTES, xq, xqOffset + (long) b * A_BYTES, acc0);
-        }
-        return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
-    }
-
-    /** Rows one by one, with the block loop here rather than behind dot(): keeps C2's inlining depth low. */
-    @Override
-    public void matVec(MemorySegment w, long offset, long rowStride, MemorySegment xq, int n,
-                       float[] y, int rowStart, int rowEnd) {
-        Block32Simd.checkBlocks(n, QK);
-        int nb = n / QK;
-        for (int r = rowStart; r < rowEnd; r++) {
-            long row = offset + r * rowStride;
-            FloatVector acc0 = FloatVector.zero(F);
-            FloatVector acc1 = FloatVector.zero(F);
-            int b = 0;
-            for (; b + 1 < nb; b += 2) {
-                acc0 = block(w, row + (long) b * BYTES, xq, (long) b * A_BYTES, acc0);
-                acc1 = block(w, row + (long) (b + 1) * BYTES, xq, (long) (b + 1) * A_BYTES, acc1);
+            ByteVector qs = ByteVector.fromMemorySegment(B16, w, blk + QS, LE);
+            ByteVector lo = qs.and((byte) 0x0F).sub((byte) 8);
+            ByteVector hi = highNibbles(qs).sub((byte) 8);
+            // weight elements [0, 16) are the low nibbles, [16, 32) the high ones
+            IntVector s = ((IntVector) lo.convertShape(VectorOperators.B2I, I, 0))
+                    .mul((IntVector) ByteVector.fromMemorySegment(B, xq, ab + A_QS, LE).convertShape(VectorOperators.B2I, I, 0))
+                    .add(((IntVector) hi.convertShape(VectorOperators.B2I, I, 0))
+                            .mul((IntVector) ByteVector.fromMemorySegment(B, xq, ab + A_QS + 16, LE)
+                                    .convertShape(VectorOperators.B2I, I, 0)));
+            if (L == 8) { // AVX2: a second vector per half; the part index must be a constant
+                s = s.add(((IntVector) lo.convertShape(VectorOperators.B2I, I, 1))
+                        .mul((IntVector) ByteVector.fromMemorySegment(B, xq, ab + A_QS + 8, LE)
+                                .convertShape(VectorOperators.B2I, I, 0)));
+                s = s.add(((IntVector) hi.convertShape(VectorOperators.B2I, I, 1))
+                        .mul((IntVector) ByteVector.fromMemorySegment(B, xq, ab + A_QS + 24, LE)
+                                .convertShape(VectorOperators.B2I, I, 0)));
             }
-            if (b < nb) {
-                acc0 = block(w, row + (long) b * BYTES, xq, (long) b * A_BYTES, acc0);
-            }
-            y[r] = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+            float d = Float.float16ToFloat(w.get(LE_SHORT, blk + D)) * Float.float16ToFloat(xq.get(LE_SHORT, ab));
+            acc = ((FloatVector) s.convertShape(VectorOperators.I2F, F, 0)).fma(FloatVector.broadcast(F, d), acc);
         }
-    }
-
-    private static FloatVector block(MemorySegment w, long blk, MemorySegment xq, long ab, FloatVector acc) {
-        ByteVector qs = ByteVector.fromMemorySegment(B16, w, blk + QS, LE);
-        ByteVector lo = qs.and((byte) 0x0F).sub((byte) 8);
-        ByteVector hi = highNibbles(qs).sub((byte) 8);
-        IntVector s = (L == 16) ? part(lo, hi, xq, ab, 0) : part(lo, hi, xq, ab, 0).add(part(lo, hi, xq, ab, 1));
-        float d = Float.float16ToFloat(w.get(LE_SHORT, blk + D)) * Float.float16ToFloat(xq.get(LE_SHORT, ab));
-        return ((FloatVector) s.convertShape(VectorOperators.I2F, F, 0)).fma(FloatVector.broadcast(F, d), acc);
-    }
-
-    /** Part {@code p} (of 16 / L) of both nibble halves times the matching activations, in int lanes. */
-    private static IntVector part(ByteVector lo, ByteVector hi, MemorySegment xq, long ab, int p) {
-        IntVector wl = (IntVector) lo.convertShape(VectorOperators.B2I, I, p);
-        IntVector wh = (IntVector) hi.convertShape(VectorOperators.B2I, I, p);
-        IntVector al = (IntVector) ByteVector.fromMemorySegment(B, xq, ab + A_QS + p * L, LE)
-                .convertShape(VectorOperators.B2I, I, 0);
-        IntVector ah = (IntVector) ByteVector.fromMemorySegment(B, xq, ab + A_QS + 16 + p * L, LE)
-                .convertShape(VectorOperators.B2I, I, 0);
-        return wl.mul(al).add(wh.mul(ah));
+        return acc.reduceLanes(VectorOperators.ADD);
     }
 }
