@@ -1,0 +1,56 @@
+package io.trillium.quant.simd;
+
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+
+/**
+ * Shapes and little-endian reads shared by the 256-block (K-quant) kernels. The float route works on
+ * 16 floats per step (one 512-bit vector; 16 bytes of quants widen to it); the integer route on
+ * 32 int8 activations per step, widened to 32 shorts.
+ */
+final class KVec {
+    private KVec() {
+    }
+
+    static final VectorSpecies<Float> F = FloatVector.SPECIES_512;
+    static final VectorSpecies<Byte> B16 = ByteVector.SPECIES_128;
+    static final VectorSpecies<Byte> B32 = ByteVector.SPECIES_256;
+    static final VectorSpecies<Short> S32 = ShortVector.SPECIES_512;
+    static final VectorSpecies<Integer> I16 = IntVector.SPECIES_512;
+    static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+
+    static final ValueLayout.OfShort U16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE);
+    static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(LE);
+
+    static float f16(MemorySegment s, long o) {
+        return Float.float16ToFloat(s.get(U16, o));
+    }
+
+    static int u8(MemorySegment s, long o) {
+        return s.get(ValueLayout.JAVA_BYTE, o) & 0xFF;
+    }
+
+    static ByteVector b16(MemorySegment s, long o) {
+        return ByteVector.fromMemorySegment(B16, s, o, LE);
+    }
+
+    static ByteVector b32(MemorySegment s, long o) {
+        return ByteVector.fromMemorySegment(B32, s, o, LE);
+    }
+
+    /** 16 byte lanes (signed) to 16 floats. */
+    static FloatVector toFloat(ByteVector v) {
+        return (FloatVector) v.convertShape(jdk.incubator.vector.VectorOperators.B2F, F, 0);
+    }
+
+    static FloatVector x(float[] x, int i) {
+        return FloatVector.fromArray(F, x, i);
+    }
+}
