@@ -36,7 +36,7 @@ public final class IQ4XSDot implements DotKernel {
             long o = offset + b * 136L;
             float d = f16(w, o);
             int sh = w.get(U16, o + 2) & 0xFFFF;
-            int sl = w.get(java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED.withOrder(LE), o + 4);
+            int sl = w.get(I32, o + 4);
             for (int ib = 0; ib < 8; ib++) {
                 int ls = ((sl >>> (4 * ib)) & 0xF) | (((sh >>> (2 * ib)) & 3) << 4);
                 float dl = d * (ls - 32);

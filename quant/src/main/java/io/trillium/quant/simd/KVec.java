@@ -28,6 +28,9 @@ final class KVec {
 
     static final ValueLayout.OfShort U16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE);
     static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(LE);
+    // layouts must be constants: a layout built in the loop costs a var-handle lookup per access
+    static final ValueLayout.OfInt I32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(LE);
+    static final ValueLayout.OfLong I64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(LE);
 
     static float f16(MemorySegment s, long o) {
         return Float.float16ToFloat(s.get(U16, o));

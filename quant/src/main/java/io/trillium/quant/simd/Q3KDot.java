@@ -7,7 +7,6 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 
 import static io.trillium.quant.simd.KVec.*;
 import static jdk.incubator.vector.VectorOperators.LSHL;
@@ -31,13 +30,12 @@ public final class Q3KDot implements DotKernel {
     @Override
     public float dot(MemorySegment w, long offset, float[] x, int xOffset, int n) {
         FloatVector acc0 = FloatVector.zero(F), acc1 = FloatVector.zero(F);
-        ValueLayout.OfInt i32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(LE);
         ByteVector hma, hmb;
         for (int b = 0; b < n / 256; b++) {
             long o = offset + b * 110L;
             float d = f16(w, o + 108);
             // unpack the 16 six-bit scales (ggml's kmask trick on three LE u32 words)
-            int a0 = w.get(i32, o + 96), a1 = w.get(i32, o + 100), t = w.get(i32, o + 104);
+            int a0 = w.get(I32, o + 96), a1 = w.get(I32, o + 100), t = w.get(I32, o + 104);
             int sc0 = (a0 & 0x0f0f0f0f) | ((t & 0x03030303) << 4);
             int sc1 = (a1 & 0x0f0f0f0f) | (((t >>> 2) & 0x03030303) << 4);
             int sc2 = ((a0 >>> 4) & 0x0f0f0f0f) | (((t >>> 4) & 0x03030303) << 4);

@@ -35,8 +35,8 @@ public final class Q4KDot implements DotKernel {
             int xb = xOffset + b * 256;
             float d = f16(w, o), dmin = f16(w, o + 2);
             // scale bytes: s0..s3 = sc|m-high-bits for j<4 ..., decoded as ggml get_scale_min_k4
-            long s = w.get(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED.withOrder(LE), o + 4);
-            int s8 = w.get(java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED.withOrder(LE), o + 12);
+            long s = w.get(I64, o + 4);
+            int s8 = w.get(I32, o + 12);
             for (int c = 0; c < 4; c++) {
                 int j0 = 2 * c, j1 = 2 * c + 1;
                 float d1 = d * scale(s, s8, j0), m1 = dmin * min(s, s8, j0);

@@ -9,7 +9,6 @@ import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 
 import static io.trillium.quant.simd.KVec.*;
 import static jdk.incubator.vector.VectorOperators.ASHR;
@@ -41,8 +40,6 @@ public final class Q4KIntDot implements QuantizedDotKernel {
 
     @Override
     public float dot(MemorySegment w, long offset, MemorySegment xq, long xqOffset, int n) {
-        ValueLayout.OfLong i64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(LE);
-        ValueLayout.OfInt i32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(LE);
         FloatVector acc = FloatVector.zero(F);
         float mins = 0;
         for (int b = 0; b < n / 256; b++) {
@@ -50,8 +47,8 @@ public final class Q4KIntDot implements QuantizedDotKernel {
             long a = xqOffset + b * 292L;
             float dx = xq.get(F32, a);
             float d = dx * f16(w, o), dmin = dx * f16(w, o + 2);
-            long s = w.get(i64, o + 4);
-            int s8 = w.get(i32, o + 12);
+            long s = w.get(I64, o + 4);
+            int s8 = w.get(I32, o + 12);
             IntVector isum = IntVector.zero(I16);
             int msum = 0;
             for (int c = 0; c < 4; c++) {

@@ -7,7 +7,6 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 
 import static io.trillium.quant.simd.KVec.*;
 import static jdk.incubator.vector.VectorOperators.LSHL;
@@ -29,14 +28,12 @@ public final class Q5KDot implements DotKernel {
     public float dot(MemorySegment w, long offset, float[] x, int xOffset, int n) {
         FloatVector acc0 = FloatVector.zero(F), acc1 = FloatVector.zero(F);
         FloatVector acc2 = FloatVector.zero(F), acc3 = FloatVector.zero(F);
-        ValueLayout.OfLong i64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(LE);
-        ValueLayout.OfInt i32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(LE);
         for (int b = 0; b < n / 256; b++) {
             long o = offset + b * 176L;
             int xb = xOffset + b * 256;
             float d = f16(w, o), dmin = f16(w, o + 2);
-            long s = w.get(i64, o + 4);
-            int s8 = w.get(i32, o + 12);
+            long s = w.get(I64, o + 4);
+            int s8 = w.get(I32, o + 12);
             ByteVector ha = b16(w, o + 16), hb = b16(w, o + 32);
             for (int c = 0; c < 4; c++) {
                 int j0 = 2 * c, j1 = 2 * c + 1;

@@ -36,27 +36,30 @@ public final class Q6KDot implements DotKernel {
         for (int b = 0; b < n / 256; b++) {
             long o = offset + b * 210L;
             float d = f16(w, o + 208);
-            for (int h = 0; h < 2; h++) {
-                long ql = o + 64 * h, qh = o + 128 + 32 * h, sc = o + 192 + 8 * h;
-                int xh = xOffset + b * 256 + 128 * h;
-                for (int k = 0; k < 2; k++) {
-                    ByteVector a = b16(w, ql + 16 * k), c = b16(w, ql + 32 + 16 * k), hb = b16(w, qh + 16 * k);
-                    ByteVector q1 = a.and((byte) 0xF).or(hb.and((byte) 3).lanewise(LSHL, 4)).sub((byte) 32);
-                    ByteVector q2 = c.and((byte) 0xF).or(hb.and((byte) 0xC).lanewise(LSHL, 2)).sub((byte) 32);
-                    ByteVector q3 = a.lanewise(LSHR, 4).or(hb.and((byte) 0x30)).sub((byte) 32);
-                    ByteVector q4 = c.lanewise(LSHR, 4).or(hb.lanewise(LSHR, 6).lanewise(LSHL, 4)).sub((byte) 32);
-                    int xk = xh + 16 * k;
-                    acc0 = toFloat(q1).mul(d * s8(w, sc + k)).fma(x(x, xk), acc0);
-                    acc1 = toFloat(q2).mul(d * s8(w, sc + k + 2)).fma(x(x, xk + 32), acc1);
-                    acc2 = toFloat(q3).mul(d * s8(w, sc + k + 4)).fma(x(x, xk + 64), acc2);
-                    acc3 = toFloat(q4).mul(d * s8(w, sc + k + 6)).fma(x(x, xk + 96), acc3);
+            // 8 steps of (half h, stream s, slice k). The loop body is kept this small on purpose: C2
+            // parses Vector API calls into many nodes, and a body that unpacks a whole half at once hits
+            // its inlining node budget (NodeCountInliningCutoff), leaving vectors boxed (~8x slower).
+            for (int it = 0; it < 8; it++) {
+                int h = it >> 2, s = (it >> 1) & 1, k = it & 1;
+                // ql[32s + l] low nibbles are elements 32s + l, high nibbles 64 + 32s + l (of this half);
+                // their top two bits are bits 2s..2s+1 and 2s+4..2s+5 of qh[l]
+                ByteVector ql = b16(w, o + 64 * h + 32 * s + 16 * k);
+                ByteVector qh = b16(w, o + 128 + 32 * h + 16 * k).lanewise(LSHR, 2 * s);
+                ByteVector lo = ql.and((byte) 0xF).or(qh.lanewise(LSHL, 4).and((byte) 0x30));
+                ByteVector hi = ql.lanewise(LSHR, 4).or(qh.and((byte) 0x30));
+                long sc = o + 192 + 8 * h + 2 * s + k;
+                float d1 = d * w.get(ValueLayout.JAVA_BYTE, sc), d2 = d * w.get(ValueLayout.JAVA_BYTE, sc + 4);
+                int xi = xOffset + b * 256 + 128 * h + 32 * s + 16 * k;
+                // (q - 32) * d*sc as one FMA
+                if (k == 0) {
+                    acc0 = toFloat(lo).fma(d1, -32 * d1).fma(x(x, xi), acc0);
+                    acc1 = toFloat(hi).fma(d2, -32 * d2).fma(x(x, xi + 64), acc1);
+                } else {
+                    acc2 = toFloat(lo).fma(d1, -32 * d1).fma(x(x, xi), acc2);
+                    acc3 = toFloat(hi).fma(d2, -32 * d2).fma(x(x, xi + 64), acc3);
                 }
             }
         }
         return acc0.add(acc1).add(acc2.add(acc3)).reduceLanes(VectorOperators.ADD);
-    }
-
-    static int s8(MemorySegment s, long o) {
-        return s.get(ValueLayout.JAVA_BYTE, o);
     }
 }
