@@ -30,29 +30,27 @@ public final class Q5KDot implements DotKernel {
         FloatVector acc2 = FloatVector.zero(F), acc3 = FloatVector.zero(F);
         for (int b = 0; b < n / 256; b++) {
             long o = offset + b * 176L;
-            int xb = xOffset + b * 256;
             float d = f16(w, o), dmin = f16(w, o + 2);
             long s = w.get(I64, o + 4);
             int s8 = w.get(I32, o + 12);
-            ByteVector ha = b16(w, o + 16), hb = b16(w, o + 32);
-            for (int c = 0; c < 4; c++) {
-                int j0 = 2 * c, j1 = 2 * c + 1;
-                FloatVector vd1 = FloatVector.broadcast(F, d * Q4KDot.scale(s, s8, j0));
-                FloatVector vm1 = FloatVector.broadcast(F, -(dmin * Q4KDot.min(s, s8, j0)));
-                FloatVector vd2 = FloatVector.broadcast(F, d * Q4KDot.scale(s, s8, j1));
-                FloatVector vm2 = FloatVector.broadcast(F, -(dmin * Q4KDot.min(s, s8, j1)));
-                long q = o + 48 + 32 * c;
-                int xc = xb + 64 * c;
-                ByteVector qa = b16(w, q), qb = b16(w, q + 16);
-                // fifth bit: bit j of qh, moved to bit 4
-                ByteVector la = qa.and((byte) 0xF).or(ha.lanewise(LSHR, j0).and((byte) 1).lanewise(LSHL, 4));
-                ByteVector lb = qb.and((byte) 0xF).or(hb.lanewise(LSHR, j0).and((byte) 1).lanewise(LSHL, 4));
-                ByteVector ua = qa.lanewise(LSHR, 4).or(ha.lanewise(LSHR, j1).and((byte) 1).lanewise(LSHL, 4));
-                ByteVector ub = qb.lanewise(LSHR, 4).or(hb.lanewise(LSHR, j1).and((byte) 1).lanewise(LSHL, 4));
-                acc0 = toFloat(la).fma(vd1, vm1).fma(x(x, xc), acc0);
-                acc1 = toFloat(lb).fma(vd1, vm1).fma(x(x, xc + 16), acc1);
-                acc2 = toFloat(ua).fma(vd2, vm2).fma(x(x, xc + 32), acc2);
-                acc3 = toFloat(ub).fma(vd2, vm2).fma(x(x, xc + 48), acc3);
+            // 8 steps of (chunk c, slice k): a small loop body stays within C2's inlining node budget
+            for (int it = 0; it < 8; it++) {
+                int c = it >> 1, k = it & 1;
+                float d1 = d * Q4KDot.scale(s, s8, 2 * c), m1 = dmin * Q4KDot.min(s, s8, 2 * c);
+                float d2 = d * Q4KDot.scale(s, s8, 2 * c + 1), m2 = dmin * Q4KDot.min(s, s8, 2 * c + 1);
+                ByteVector q = b16(w, o + 48 + 32 * c + 16 * k);
+                // bits 2c and 2c+1 of qh[l], moved to bit 4
+                ByteVector qh = b16(w, o + 16 + 16 * k).lanewise(LSHR, 2 * c);
+                ByteVector lo = q.and((byte) 0xF).or(qh.lanewise(LSHL, 4).and((byte) 0x10));
+                ByteVector hi = q.lanewise(LSHR, 4).or(qh.lanewise(LSHL, 3).and((byte) 0x10));
+                int xi = xOffset + b * 256 + 64 * c + 16 * k;
+                if (k == 0) {
+                    acc0 = toFloat(lo).fma(d1, -m1).fma(x(x, xi), acc0);
+                    acc1 = toFloat(hi).fma(d2, -m2).fma(x(x, xi + 32), acc1);
+                } else {
+                    acc2 = toFloat(lo).fma(d1, -m1).fma(x(x, xi), acc2);
+                    acc3 = toFloat(hi).fma(d2, -m2).fma(x(x, xi + 32), acc3);
+                }
             }
         }
         return acc0.add(acc1).add(acc2.add(acc3)).reduceLanes(VectorOperators.ADD);
