@@ -4,6 +4,8 @@ import io.trillium.quant.DotKernel;
 import io.trillium.quant.GgmlType;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
 
 import java.lang.foreign.MemorySegment;
 
@@ -11,9 +13,10 @@ import static io.trillium.quant.simd.KVec.*;
 import static jdk.incubator.vector.VectorOperators.LSHR;
 
 /**
- * Q4_K float route: each 16 bytes of nibbles widen to two 16-float vectors (low nibbles: sub-block 2c,
- * high: 2c+1), dequantized with one FMA (d*sc*q - dmin*m) and dotted with a second one. The
- * byte-to-float widening, not memory, bounds this route (see Q4KIntDot for the integer one).
+ * Q4_K float route. Per 32-element sub-block the 16 possible values d*sc*q - dmin*m are one vector
+ * (one FMA over the codes 0..15); each 16 nibbles widen to ints and pick their values with a lane
+ * permute, then one FMA with x. That replaces int-to-float convert + dequant FMA per 16 elements.
+ * The byte widening and permute, not memory, still bound it (see Q4KIntDot for the integer route).
  */
 public final class Q4KDot implements DotKernel {
     public static final Q4KDot INSTANCE = new Q4KDot();
@@ -26,6 +29,9 @@ public final class Q4KDot implements DotKernel {
         return GgmlType.Q4_K;
     }
 
+    /** 0, 1, ..., 15: the 4-bit codes, for building each sub-block's 16-entry table of dequantized values. */
+    private static final FloatVector CODES = FloatVector.fromArray(F, new float[] {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}, 0);
+
     @Override
     public float dot(MemorySegment w, long offset, float[] x, int xOffset, int n) {
         FloatVector acc0 = FloatVector.zero(F), acc1 = FloatVector.zero(F);
@@ -34,25 +40,25 @@ public final class Q4KDot implements DotKernel {
             long o = offset + b * 144L;
             int xb = xOffset + b * 256;
             float d = f16(w, o), dmin = f16(w, o + 2);
-            // scale bytes: s0..s3 = sc|m-high-bits for j<4 ..., decoded as ggml get_scale_min_k4
             long s = w.get(I64, o + 4);
             int s8 = w.get(I32, o + 12);
             for (int c = 0; c < 4; c++) {
                 int j0 = 2 * c, j1 = 2 * c + 1;
-                float d1 = d * scale(s, s8, j0), m1 = dmin * min(s, s8, j0);
-                float d2 = d * scale(s, s8, j1), m2 = dmin * min(s, s8, j1);
-                FloatVector vd1 = FloatVector.broadcast(F, d1), vm1 = FloatVector.broadcast(F, -m1);
-                FloatVector vd2 = FloatVector.broadcast(F, d2), vm2 = FloatVector.broadcast(F, -m2);
+                // table lookup instead of convert + FMA: the 16 possible values d*sc*q - dmin*m of a
+                // sub-block sit in one vector, nibbles index it with a lane permute (vpermd)
+                IntVector t1 = CODES.fma(d * scale(s, s8, j0), -(dmin * min(s, s8, j0))).reinterpretAsInts();
+                IntVector t2 = CODES.fma(d * scale(s, s8, j1), -(dmin * min(s, s8, j1))).reinterpretAsInts();
                 long q = o + 16 + 32 * c;
                 int xc = xb + 64 * c;
-                ByteVector qa = b16(w, q), qb = b16(w, q + 16);
-                acc0 = toFloat(qa.and((byte) 0xF)).fma(vd1, vm1).fma(x(x, xc), acc0);
-                acc1 = toFloat(qb.and((byte) 0xF)).fma(vd1, vm1).fma(x(x, xc + 16), acc1);
-                acc2 = toFloat(qa.lanewise(LSHR, 4)).fma(vd2, vm2).fma(x(x, xc + 32), acc2);
-                acc3 = toFloat(qb.lanewise(LSHR, 4)).fma(vd2, vm2).fma(x(x, xc + 48), acc3);
+                IntVector qa = (IntVector) b16(w, q).convertShape(VectorOperators.B2I, I16, 0);
+                IntVector qb = (IntVector) b16(w, q + 16).convertShape(VectorOperators.B2I, I16, 0);
+                acc0 = qa.and(0xF).selectFrom(t1).reinterpretAsFloats().fma(x(x, xc), acc0);
+                acc1 = qb.and(0xF).selectFrom(t1).reinterpretAsFloats().fma(x(x, xc + 16), acc1);
+                acc2 = qa.lanewise(LSHR, 4).and(0xF).selectFrom(t2).reinterpretAsFloats().fma(x(x, xc + 32), acc2);
+                acc3 = qb.lanewise(LSHR, 4).and(0xF).selectFrom(t2).reinterpretAsFloats().fma(x(x, xc + 48), acc3);
             }
         }
-        return acc0.add(acc1).add(acc2.add(acc3)).reduceLanes(jdk.incubator.vector.VectorOperators.ADD);
+        return acc0.add(acc1).add(acc2.add(acc3)).reduceLanes(VectorOperators.ADD);
     }
 
     /** get_scale_min_k4 on the 12 scale bytes held as a LE long (bytes 0..7) and int (bytes 8..11). */
