@@ -32,6 +32,9 @@ final class KVec {
     static final ValueLayout.OfInt I32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(LE);
     static final ValueLayout.OfLong I64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(LE);
 
+    /** Byte masks replicated over a long, for bit fiddling on the 64-bit view of byte vectors. */
+    static final long M0F = 0x0F0F0F0F0F0F0F0FL, M30 = 0x3030303030303030L, M10 = 0x1010101010101010L;
+
     static float f16(MemorySegment s, long o) {
         return Float.float16ToFloat(s.get(U16, o));
     }

@@ -4,6 +4,7 @@ import io.trillium.quant.DotKernel;
 import io.trillium.quant.GgmlType;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.LongVector;
 import jdk.incubator.vector.VectorOperators;
 
 import java.lang.foreign.MemorySegment;
@@ -14,9 +15,9 @@ import static jdk.incubator.vector.VectorOperators.LSHL;
 import static jdk.incubator.vector.VectorOperators.LSHR;
 
 /**
- * Q6_K float route: per half and 16-lane slice k, 16 bytes each of ql[l], ql[l+32] and qh[l] assemble
- * four 6-bit vectors in byte lanes (elements l, l+32, l+64, l+96, each a whole 16-element sub-block),
- * which widen to floats and take their sub-block scale d*sc by one multiply.
+ * Q6_K float route: 16 bytes of ql and 16 of qh unpack (on the 64-bit view) to two 16-element
+ * sub-blocks of 6-bit codes, which widen to floats, are dequantized as (q - 32)*d*sc by one FMA and
+ * dotted by another. 64 codes are too many for Q4_K's one-vector value table.
  */
 public final class Q6KDot implements DotKernel {
     public static final Q6KDot INSTANCE = new Q6KDot();
@@ -43,10 +44,12 @@ public final class Q6KDot implements DotKernel {
                 int h = it >> 2, s = (it >> 1) & 1, k = it & 1;
                 // ql[32s + l] low nibbles are elements 32s + l, high nibbles 64 + 32s + l (of this half);
                 // their top two bits are bits 2s..2s+1 and 2s+4..2s+5 of qh[l]
-                ByteVector ql = b16(w, o + 64 * h + 32 * s + 16 * k);
-                ByteVector qh = b16(w, o + 128 + 32 * h + 16 * k).lanewise(LSHR, 2 * s);
-                ByteVector lo = ql.and((byte) 0xF).or(qh.lanewise(LSHL, 4).and((byte) 0x30));
-                ByteVector hi = ql.lanewise(LSHR, 4).or(qh.and((byte) 0x30));
+                // bit fiddling on the 64-bit view: x86 has no byte shifts, so byte-lane shifts cost a
+                // widen/shift/pack sequence; the masks keep every bit inside its byte
+                LongVector ql = b16(w, o + 64 * h + 32 * s + 16 * k).reinterpretAsLongs();
+                LongVector qh = b16(w, o + 128 + 32 * h + 16 * k).reinterpretAsLongs().lanewise(LSHR, 2 * s);
+                ByteVector lo = ql.and(M0F).or(qh.lanewise(LSHL, 4).and(M30)).reinterpretAsBytes();
+                ByteVector hi = ql.lanewise(LSHR, 4).and(M0F).or(qh.and(M30)).reinterpretAsBytes();
                 long sc = o + 192 + 8 * h + 2 * s + k;
                 float d1 = d * w.get(ValueLayout.JAVA_BYTE, sc), d2 = d * w.get(ValueLayout.JAVA_BYTE, sc + 4);
                 int xi = xOffset + b * 256 + 128 * h + 32 * s + 16 * k;
