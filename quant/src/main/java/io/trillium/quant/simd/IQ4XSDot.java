@@ -10,7 +10,6 @@ import jdk.incubator.vector.VectorOperators;
 import java.lang.foreign.MemorySegment;
 
 import static io.trillium.quant.simd.KVec.*;
-import static jdk.incubator.vector.VectorOperators.LSHR;
 
 /**
  * IQ4_XS float route: nibbles index the 16-entry kvalues table with one byte shuffle (pshufb) before
@@ -43,7 +42,7 @@ public final class IQ4XSDot implements DotKernel {
                 ByteVector q = b16(w, o + 8 + 16 * ib);
                 int xi = xOffset + b * 256 + 32 * ib;
                 acc0 = toFloat(q.and((byte) 0xF).selectFrom(KV)).mul(dl).fma(x(x, xi), acc0);
-                acc1 = toFloat(q.lanewise(LSHR, 4).selectFrom(KV)).mul(dl).fma(x(x, xi + 16), acc1);
+                acc1 = toFloat(shr(q, 4, M0F).selectFrom(KV)).mul(dl).fma(x(x, xi + 16), acc1);
             }
         }
         return acc0.add(acc1).reduceLanes(VectorOperators.ADD);

@@ -35,6 +35,16 @@ final class KVec {
     /** Byte masks replicated over a long, for bit fiddling on the 64-bit view of byte vectors. */
     static final long M0F = 0x0F0F0F0F0F0F0F0FL, M30 = 0x3030303030303030L, M10 = 0x1010101010101010L;
 
+    /** (v >>> n) & mask per byte, computed on the 64-bit view (mask must drop bits shifted in from the next byte). */
+    static ByteVector shr(ByteVector v, int n, long mask) {
+        return v.reinterpretAsLongs().lanewise(jdk.incubator.vector.VectorOperators.LSHR, n).and(mask).reinterpretAsBytes();
+    }
+
+    /** (v << n) & mask per byte, on the 64-bit view. */
+    static ByteVector shl(ByteVector v, int n, long mask) {
+        return v.reinterpretAsLongs().lanewise(jdk.incubator.vector.VectorOperators.LSHL, n).and(mask).reinterpretAsBytes();
+    }
+
     static float f16(MemorySegment s, long o) {
         return Float.float16ToFloat(s.get(U16, o));
     }

@@ -9,7 +9,6 @@ import jdk.incubator.vector.VectorOperators;
 import java.lang.foreign.MemorySegment;
 
 import static io.trillium.quant.simd.KVec.*;
-import static jdk.incubator.vector.VectorOperators.LSHR;
 
 /**
  * Q2_K float route: each 16 bytes of qs hold four 16-element sub-blocks (2 bits each); every sub-block
@@ -38,9 +37,9 @@ public final class Q2KDot implements DotKernel {
                 for (int j = 0; j < 4; j++) {
                     int is = 8 * h + 2 * j;
                     int sa = u8(w, o + is), sb = u8(w, o + is + 1);
-                    FloatVector va = toFloat(qa.lanewise(LSHR, 2 * j).and((byte) 3))
+                    FloatVector va = toFloat(shr(qa, 2 * j, 0x0303030303030303L))
                             .fma(d * (sa & 0xF), -(dmin * (sa >> 4)));
-                    FloatVector vb = toFloat(qb.lanewise(LSHR, 2 * j).and((byte) 3))
+                    FloatVector vb = toFloat(shr(qb, 2 * j, 0x0303030303030303L))
                             .fma(d * (sb & 0xF), -(dmin * (sb >> 4)));
                     acc0 = va.fma(x(x, xh + 32 * j), acc0);
                     acc1 = vb.fma(x(x, xh + 32 * j + 16), acc1);

@@ -14,7 +14,6 @@ import static io.trillium.quant.simd.KVec.*;
 import static jdk.incubator.vector.VectorOperators.ASHR;
 import static jdk.incubator.vector.VectorOperators.B2S;
 import static jdk.incubator.vector.VectorOperators.LSHL;
-import static jdk.incubator.vector.VectorOperators.LSHR;
 
 /**
  * Q4_K x Q8_K integer route (ggml_vec_dot_q4_K_q8_K): per 32-element sub-block, nibbles and int8
@@ -55,7 +54,7 @@ public final class Q4KIntDot implements QuantizedDotKernel {
                 int j0 = 2 * c, j1 = 2 * c + 1;
                 ByteVector q = b32(w, o + 16 + 32 * c);
                 ShortVector lo = (ShortVector) q.and((byte) 0xF).convertShape(B2S, S32, 0);
-                ShortVector hi = (ShortVector) q.lanewise(LSHR, 4).convertShape(B2S, S32, 0);
+                ShortVector hi = (ShortVector) shr(q, 4, M0F).convertShape(B2S, S32, 0);
                 ShortVector a0 = (ShortVector) b32(xq, a + 4 + 64 * c).convertShape(B2S, S32, 0);
                 ShortVector a1 = (ShortVector) b32(xq, a + 4 + 64 * c + 32).convertShape(B2S, S32, 0);
                 isum = isum.add(pairs(lo.mul(a0)).mul(Q4KDot.scale(s, s8, j0)))

@@ -12,8 +12,6 @@ import java.lang.foreign.ValueLayout;
 
 import static io.trillium.quant.simd.KVec.*;
 import static jdk.incubator.vector.VectorOperators.B2I;
-import static jdk.incubator.vector.VectorOperators.LSHL;
-import static jdk.incubator.vector.VectorOperators.LSHR;
 
 /**
  * Q6_K x Q8_K integer route (ggml_vec_dot_q6_K_q8_K). Each 16 bytes of ql/qh unpack to two whole
@@ -52,9 +50,9 @@ public final class Q6KIntDot implements QuantizedDotKernel {
             for (int it = 0; it < 8; it++) {
                 int h = it >> 2, s = (it >> 1) & 1, k = it & 1;
                 ByteVector ql = b16(w, o + 64 * h + 32 * s + 16 * k);
-                ByteVector qh = b16(w, o + 128 + 32 * h + 16 * k).lanewise(LSHR, 2 * s);
-                ByteVector lo = ql.and((byte) 0xF).or(qh.lanewise(LSHL, 4).and((byte) 0x30));
-                ByteVector hi = ql.lanewise(LSHR, 4).or(qh.and((byte) 0x30));
+                ByteVector qh = shr(b16(w, o + 128 + 32 * h + 16 * k), 2 * s, -1L);
+                ByteVector lo = ql.and((byte) 0xF).or(shl(qh, 4, M30));
+                ByteVector hi = shr(ql, 4, M0F).or(qh.and((byte) 0x30));
                 int j1 = 8 * h + 2 * s + k, j2 = j1 + 4; // sub-block indices of lo and hi
                 int sc1 = w.get(ValueLayout.JAVA_BYTE, o + 192 + j1), sc2 = w.get(ValueLayout.JAVA_BYTE, o + 192 + j2);
                 IntVector p1 = wide(lo).mul(wide(b16(xq, a + 4 + 16L * j1)));
