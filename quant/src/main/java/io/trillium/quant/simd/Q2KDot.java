@@ -2,20 +2,26 @@ package io.trillium.quant.simd;
 
 import io.trillium.quant.DotKernel;
 import io.trillium.quant.GgmlType;
-import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 
 import java.lang.foreign.MemorySegment;
 
 import static io.trillium.quant.simd.KVec.*;
+import static jdk.incubator.vector.VectorOperators.LSHR;
 
 /**
- * Q2_K float route: each 16 bytes of qs hold four 16-element sub-blocks (2 bits each); every sub-block
- * is one vector, dequantized by one FMA (d*sc*q - dmin*m) and dotted by another.
+ * Q2_K float route. Each 16 bytes of qs hold four 16-element sub-blocks (2 bits each); they widen to
+ * ints once. Per sub-block the 4 possible values d*sc*q - dmin*m form a table (one FMA, repeated to
+ * 16 lanes), and the codes, shifted into the low bits, pick from it with a lane permute: selectFrom
+ * wraps indexes mod 16, and the period-4 table makes the bits above the code irrelevant.
  */
 public final class Q2KDot implements DotKernel {
     public static final Q2KDot INSTANCE = new Q2KDot();
+
+    private static final FloatVector CODES = FloatVector.fromArray(F,
+            new float[] {0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3}, 0);
 
     private Q2KDot() {
     }
@@ -32,17 +38,16 @@ public final class Q2KDot implements DotKernel {
             long o = offset + b * 84L;
             float d = f16(w, o + 80), dmin = f16(w, o + 82);
             for (int h = 0; h < 2; h++) {
-                ByteVector qa = b16(w, o + 16 + 32 * h), qb = b16(w, o + 16 + 32 * h + 16);
+                IntVector qa = (IntVector) b16(w, o + 16 + 32 * h).convertShape(VectorOperators.B2I, I16, 0);
+                IntVector qb = (IntVector) b16(w, o + 32 + 32 * h).convertShape(VectorOperators.B2I, I16, 0);
                 int xh = xOffset + b * 256 + 128 * h;
                 for (int j = 0; j < 4; j++) {
                     int is = 8 * h + 2 * j;
                     int sa = u8(w, o + is), sb = u8(w, o + is + 1);
-                    FloatVector va = toFloat(shr(qa, 2 * j, 0x0303030303030303L))
-                            .fma(d * (sa & 0xF), -(dmin * (sa >> 4)));
-                    FloatVector vb = toFloat(shr(qb, 2 * j, 0x0303030303030303L))
-                            .fma(d * (sb & 0xF), -(dmin * (sb >> 4)));
-                    acc0 = va.fma(x(x, xh + 32 * j), acc0);
-                    acc1 = vb.fma(x(x, xh + 32 * j + 16), acc1);
+                    IntVector ta = CODES.fma(d * (sa & 0xF), -(dmin * (sa >> 4))).reinterpretAsInts();
+                    IntVector tb = CODES.fma(d * (sb & 0xF), -(dmin * (sb >> 4))).reinterpretAsInts();
+                    acc0 = qa.lanewise(LSHR, 2 * j).selectFrom(ta).reinterpretAsFloats().fma(x(x, xh + 32 * j), acc0);
+                    acc1 = qb.lanewise(LSHR, 2 * j).selectFrom(tb).reinterpretAsFloats().fma(x(x, xh + 32 * j + 16), acc1);
                 }
             }
         }
