@@ -42,23 +42,45 @@ public final class Q4KDot implements DotKernel {
             float d = f16(w, o), dmin = f16(w, o + 2);
             long s = w.get(I64, o + 4);
             int s8 = w.get(I32, o + 12);
+            long scs = scales(s, s8), mns = mins(s, s8);
             for (int c = 0; c < 4; c++) {
-                int j0 = 2 * c, j1 = 2 * c + 1;
+                int sc1 = (int) (scs >>> (16 * c)) & 0xFF, sc2 = (int) (scs >>> (16 * c + 8)) & 0xFF;
+                int m1 = (int) (mns >>> (16 * c)) & 0xFF, m2 = (int) (mns >>> (16 * c + 8)) & 0xFF;
                 // table lookup instead of convert + FMA: the 16 possible values d*sc*q - dmin*m of a
-                // sub-block sit in one vector, nibbles index it with a lane permute (vpermd)
-                IntVector t1 = CODES.fma(d * scale(s, s8, j0), -(dmin * min(s, s8, j0))).reinterpretAsInts();
-                IntVector t2 = CODES.fma(d * scale(s, s8, j1), -(dmin * min(s, s8, j1))).reinterpretAsInts();
+                // sub-block sit in one vector, nibbles index it with a lane permute (vpermd); selectFrom
+                // wraps indexes mod 16, so neither nibble needs a mask
+                IntVector t1 = CODES.fma(d * sc1, -(dmin * m1)).reinterpretAsInts();
+                IntVector t2 = CODES.fma(d * sc2, -(dmin * m2)).reinterpretAsInts();
                 long q = o + 16 + 32 * c;
                 int xc = xb + 64 * c;
                 IntVector qa = (IntVector) b16(w, q).convertShape(VectorOperators.B2I, I16, 0);
                 IntVector qb = (IntVector) b16(w, q + 16).convertShape(VectorOperators.B2I, I16, 0);
-                acc0 = qa.and(0xF).selectFrom(t1).reinterpretAsFloats().fma(x(x, xc), acc0);
-                acc1 = qb.and(0xF).selectFrom(t1).reinterpretAsFloats().fma(x(x, xc + 16), acc1);
-                acc2 = qa.lanewise(LSHR, 4).and(0xF).selectFrom(t2).reinterpretAsFloats().fma(x(x, xc + 32), acc2);
-                acc3 = qb.lanewise(LSHR, 4).and(0xF).selectFrom(t2).reinterpretAsFloats().fma(x(x, xc + 48), acc3);
+                acc0 = qa.selectFrom(t1).reinterpretAsFloats().fma(x(x, xc), acc0);
+                acc1 = qb.selectFrom(t1).reinterpretAsFloats().fma(x(x, xc + 16), acc1);
+                acc2 = qa.lanewise(LSHR, 4).selectFrom(t2).reinterpretAsFloats().fma(x(x, xc + 32), acc2);
+                acc3 = qb.lanewise(LSHR, 4).selectFrom(t2).reinterpretAsFloats().fma(x(x, xc + 48), acc3);
             }
         }
         return acc0.add(acc1).add(acc2.add(acc3)).reduceLanes(VectorOperators.ADD);
+    }
+
+    /**
+     * The eight 6-bit scales of get_scale_min_k4 as the bytes of one long (sub-block j in byte j), from
+     * the 12 scale bytes held as a LE long {@code s} (bytes 0..7) and int {@code s8} (bytes 8..11).
+     */
+    static long scales(long s, int s8) {
+        int u0 = (int) s, u2 = s8;
+        int lo = u0 & 0x3f3f3f3f;
+        int hi = (u2 & 0x0f0f0f0f) | (((u0 >>> 6) & 0x03030303) << 4);
+        return (lo & 0xFFFFFFFFL) | ((long) hi << 32);
+    }
+
+    /** The eight 6-bit mins, as {@link #scales}. */
+    static long mins(long s, int s8) {
+        int u1 = (int) (s >>> 32), u2 = s8;
+        int lo = u1 & 0x3f3f3f3f;
+        int hi = ((u2 >>> 4) & 0x0f0f0f0f) | (((u1 >>> 6) & 0x03030303) << 4);
+        return (lo & 0xFFFFFFFFL) | ((long) hi << 32);
     }
 
     /** get_scale_min_k4 on the 12 scale bytes held as a LE long (bytes 0..7) and int (bytes 8..11). */
