@@ -46,18 +46,19 @@ public final class Q4KIntDot implements QuantizedDotKernel {
             float d = dx * f16(w, o), dmin = dx * f16(w, o + 2);
             long s = w.get(I64, o + 4);
             int s8 = w.get(I32, o + 12);
+            long scs = Q4KDot.scales(s, s8), mns = Q4KDot.mins(s, s8);
             IntVector isum = IntVector.zero(I16);
             int msum = 0;
             for (int it = 0; it < 8; it++) {
                 int c = it >> 1, k = it & 1;
-                int j0 = 2 * c, j1 = 2 * c + 1;
+                int sc1 = (int) (scs >>> (16 * c)) & 0xFF, sc2 = (int) (scs >>> (16 * c + 8)) & 0xFF;
                 ByteVector q = b16(w, o + 16 + 32 * c + 16 * k);
                 IntVector lo = wide(q.and((byte) 0xF)), hi = wide(shr(q, 4, M0F));
                 IntVector a0 = wide(b16(xq, a + 4 + 64 * c + 16 * k)), a1 = wide(b16(xq, a + 4 + 64 * c + 32 + 16 * k));
-                isum = isum.add(lo.mul(a0).mul(Q4KDot.scale(s, s8, j0))).add(hi.mul(a1).mul(Q4KDot.scale(s, s8, j1)));
+                isum = isum.add(lo.mul(a0).mul(sc1)).add(hi.mul(a1).mul(sc2));
             }
             for (int j = 0; j < 8; j++) {
-                msum += Q4KDot.min(s, s8, j) * (bsum(xq, a, 2 * j) + bsum(xq, a, 2 * j + 1));
+                msum += ((int) (mns >>> (8 * j)) & 0xFF) * (bsum(xq, a, 2 * j) + bsum(xq, a, 2 * j + 1));
             }
             acc = ((FloatVector) isum.convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, d), acc);
             mins += dmin * msum;
