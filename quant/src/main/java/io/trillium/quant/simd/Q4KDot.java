@@ -82,19 +82,4 @@ public final class Q4KDot implements DotKernel {
         int hi = ((u2 >>> 4) & 0x0f0f0f0f) | (((u1 >>> 6) & 0x03030303) << 4);
         return (lo & 0xFFFFFFFFL) | ((long) hi << 32);
     }
-
-    /** get_scale_min_k4 on the 12 scale bytes held as a LE long (bytes 0..7) and int (bytes 8..11). */
-    static int scale(long s, int s8, int j) {
-        if (j < 4) {
-            return (int) (s >>> (8 * j)) & 63;
-        }
-        return ((s8 >>> (8 * (j - 4))) & 0xF) | ((int) (s >>> (8 * (j - 4) + 6)) & 3) << 4;
-    }
-
-    static int min(long s, int s8, int j) {
-        if (j < 4) {
-            return (int) (s >>> (8 * (j + 4))) & 63;
-        }
-        return ((s8 >>> (8 * (j - 4) + 4)) & 0xF) | ((int) (s >>> (8 * j + 6)) & 3) << 4;
-    }
 }

@@ -33,11 +33,12 @@ public final class Q5KDot implements DotKernel {
             float d = f16(w, o), dmin = f16(w, o + 2);
             long s = w.get(I64, o + 4);
             int s8 = w.get(I32, o + 12);
+            long scs = Q4KDot.scales(s, s8), mns = Q4KDot.mins(s, s8);
             // 8 steps of (chunk c, slice k): a small loop body stays within C2's inlining node budget
             for (int it = 0; it < 8; it++) {
                 int c = it >> 1, k = it & 1;
-                float d1 = d * Q4KDot.scale(s, s8, 2 * c), m1 = dmin * Q4KDot.min(s, s8, 2 * c);
-                float d2 = d * Q4KDot.scale(s, s8, 2 * c + 1), m2 = dmin * Q4KDot.min(s, s8, 2 * c + 1);
+                float d1 = d * ((int) (scs >>> (16 * c)) & 0xFF), m1 = dmin * ((int) (mns >>> (16 * c)) & 0xFF);
+                float d2 = d * ((int) (scs >>> (16 * c + 8)) & 0xFF), m2 = dmin * ((int) (mns >>> (16 * c + 8)) & 0xFF);
                 ByteVector q = b16(w, o + 48 + 32 * c + 16 * k);
                 // bits 2c and 2c+1 of qh[l], moved to bit 4
                 ByteVector qh = b16(w, o + 16 + 16 * k).lanewise(LSHR, 2 * c);
