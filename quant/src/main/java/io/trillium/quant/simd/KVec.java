@@ -2,7 +2,6 @@ package io.trillium.quant.simd;
 
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -11,9 +10,9 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 
 /**
- * Shapes and little-endian reads shared by the 256-block (K-quant) kernels. The float route works on
- * 16 floats per step (one 512-bit vector; 16 bytes of quants widen to it); the integer route on
- * 32 int8 activations per step, widened to 32 shorts.
+ * Shapes and little-endian reads shared by the 256-block (K-quant) kernels. Everything works on
+ * 16 lanes: 16 bytes of quants widen to one 512-bit float (or int) vector. The shapes are fixed at
+ * 512 bits (AVX-512); on narrower hardware C2 would not intrinsify them and a 256-bit variant is needed.
  */
 final class KVec {
     private KVec() {
@@ -21,8 +20,6 @@ final class KVec {
 
     static final VectorSpecies<Float> F = FloatVector.SPECIES_512;
     static final VectorSpecies<Byte> B16 = ByteVector.SPECIES_128;
-    static final VectorSpecies<Byte> B32 = ByteVector.SPECIES_256;
-    static final VectorSpecies<Short> S32 = ShortVector.SPECIES_512;
     static final VectorSpecies<Integer> I16 = IntVector.SPECIES_512;
     static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
 
@@ -33,7 +30,7 @@ final class KVec {
     static final ValueLayout.OfLong I64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(LE);
 
     /** Byte masks replicated over a long, for bit fiddling on the 64-bit view of byte vectors. */
-    static final long M0F = 0x0F0F0F0F0F0F0F0FL, M30 = 0x3030303030303030L, M10 = 0x1010101010101010L;
+    static final long M0F = 0x0F0F0F0F0F0F0F0FL, M30 = 0x3030303030303030L;
 
     /** (v >>> n) & mask per byte, computed on the 64-bit view (mask must drop bits shifted in from the next byte). */
     static ByteVector shr(ByteVector v, int n, long mask) {
@@ -55,10 +52,6 @@ final class KVec {
 
     static ByteVector b16(MemorySegment s, long o) {
         return ByteVector.fromMemorySegment(B16, s, o, LE);
-    }
-
-    static ByteVector b32(MemorySegment s, long o) {
-        return ByteVector.fromMemorySegment(B32, s, o, LE);
     }
 
     /** 16 byte lanes (signed) to 16 floats. */

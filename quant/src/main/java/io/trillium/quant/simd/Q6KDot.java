@@ -43,9 +43,9 @@ public final class Q6KDot implements DotKernel {
             for (int it = 0; it < 8; it++) {
                 int h = it >> 2, s = (it >> 1) & 1, k = it & 1;
                 // ql[32s + l] low nibbles are elements 32s + l, high nibbles 64 + 32s + l (of this half);
-                // their top two bits are bits 2s..2s+1 and 2s+4..2s+5 of qh[l]
-                // bit fiddling on the 64-bit view: x86 has no byte shifts, so byte-lane shifts cost a
-                // widen/shift/pack sequence; the masks keep every bit inside its byte
+                // their top two bits are bits 2s..2s+1 and 2s+4..2s+5 of qh[l]. Bit fiddling happens on
+                // the 64-bit view: x86 has no byte shifts, so byte-lane shifts cost a widen/shift/pack
+                // sequence; the masks keep every bit inside its byte
                 LongVector ql = b16(w, o + 64 * h + 32 * s + 16 * k).reinterpretAsLongs();
                 LongVector qh = b16(w, o + 128 + 32 * h + 16 * k).reinterpretAsLongs().lanewise(LSHR, 2 * s);
                 ByteVector lo = ql.and(M0F).or(qh.lanewise(LSHL, 4).and(M30)).reinterpretAsBytes();
