@@ -2,10 +2,16 @@ package io.trillium.quant.simd;
 
 import io.trillium.quant.DotKernel;
 import io.trillium.quant.GgmlType;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
 
 import java.lang.foreign.MemorySegment;
 
-/** STUB: replaced by the real implementation. */
+import static io.trillium.quant.simd.Block32Simd.*;
+
+/** BF16 rows: widen to int lanes, shift into the top half of a float. */
 public final class BF16Dot implements DotKernel {
     public static final BF16Dot INSTANCE = new BF16Dot();
 
@@ -19,6 +25,27 @@ public final class BF16Dot implements DotKernel {
 
     @Override
     public float dot(MemorySegment w, long offset, float[] x, int xOffset, int n) {
-        throw new UnsupportedOperationException("TODO");
+        FloatVector acc0 = FloatVector.zero(F);
+        FloatVector acc1 = FloatVector.zero(F);
+        int i = 0;
+        for (; i + 2 * L <= n; i += 2 * L) {
+            long o = offset + (long) i * 2;
+            acc0 = load(w, o).fma(FloatVector.fromArray(F, x, xOffset + i), acc0);
+            acc1 = load(w, o + 2L * L).fma(FloatVector.fromArray(F, x, xOffset + i + L), acc1);
+        }
+        for (; i + L <= n; i += L) {
+            acc0 = load(w, offset + (long) i * 2).fma(FloatVector.fromArray(F, x, xOffset + i), acc0);
+        }
+        float sum = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) {
+            sum += Float.intBitsToFloat(w.get(LE_SHORT, offset + (long) i * 2) << 16) * x[xOffset + i];
+        }
+        return sum;
+    }
+
+    /** L bf16 values at {@code w[o]} as floats: bits << 16 (the sign-extended top half shifts out). */
+    static FloatVector load(MemorySegment w, long o) {
+        return ((IntVector) ShortVector.fromMemorySegment(S, w, o, LE).convertShape(VectorOperators.S2I, I, 0))
+                .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
     }
 }

@@ -2,10 +2,17 @@ package io.trillium.quant.simd;
 
 import io.trillium.quant.DotKernel;
 import io.trillium.quant.GgmlType;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
 
 import java.lang.foreign.MemorySegment;
 
-/** STUB: replaced by the real implementation. */
+import static io.trillium.quant.simd.Block32Simd.*;
+
+/** F16 rows. The Vector API has no fp16 conversion, so decode the bits with integer ops. */
 public final class F16Dot implements DotKernel {
     public static final F16Dot INSTANCE = new F16Dot();
 
@@ -19,6 +26,37 @@ public final class F16Dot implements DotKernel {
 
     @Override
     public float dot(MemorySegment w, long offset, float[] x, int xOffset, int n) {
-        throw new UnsupportedOperationException("TODO");
+        FloatVector acc0 = FloatVector.zero(F);
+        FloatVector acc1 = FloatVector.zero(F);
+        int i = 0;
+        for (; i + 2 * L <= n; i += 2 * L) {
+            long o = offset + (long) i * 2;
+            acc0 = load(w, o).fma(FloatVector.fromArray(F, x, xOffset + i), acc0);
+            acc1 = load(w, o + 2L * L).fma(FloatVector.fromArray(F, x, xOffset + i + L), acc1);
+        }
+        for (; i + L <= n; i += L) {
+            acc0 = load(w, offset + (long) i * 2).fma(FloatVector.fromArray(F, x, xOffset + i), acc0);
+        }
+        float sum = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) {
+            sum += f16(w, offset + (long) i * 2) * x[xOffset + i];
+        }
+        return sum;
+    }
+
+    private static final float TWO_112 = 0x1p112f;
+
+    /**
+     * L fp16 values at {@code w[o]} as floats, exactly: exponent and mantissa moved to float
+     * position and rescaled by 2^(127-15) (exact for normals and subnormals); inf/NaN patched in.
+     */
+    static FloatVector load(MemorySegment w, long o) {
+        IntVector h = (IntVector) ShortVector.fromMemorySegment(S, w, o, LE).convertShape(VectorOperators.S2I, I, 0);
+        IntVector em = h.and(0x7FFF);
+        IntVector sign = h.and(0x8000).lanewise(VectorOperators.LSHL, 16);
+        IntVector bits = em.lanewise(VectorOperators.LSHL, 13);
+        IntVector finite = bits.reinterpretAsFloats().mul(TWO_112).reinterpretAsInts();
+        VectorMask<Integer> special = em.compare(VectorOperators.GE, 0x7C00);
+        return finite.blend(bits.or(0x7F800000), special).or(sign).reinterpretAsFloats();
     }
 }

@@ -2,10 +2,14 @@ package io.trillium.quant.simd;
 
 import io.trillium.quant.DotKernel;
 import io.trillium.quant.GgmlType;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
 
 import java.lang.foreign.MemorySegment;
 
-/** STUB: replaced by the real implementation. */
+import static io.trillium.quant.simd.Block32Simd.*;
+
+/** F32 rows: straight FMA over little-endian floats, four accumulators. */
 public final class F32Dot implements DotKernel {
     public static final F32Dot INSTANCE = new F32Dot();
 
@@ -19,6 +23,29 @@ public final class F32Dot implements DotKernel {
 
     @Override
     public float dot(MemorySegment w, long offset, float[] x, int xOffset, int n) {
-        throw new UnsupportedOperationException("TODO");
+        FloatVector acc0 = FloatVector.zero(F);
+        FloatVector acc1 = FloatVector.zero(F);
+        FloatVector acc2 = FloatVector.zero(F);
+        FloatVector acc3 = FloatVector.zero(F);
+        int i = 0;
+        for (; i + 4 * L <= n; i += 4 * L) {
+            long o = offset + (long) i * 4;
+            acc0 = load(w, o).fma(FloatVector.fromArray(F, x, xOffset + i), acc0);
+            acc1 = load(w, o + 4L * L).fma(FloatVector.fromArray(F, x, xOffset + i + L), acc1);
+            acc2 = load(w, o + 8L * L).fma(FloatVector.fromArray(F, x, xOffset + i + 2 * L), acc2);
+            acc3 = load(w, o + 12L * L).fma(FloatVector.fromArray(F, x, xOffset + i + 3 * L), acc3);
+        }
+        for (; i + L <= n; i += L) {
+            acc0 = load(w, offset + (long) i * 4).fma(FloatVector.fromArray(F, x, xOffset + i), acc0);
+        }
+        float sum = acc0.add(acc1).add(acc2.add(acc3)).reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) {
+            sum += w.get(LE_FLOAT, offset + (long) i * 4) * x[xOffset + i];
+        }
+        return sum;
+    }
+
+    private static FloatVector load(MemorySegment w, long o) {
+        return FloatVector.fromMemorySegment(F, w, o, LE);
     }
 }

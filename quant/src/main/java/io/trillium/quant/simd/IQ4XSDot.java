@@ -2,14 +2,35 @@ package io.trillium.quant.simd;
 
 import io.trillium.quant.DotKernel;
 import io.trillium.quant.GgmlType;
+import io.trillium.quant.block.IQ4XSBlock;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
 
 import java.lang.foreign.MemorySegment;
 
-/** STUB: replaced by the real implementation. */
+import static io.trillium.quant.simd.KVec.*;
+import static jdk.incubator.vector.VectorOperators.LSHR;
+
+/**
+ * IQ4_XS float route: per 32-element sub-block the 16 values d*(ls-32)*kvalues[q] are one vector (one
+ * multiply); each 16 nibbles widen to ints and pick their values with a lane permute (selectFrom
+ * wraps indexes mod 16, so the low nibble needs no mask), then one FMA with x.
+ */
 public final class IQ4XSDot implements DotKernel {
     public static final IQ4XSDot INSTANCE = new IQ4XSDot();
 
+    private static final FloatVector KV = kvalues();
+
     private IQ4XSDot() {
+    }
+
+    private static FloatVector kvalues() {
+        float[] k = new float[16];
+        for (int i = 0; i < 16; i++) {
+            k[i] = IQ4XSBlock.KVALUES[i];
+        }
+        return FloatVector.fromArray(F, k, 0);
     }
 
     @Override
@@ -19,6 +40,21 @@ public final class IQ4XSDot implements DotKernel {
 
     @Override
     public float dot(MemorySegment w, long offset, float[] x, int xOffset, int n) {
-        throw new UnsupportedOperationException("TODO");
+        FloatVector acc0 = FloatVector.zero(F), acc1 = FloatVector.zero(F);
+        for (int b = 0; b < n / 256; b++) {
+            long o = offset + b * 136L;
+            float d = f16(w, o);
+            int sh = w.get(U16, o + 2) & 0xFFFF;
+            int sl = w.get(I32, o + 4);
+            for (int ib = 0; ib < 8; ib++) {
+                int ls = ((sl >>> (4 * ib)) & 0xF) | (((sh >>> (2 * ib)) & 3) << 4);
+                IntVector t = KV.mul(d * (ls - 32)).reinterpretAsInts();
+                IntVector q = (IntVector) b16(w, o + 8 + 16 * ib).convertShape(VectorOperators.B2I, I16, 0);
+                int xi = xOffset + b * 256 + 32 * ib;
+                acc0 = q.selectFrom(t).reinterpretAsFloats().fma(x(x, xi), acc0);
+                acc1 = q.lanewise(LSHR, 4).selectFrom(t).reinterpretAsFloats().fma(x(x, xi + 16), acc1);
+            }
+        }
+        return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
     }
 }

@@ -2,10 +2,22 @@ package io.trillium.quant.simd;
 
 import io.trillium.quant.DotKernel;
 import io.trillium.quant.GgmlType;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
 
 import java.lang.foreign.MemorySegment;
 
-/** STUB: replaced by the real implementation. */
+import static io.trillium.quant.simd.KVec.*;
+import static jdk.incubator.vector.VectorOperators.LSHR;
+
+/**
+ * Q4_K float route. Per 32-element sub-block the 16 possible values d*sc*q - dmin*m are one vector
+ * (one FMA over the codes 0..15); each 16 nibbles widen to ints and pick their values with a lane
+ * permute, then one FMA with x. That replaces int-to-float convert + dequant FMA per 16 elements.
+ * The byte widening and permute, not memory, still bound it (see Q4KIntDot for the integer route).
+ */
 public final class Q4KDot implements DotKernel {
     public static final Q4KDot INSTANCE = new Q4KDot();
 
@@ -17,8 +29,57 @@ public final class Q4KDot implements DotKernel {
         return GgmlType.Q4_K;
     }
 
+    /** 0, 1, ..., 15: the 4-bit codes, for building each sub-block's 16-entry table of dequantized values. */
+    private static final FloatVector CODES = FloatVector.fromArray(F, new float[] {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}, 0);
+
     @Override
     public float dot(MemorySegment w, long offset, float[] x, int xOffset, int n) {
-        throw new UnsupportedOperationException("TODO");
+        FloatVector acc0 = FloatVector.zero(F), acc1 = FloatVector.zero(F);
+        FloatVector acc2 = FloatVector.zero(F), acc3 = FloatVector.zero(F);
+        for (int b = 0; b < n / 256; b++) {
+            long o = offset + b * 144L;
+            int xb = xOffset + b * 256;
+            float d = f16(w, o), dmin = f16(w, o + 2);
+            long s = w.get(I64, o + 4);
+            int s8 = w.get(I32, o + 12);
+            long scs = scales(s, s8), mns = mins(s, s8);
+            for (int c = 0; c < 4; c++) {
+                int sc1 = (int) (scs >>> (16 * c)) & 0xFF, sc2 = (int) (scs >>> (16 * c + 8)) & 0xFF;
+                int m1 = (int) (mns >>> (16 * c)) & 0xFF, m2 = (int) (mns >>> (16 * c + 8)) & 0xFF;
+                // table lookup instead of convert + FMA: the 16 possible values d*sc*q - dmin*m of a
+                // sub-block sit in one vector, nibbles index it with a lane permute (vpermd); selectFrom
+                // wraps indexes mod 16, so neither nibble needs a mask
+                IntVector t1 = CODES.fma(d * sc1, -(dmin * m1)).reinterpretAsInts();
+                IntVector t2 = CODES.fma(d * sc2, -(dmin * m2)).reinterpretAsInts();
+                long q = o + 16 + 32 * c;
+                int xc = xb + 64 * c;
+                IntVector qa = (IntVector) b16(w, q).convertShape(VectorOperators.B2I, I16, 0);
+                IntVector qb = (IntVector) b16(w, q + 16).convertShape(VectorOperators.B2I, I16, 0);
+                acc0 = qa.selectFrom(t1).reinterpretAsFloats().fma(x(x, xc), acc0);
+                acc1 = qb.selectFrom(t1).reinterpretAsFloats().fma(x(x, xc + 16), acc1);
+                acc2 = qa.lanewise(LSHR, 4).selectFrom(t2).reinterpretAsFloats().fma(x(x, xc + 32), acc2);
+                acc3 = qb.lanewise(LSHR, 4).selectFrom(t2).reinterpretAsFloats().fma(x(x, xc + 48), acc3);
+            }
+        }
+        return acc0.add(acc1).add(acc2.add(acc3)).reduceLanes(VectorOperators.ADD);
+    }
+
+    /**
+     * The eight 6-bit scales of get_scale_min_k4 as the bytes of one long (sub-block j in byte j), from
+     * the 12 scale bytes held as a LE long {@code s} (bytes 0..7) and int {@code s8} (bytes 8..11).
+     */
+    static long scales(long s, int s8) {
+        int u0 = (int) s, u2 = s8;
+        int lo = u0 & 0x3f3f3f3f;
+        int hi = (u2 & 0x0f0f0f0f) | (((u0 >>> 6) & 0x03030303) << 4);
+        return (lo & 0xFFFFFFFFL) | ((long) hi << 32);
+    }
+
+    /** The eight 6-bit mins, as {@link #scales}. */
+    static long mins(long s, int s8) {
+        int u1 = (int) (s >>> 32), u2 = s8;
+        int lo = u1 & 0x3f3f3f3f;
+        int hi = ((u2 >>> 4) & 0x0f0f0f0f) | (((u1 >>> 6) & 0x03030303) << 4);
+        return (lo & 0xFFFFFFFFL) | ((long) hi << 32);
     }
 }

@@ -2,10 +2,26 @@ package io.trillium.quant.simd;
 
 import io.trillium.quant.GgmlType;
 import io.trillium.quant.QuantizedDotKernel;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
 
 import java.lang.foreign.MemorySegment;
 
-/** STUB: replaced by the real implementation. */
+import static io.trillium.quant.block.Q80Block.BYTES;
+import static io.trillium.quant.block.Q80Block.QK;
+import static io.trillium.quant.block.Q80Block.QS;
+import static io.trillium.quant.simd.Block32Simd.F;
+import static io.trillium.quant.simd.Block32Simd.L;
+import static io.trillium.quant.simd.Block32Simd.bytesToShorts;
+import static io.trillium.quant.simd.Block32Simd.pairSum;
+import static io.trillium.quant.simd.Block32Simd.f16;
+
+/**
+ * Q8_0 weights × Q8_0 activations (ggml_vec_dot_q8_0_q8_0): int8 products summed exactly in int
+ * lanes per block, then converted and scaled once by d_w * d_x.
+ */
 public final class Q80IntDot implements QuantizedDotKernel {
     public static final Q80IntDot INSTANCE = new Q80IntDot();
 
@@ -24,6 +40,74 @@ public final class Q80IntDot implements QuantizedDotKernel {
 
     @Override
     public float dot(MemorySegment w, long offset, MemorySegment xq, long xqOffset, int n) {
-        throw new UnsupportedOperationException("TODO");
+        Block32Simd.checkBlocks(n, QK);
+        int nb = n / QK;
+        FloatVector acc0 = FloatVector.zero(F);
+        FloatVector acc1 = FloatVector.zero(F);
+        int b = 0;
+        for (; b + 1 < nb; b += 2) {
+            long blk = offset + (long) b * BYTES;
+            long ab = xqOffset + (long) b * BYTES;
+            acc0 = block(w, blk, xq, ab, acc0);
+            acc1 = block(w, blk + BYTES, xq, ab + BYTES, acc1);
+        }
+        if (b < nb) {
+            acc0 = block(w, offset + (long) b * BYTES, xq, xqOffset + (long) b * BYTES, acc0);
+        }
+        return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+    }
+
+    /**
+     * One block: int8 × int8 products fit int16 (|q_x| <= 127 as our quantizer writes them, so
+     * even a -128 weight gives |p| <= 16256 and a pair sum <= 32512), summed pairwise into ints.
+     */
+    private static FloatVector block(MemorySegment w, long blk, MemorySegment xq, long ab, FloatVector acc) {
+        IntVector s = pairSum(bytesToShorts(w, blk + QS).mul(bytesToShorts(xq, ab + QS)));
+        for (int j = 2 * L; j < QK; j += 2 * L) {
+            s = s.add(pairSum(bytesToShorts(w, blk + QS + j).mul(bytesToShorts(xq, ab + QS + j))));
+        }
+        float d = f16(w, blk) * f16(xq, ab);
+        return i2f(s).fma(FloatVector.broadcast(F, d), acc);
+    }
+
+    /**
+     * Two rows at a time: each widened activation vector serves two weight rows. (Four rows
+     * overflow C2's inlining node budget and fall off a cliff.)
+     */
+    @Override
+    public void matVec(MemorySegment w, long offset, long rowStride, MemorySegment xq, int n,
+                       float[] y, int rowStart, int rowEnd) {
+        Block32Simd.checkBlocks(n, QK);
+        int nb = n / QK;
+        int r = rowStart;
+        for (; r + 1 < rowEnd; r += 2) {
+            long r0 = offset + r * rowStride;
+            long r1 = r0 + rowStride;
+            FloatVector acc0 = FloatVector.zero(F);
+            FloatVector acc1 = FloatVector.zero(F);
+            for (int b = 0; b < nb; b++) {
+                long o = (long) b * BYTES;
+                ShortVector a = bytesToShorts(xq, o + QS);
+                IntVector s0 = pairSum(bytesToShorts(w, r0 + o + QS).mul(a));
+                IntVector s1 = pairSum(bytesToShorts(w, r1 + o + QS).mul(a));
+                for (int j = 2 * L; j < QK; j += 2 * L) {
+                    ShortVector aj = bytesToShorts(xq, o + QS + j);
+                    s0 = s0.add(pairSum(bytesToShorts(w, r0 + o + QS + j).mul(aj)));
+                    s1 = s1.add(pairSum(bytesToShorts(w, r1 + o + QS + j).mul(aj)));
+                }
+                float dx = f16(xq, o);
+                acc0 = i2f(s0).fma(FloatVector.broadcast(F, f16(w, r0 + o) * dx), acc0);
+                acc1 = i2f(s1).fma(FloatVector.broadcast(F, f16(w, r1 + o) * dx), acc1);
+            }
+            y[r] = acc0.reduceLanes(VectorOperators.ADD);
+            y[r + 1] = acc1.reduceLanes(VectorOperators.ADD);
+        }
+        if (r < rowEnd) {
+            y[r] = dot(w, offset + r * rowStride, xq, 0, n);
+        }
+    }
+
+    private static FloatVector i2f(IntVector v) {
+        return (FloatVector) v.convertShape(VectorOperators.I2F, F, 0);
     }
 }
