@@ -1,6 +1,9 @@
 package io.trillium.cli;
 
 import io.trillium.fixtures.Fixtures;
+import io.trillium.gguf.GgufFile;
+import io.trillium.gguf.GgufTensorInfo;
+import io.trillium.gguf.GgufWriter;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -109,6 +112,38 @@ class CliTest {
         r = run("dump-tensor", model.toString(), "blk.1.attn_k_b.weight", "--rows", "256:257", "--out", flat.toString());
         assertEquals(0, r.rc(), r.err());
         assertArrayEquals(Arrays.copyOfRange(all, expertBytes, expertBytes + 64 * 4), Files.readAllBytes(flat));
+    }
+
+    @Test
+    void splitSetWrittenByTheWriterInspectsAndDumpsAsOne() throws IOException {
+        Path src = Fixtures.models().resolve("ds2-tiny-Q4_K_M.gguf");
+        List<Path> parts;
+        try (GgufFile g = GgufFile.open(src)) {
+            GgufWriter w = new GgufWriter().putAll(g.metadata());
+            for (GgufTensorInfo t : g.tensors()) {
+                w.tensor(t.name(), t.type(), t.shape());
+            }
+            parts = w.writeSplit(tmp.resolve("ds2-split"), 20, 0, GgufWriter.TensorData.copyFrom(g));
+        }
+        assertEquals(3, parts.size(), "51 tensors at 20 per file");
+        assertTrue(parts.get(0).getFileName().toString().endsWith("-00001-of-00003.gguf"), parts.toString());
+
+        Result r = run("inspect", parts.get(0).toString());
+        assertEquals(0, r.rc(), r.err());
+        assertTrue(r.out().contains("split: 3 parts"), r.out());
+        assertTrue(r.out().contains("header: GGUF v3, 51 tensors"), r.out());
+
+        // A tensor stored in a later part dumps exactly as from the original single file.
+        try (GgufFile split = GgufFile.open(parts.get(0))) {
+            assertTrue(split.tensorInfo("blk.2.ffn_down_exps.weight").part() > 0, "stored after part 1");
+        }
+        Path a = tmp.resolve("a.f32");
+        Path b = tmp.resolve("b.f32");
+        assertEquals(0, run("dump-tensor", src.toString(), "blk.2.ffn_down_exps.weight", "--expert", "5",
+                "--out", a.toString()).rc());
+        assertEquals(0, run("dump-tensor", parts.get(0).toString(), "blk.2.ffn_down_exps.weight", "--expert", "5",
+                "--out", b.toString()).rc());
+        assertArrayEquals(Files.readAllBytes(a), Files.readAllBytes(b));
     }
 
     @Test
