@@ -19,8 +19,10 @@ import static io.trillium.quant.simd.Block32Simd.pairSum;
 import static io.trillium.quant.simd.Block32Simd.f16;
 
 /**
- * Q8_0 weights × Q8_0 activations (ggml_vec_dot_q8_0_q8_0): int8 products summed exactly in int
- * lanes per block, then converted and scaled once by d_w * d_x.
+ * Q8_0 weights × Q8_0 activations (ggml_vec_dot_q8_0_q8_0): per block, int8 × int8 products in
+ * int16 lanes, adjacent pairs summed into int32 lanes (exact), converted once and scaled once by
+ * d_w * d_x. Exactness needs activations in [-127, 127], which is what the Q8_0 quantizer writes
+ * (ggml's too); only a -128 × -128 pair twice in a row could overflow the int16 pair sum.
  */
 public final class Q80IntDot implements QuantizedDotKernel {
     public static final Q80IntDot INSTANCE = new Q80IntDot();
