@@ -25,6 +25,19 @@ public final class BF16Dot implements DotKernel {
 
     @Override
     public float dot(MemorySegment w, long offset, float[] x, int xOffset, int n) {
+        return dotRow(w, offset, x, xOffset, n);
+    }
+
+    /** Rows one by one through the statically bound dotRow, whatever the profile of the interface default. */
+    @Override
+    public void matVec(MemorySegment w, long offset, long rowStride, float[] x, int n,
+                       float[] y, int rowStart, int rowEnd) {
+        for (int r = rowStart; r < rowEnd; r++) {
+            y[r] = dotRow(w, offset + r * rowStride, x, 0, n);
+        }
+    }
+
+    private static float dotRow(MemorySegment w, long offset, float[] x, int xOffset, int n) {
         FloatVector acc0 = FloatVector.zero(F);
         FloatVector acc1 = FloatVector.zero(F);
         int i = 0;

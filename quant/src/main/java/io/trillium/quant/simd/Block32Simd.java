@@ -16,6 +16,12 @@ import java.nio.ByteOrder;
  * Shared species and helpers of the 32-element-block kernels. A float vector holds {@link #L} = 16
  * lanes with AVX-512, 8 otherwise; a 32-block is 32 / L float vectors, and L bytes of quants widen
  * to one float vector. (128-bit-only machines get the 256-bit species: correct, not fast.)
+ *
+ * <p>What C2 needs to intrinsify the kernels (else each vector op falls back to Java code and
+ * allocates, 5-10x slower): every Vector API call of the hot loop inlined into one compilation
+ * (helpers tiny; the loop in a method that is a compilation root or small enough to inline),
+ * conversion part numbers and species that are constants at parse time ({@code convertShape}
+ * with an explicit conversion, never a loop over parts), and no byte-lane shifts.
  */
 final class Block32Simd {
     private Block32Simd() {
@@ -33,7 +39,7 @@ final class Block32Simd {
     /** L shorts: widens to one float/int vector. */
     static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(L * 16));
 
-    /** 2L bytes: widens to one vector of 2L shorts (same shape as F). */
+    /** 2L bytes: widens to one vector of 2L shorts, SF (same shape as F). */
     static final VectorSpecies<Byte> B2 = VectorSpecies.of(byte.class, VectorShape.forBitSize(L * 16));
     static final VectorSpecies<Short> SF = VectorSpecies.of(short.class, F.vectorShape());
 
@@ -49,11 +55,6 @@ final class Block32Simd {
     /** L signed bytes at {@code seg[off]} widened to floats. */
     static FloatVector bytesToFloats(MemorySegment seg, long off) {
         return (FloatVector) ByteVector.fromMemorySegment(B, seg, off, LE).convertShape(VectorOperators.B2F, F, 0);
-    }
-
-    /** L signed bytes at {@code seg[off]} widened to ints. */
-    static IntVector bytesToInts(MemorySegment seg, long off) {
-        return (IntVector) ByteVector.fromMemorySegment(B, seg, off, LE).convertShape(VectorOperators.B2I, I, 0);
     }
 
     /** 2L signed bytes at {@code seg[off]} widened to shorts. */

@@ -26,6 +26,19 @@ public final class F16Dot implements DotKernel {
 
     @Override
     public float dot(MemorySegment w, long offset, float[] x, int xOffset, int n) {
+        return dotRow(w, offset, x, xOffset, n);
+    }
+
+    /** Rows one by one through the statically bound dotRow, whatever the profile of the interface default. */
+    @Override
+    public void matVec(MemorySegment w, long offset, long rowStride, float[] x, int n,
+                       float[] y, int rowStart, int rowEnd) {
+        for (int r = rowStart; r < rowEnd; r++) {
+            y[r] = dotRow(w, offset + r * rowStride, x, 0, n);
+        }
+    }
+
+    private static float dotRow(MemorySegment w, long offset, float[] x, int xOffset, int n) {
         FloatVector acc0 = FloatVector.zero(F);
         FloatVector acc1 = FloatVector.zero(F);
         int i = 0;
@@ -47,16 +60,16 @@ public final class F16Dot implements DotKernel {
     private static final float TWO_112 = 0x1p112f;
 
     /**
-     * L fp16 values at {@code w[o]} as floats, exactly: exponent and mantissa moved to float
-     * position and rescaled by 2^(127-15) (exact for normals and subnormals); inf/NaN patched in.
+     * L fp16 values at {@code w[o]} as floats, exactly. The sign-extended half shifted left by 13
+     * has sign, exponent and mantissa in float position (the mask drops the smeared sign copies);
+     * times 2^(127-15) that is the value, exact for normals and subnormals. Exponent 31 (inf/NaN)
+     * comes out at 2^16 or more, where no finite fp16 lands: patch those lanes to exponent 255.
      */
     static FloatVector load(MemorySegment w, long o) {
         IntVector h = (IntVector) ShortVector.fromMemorySegment(S, w, o, LE).convertShape(VectorOperators.S2I, I, 0);
-        IntVector em = h.and(0x7FFF);
-        IntVector sign = h.and(0x8000).lanewise(VectorOperators.LSHL, 16);
-        IntVector bits = em.lanewise(VectorOperators.LSHL, 13);
-        IntVector finite = bits.reinterpretAsFloats().mul(TWO_112).reinterpretAsInts();
-        VectorMask<Integer> special = em.compare(VectorOperators.GE, 0x7C00);
-        return finite.blend(bits.or(0x7F800000), special).or(sign).reinterpretAsFloats();
+        IntVector bits = h.lanewise(VectorOperators.LSHL, 13).and(0x8FFFE000);
+        FloatVector f = bits.reinterpretAsFloats().mul(TWO_112);
+        VectorMask<Float> special = f.abs().compare(VectorOperators.GE, 65536f);
+        return f.blend(bits.or(0x7F800000).reinterpretAsFloats(), special);
     }
 }

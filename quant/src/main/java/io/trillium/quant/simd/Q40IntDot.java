@@ -46,9 +46,21 @@ public final class Q40IntDot implements QuantizedDotKernel {
         return GgmlType.Q8_0;
     }
 
-    /** One method with the whole block loop: C2 must see every Vector API call in one compilation. */
     @Override
     public float dot(MemorySegment w, long offset, MemorySegment xq, long xqOffset, int n) {
+        return dotRow(w, offset, xq, xqOffset, n);
+    }
+
+    /** Rows one by one through the statically bound dotRow, whatever the profile of the interface default. */
+    @Override
+    public void matVec(MemorySegment w, long offset, long rowStride, MemorySegment xq, int n,
+                       float[] y, int rowStart, int rowEnd) {
+        for (int r = rowStart; r < rowEnd; r++) {
+            y[r] = dotRow(w, offset + r * rowStride, xq, 0, n);
+        }
+    }
+
+    private static float dotRow(MemorySegment w, long offset, MemorySegment xq, long xqOffset, int n) {
         Block32Simd.checkBlocks(n, QK);
         int nb = n / QK;
         FloatVector acc = FloatVector.zero(F);

@@ -30,6 +30,19 @@ public final class Q50Dot implements DotKernel {
 
     @Override
     public float dot(MemorySegment w, long offset, float[] x, int xOffset, int n) {
+        return dotRow(w, offset, x, xOffset, n);
+    }
+
+    /** Rows one by one through the statically bound dotRow, whatever the profile of the interface default. */
+    @Override
+    public void matVec(MemorySegment w, long offset, long rowStride, float[] x, int n,
+                       float[] y, int rowStart, int rowEnd) {
+        for (int r = rowStart; r < rowEnd; r++) {
+            y[r] = dotRow(w, offset + r * rowStride, x, 0, n);
+        }
+    }
+
+    private static float dotRow(MemorySegment w, long offset, float[] x, int xOffset, int n) {
         checkBlocks(n, QK);
         int nb = n / QK;
         FloatVector acc = FloatVector.zero(F);
@@ -45,8 +58,8 @@ public final class Q50Dot implements DotKernel {
             // elements [0, 16) are the low nibbles, [16, 32) the high ones
             FloatVector x0 = FloatVector.fromArray(F, x, xi);
             FloatVector x1 = FloatVector.fromArray(F, x, xi + 16);
-            FloatVector s = ((FloatVector) lo.convertShape(VectorOperators.B2F, F, 0)).mul(x0)
-                    .add(((FloatVector) hi.convertShape(VectorOperators.B2F, F, 0)).mul(x1));
+            FloatVector s = ((FloatVector) hi.convertShape(VectorOperators.B2F, F, 0))
+                    .fma(x1, ((FloatVector) lo.convertShape(VectorOperators.B2F, F, 0)).mul(x0));
             if (L == 8) { // AVX2: a second vector per half; the part index must be a constant
                 FloatVector x2 = FloatVector.fromArray(F, x, xi + 8);
                 FloatVector x3 = FloatVector.fromArray(F, x, xi + 24);

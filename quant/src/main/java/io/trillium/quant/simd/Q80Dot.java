@@ -29,6 +29,19 @@ public final class Q80Dot implements DotKernel {
 
     @Override
     public float dot(MemorySegment w, long offset, float[] x, int xOffset, int n) {
+        return dotRow(w, offset, x, xOffset, n);
+    }
+
+    /** Rows one by one through a statically bound dotRow, whatever the profile of the interface's default. */
+    @Override
+    public void matVec(MemorySegment w, long offset, long rowStride, float[] x, int n,
+                       float[] y, int rowStart, int rowEnd) {
+        for (int r = rowStart; r < rowEnd; r++) {
+            y[r] = dotRow(w, offset + r * rowStride, x, 0, n);
+        }
+    }
+
+    private static float dotRow(MemorySegment w, long offset, float[] x, int xOffset, int n) {
         Block32Simd.checkBlocks(n, QK);
         int nb = n / QK;
         FloatVector acc0 = FloatVector.zero(F);
@@ -46,52 +59,6 @@ public final class Q80Dot implements DotKernel {
             acc0 = block(w, blk, x, xOffset + b * QK).fma(FloatVector.broadcast(F, f16(w, blk)), acc0);
         }
         return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
-    }
-
-    /** Four rows at a time: each x vector load serves four weight rows. */
-    @Override
-    public void matVec(MemorySegment w, long offset, long rowStride, float[] x, int n,
-                       float[] y, int rowStart, int rowEnd) {
-        Block32Simd.checkBlocks(n, QK);
-        int nb = n / QK;
-        int r = rowStart;
-        for (; r + 3 < rowEnd; r += 4) {
-            long r0 = offset + r * rowStride;
-            long r1 = r0 + rowStride;
-            long r2 = r1 + rowStride;
-            long r3 = r2 + rowStride;
-            FloatVector acc0 = FloatVector.zero(F);
-            FloatVector acc1 = FloatVector.zero(F);
-            FloatVector acc2 = FloatVector.zero(F);
-            FloatVector acc3 = FloatVector.zero(F);
-            for (int b = 0; b < nb; b++) {
-                long o = (long) b * BYTES;
-                int xi = b * QK;
-                FloatVector x0 = FloatVector.fromArray(F, x, xi);
-                FloatVector s0 = bytesToFloats(w, r0 + o + QS).mul(x0);
-                FloatVector s1 = bytesToFloats(w, r1 + o + QS).mul(x0);
-                FloatVector s2 = bytesToFloats(w, r2 + o + QS).mul(x0);
-                FloatVector s3 = bytesToFloats(w, r3 + o + QS).mul(x0);
-                for (int j = L; j < QK; j += L) {
-                    FloatVector xj = FloatVector.fromArray(F, x, xi + j);
-                    s0 = bytesToFloats(w, r0 + o + QS + j).fma(xj, s0);
-                    s1 = bytesToFloats(w, r1 + o + QS + j).fma(xj, s1);
-                    s2 = bytesToFloats(w, r2 + o + QS + j).fma(xj, s2);
-                    s3 = bytesToFloats(w, r3 + o + QS + j).fma(xj, s3);
-                }
-                acc0 = s0.fma(FloatVector.broadcast(F, f16(w, r0 + o)), acc0);
-                acc1 = s1.fma(FloatVector.broadcast(F, f16(w, r1 + o)), acc1);
-                acc2 = s2.fma(FloatVector.broadcast(F, f16(w, r2 + o)), acc2);
-                acc3 = s3.fma(FloatVector.broadcast(F, f16(w, r3 + o)), acc3);
-            }
-            y[r] = acc0.reduceLanes(VectorOperators.ADD);
-            y[r + 1] = acc1.reduceLanes(VectorOperators.ADD);
-            y[r + 2] = acc2.reduceLanes(VectorOperators.ADD);
-            y[r + 3] = acc3.reduceLanes(VectorOperators.ADD);
-        }
-        for (; r < rowEnd; r++) {
-            y[r] = dot(w, offset + r * rowStride, x, 0, n);
-        }
     }
 
     /** Lane-wise sum over the block's float vectors of q * x (unscaled). */

@@ -19,8 +19,10 @@ import static io.trillium.quant.simd.Block32Simd.pairSum;
 import static io.trillium.quant.simd.Block32Simd.f16;
 
 /**
- * Q8_0 weights × Q8_0 activations (ggml_vec_dot_q8_0_q8_0): int8 products summed exactly in int
- * lanes per block, then converted and scaled once by d_w * d_x.
+ * Q8_0 weights × Q8_0 activations (ggml_vec_dot_q8_0_q8_0): per block, int8 × int8 products in
+ * int16 lanes, adjacent pairs summed into int32 lanes (exact), converted once and scaled once by
+ * d_w * d_x. Exactness needs activations in [-127, 127], which is what the Q8_0 quantizer writes
+ * (ggml's too); only a -128 × -128 pair twice in a row could overflow the int16 pair sum.
  */
 public final class Q80IntDot implements QuantizedDotKernel {
     public static final Q80IntDot INSTANCE = new Q80IntDot();
@@ -40,6 +42,19 @@ public final class Q80IntDot implements QuantizedDotKernel {
 
     @Override
     public float dot(MemorySegment w, long offset, MemorySegment xq, long xqOffset, int n) {
+        return dotRow(w, offset, xq, xqOffset, n);
+    }
+
+    /** Rows one by one through the statically bound dotRow, whatever the profile of the interface default. */
+    @Override
+    public void matVec(MemorySegment w, long offset, long rowStride, MemorySegment xq, int n,
+                       float[] y, int rowStart, int rowEnd) {
+        for (int r = rowStart; r < rowEnd; r++) {
+            y[r] = dotRow(w, offset + r * rowStride, xq, 0, n);
+        }
+    }
+
+    private static float dotRow(MemorySegment w, long offset, MemorySegment xq, long xqOffset, int n) {
         Block32Simd.checkBlocks(n, QK);
         int nb = n / QK;
         FloatVector acc0 = FloatVector.zero(F);
@@ -68,43 +83,6 @@ public final class Q80IntDot implements QuantizedDotKernel {
         }
         float d = f16(w, blk) * f16(xq, ab);
         return i2f(s).fma(FloatVector.broadcast(F, d), acc);
-    }
-
-    /**
-     * Two rows at a time: each widened activation vector serves two weight rows. (Four rows
-     * overflow C2's inlining node budget and fall off a cliff.)
-     */
-    @Override
-    public void matVec(MemorySegment w, long offset, long rowStride, MemorySegment xq, int n,
-                       float[] y, int rowStart, int rowEnd) {
-        Block32Simd.checkBlocks(n, QK);
-        int nb = n / QK;
-        int r = rowStart;
-        for (; r + 1 < rowEnd; r += 2) {
-            long r0 = offset + r * rowStride;
-            long r1 = r0 + rowStride;
-            FloatVector acc0 = FloatVector.zero(F);
-            FloatVector acc1 = FloatVector.zero(F);
-            for (int b = 0; b < nb; b++) {
-                long o = (long) b * BYTES;
-                ShortVector a = bytesToShorts(xq, o + QS);
-                IntVector s0 = pairSum(bytesToShorts(w, r0 + o + QS).mul(a));
-                IntVector s1 = pairSum(bytesToShorts(w, r1 + o + QS).mul(a));
-                for (int j = 2 * L; j < QK; j += 2 * L) {
-                    ShortVector aj = bytesToShorts(xq, o + QS + j);
-                    s0 = s0.add(pairSum(bytesToShorts(w, r0 + o + QS + j).mul(aj)));
-                    s1 = s1.add(pairSum(bytesToShorts(w, r1 + o + QS + j).mul(aj)));
-                }
-                float dx = f16(xq, o);
-                acc0 = i2f(s0).fma(FloatVector.broadcast(F, f16(w, r0 + o) * dx), acc0);
-                acc1 = i2f(s1).fma(FloatVector.broadcast(F, f16(w, r1 + o) * dx), acc1);
-            }
-            y[r] = acc0.reduceLanes(VectorOperators.ADD);
-            y[r + 1] = acc1.reduceLanes(VectorOperators.ADD);
-        }
-        if (r < rowEnd) {
-            y[r] = dot(w, offset + r * rowStride, xq, 0, n);
-        }
     }
 
     private static FloatVector i2f(IntVector v) {
