@@ -3,4 +3,5 @@ module io.trillium.core {
     requires transitive io.trillium.quant;
 
     exports io.trillium.gguf;
+    exports io.trillium.tokenizer;
 }
