@@ -1,6 +1,7 @@
 /** Model files, tokenizers, architectures, tiers and the public API of Trillium. */
 module io.trillium.core {
     requires transitive io.trillium.quant;
+    requires com.fasterxml.jackson.databind;
 
     exports io.trillium.gguf;
     exports io.trillium.tokenizer;
