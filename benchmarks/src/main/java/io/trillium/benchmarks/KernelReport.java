@@ -20,7 +20,7 @@ import java.util.Map;
  * Runs {@link MemoryReadBenchmark} and {@link MatVecBenchmark} in one process and prints, per
  * type, single-thread weight GB/s of each route as a ratio to the read bandwidth measured in the
  * same run, and the SIMD/scalar ratio. Usage:
- * {@code java -cp benchmarks.jar io.trillium.benchmarks.KernelReport [--types Q8_0,Q4_K] [--quick]}.
+ * {@code java -cp benchmarks.jar io.trillium.benchmarks.KernelReport [--types Q8_0,Q4_K] [--quick] [--out report.md]}.
  */
 public final class KernelReport {
 
@@ -29,13 +29,15 @@ public final class KernelReport {
                 "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K", "IQ4_XS");
         boolean quick = false;
         boolean noScalar = false;
+        Path out = null;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--types" -> types = List.of(args[++i].split(","));
                 case "--quick" -> quick = true;
                 case "--no-scalar" -> noScalar = true;
+                case "--out" -> out = Path.of(args[++i]);
                 default -> throw new IllegalArgumentException("unknown option " + args[i]
-                        + " (options: --types A,B --quick --no-scalar)");
+                        + " (options: --types A,B --quick --no-scalar --out FILE.md)");
             }
         }
         int warm = quick ? 2 : 3;
@@ -76,6 +78,13 @@ public final class KernelReport {
                     Double.isNaN(v[2]) ? "–" : String.format("%.1f×", v[0] / v[2])));
         }
         System.out.print(sb);
+        if (out != null) {
+            try {
+                Files.writeString(out, sb);
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException("cannot write " + out, e);
+            }
+        }
     }
 
     /** Median ops/s of one benchmark configuration, run in a forked JVM. */

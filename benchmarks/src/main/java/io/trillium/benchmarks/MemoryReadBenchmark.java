@@ -20,7 +20,8 @@ import java.util.concurrent.TimeUnit;
 @OutputTimeUnit(TimeUnit.SECONDS)
 @Warmup(iterations = 3, time = 2)
 @Measurement(iterations = 5, time = 2)
-@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "-Xmx2g"})
+@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "-Xmx2g",
+        "--sun-misc-unsafe-memory-access=allow"})
 public class MemoryReadBenchmark {
     static final long BYTES = BenchData.bytesFromProperty();
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
