@@ -61,8 +61,12 @@ final class JinjaInterpreter {
 
     private enum Flow { NORMAL, BREAK, CONTINUE }
 
+    /** Macro nesting limit: a template calling itself forever must fail cleanly, not overflow the stack. */
+    private static final int MAX_DEPTH = 200;
+
     private final LocalDateTime now;
     private int line;
+    private int depth;
 
     JinjaInterpreter(LocalDateTime now) {
         this.now = now;
@@ -261,9 +265,17 @@ final class JinjaInterpreter {
                 }
                 s.vars.put(p, v);
             }
+            if (depth >= MAX_DEPTH) {
+                throw Jinja.error(m.line(), "macro '" + m.name() + "' nested deeper than " + MAX_DEPTH);
+            }
             int saved = line;
+            depth++;
             StringBuilder sb = new StringBuilder();
-            exec(m.body(), s, sb);
+            try {
+                exec(m.body(), s, sb);
+            } finally {
+                depth--;
+            }
             line = saved;
             return sb.toString();
         };

@@ -77,6 +77,13 @@ class ChatTemplateTest {
     }
 
     @Test
+    void runawayRecursionFailsCleanly() {
+        ChatTemplateException e = assertThrows(ChatTemplateException.class, () -> ChatTemplate.compile(
+                "{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}").render(Map.of()));
+        assertTrue(e.getMessage().contains("nested deeper"), e.getMessage());
+    }
+
+    @Test
     void strftimeNowReadsTheClock() {
         Clock c = Clock.fixed(Instant.parse("2024-07-26T09:05:00Z"), ZoneOffset.UTC);
         ChatTemplate t = ChatTemplate.compile("{{ strftime_now('%d %b %Y %H:%M') }}").withClock(c);
