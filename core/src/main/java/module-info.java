@@ -3,6 +3,7 @@ module io.trillium.core {
     requires transitive io.trillium.quant;
     requires com.fasterxml.jackson.databind;
 
+    exports io.trillium.chat;
     exports io.trillium.gguf;
     exports io.trillium.tokenizer;
 }

@@ -2,6 +2,7 @@
 module io.trillium.examples {
     requires io.trillium.core;
     requires info.picocli;
+    requires com.fasterxml.jackson.databind;
 
     opens io.trillium.cli to info.picocli;
 }
