@@ -1,0 +1,49 @@
+package io.trillium.tokenizer;
+
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** Split behaviour of the pre-tokenizer types that have no llama.cpp vector file here. */
+class PreTokenizerTest {
+
+    @Test
+    void llama3GroupsDigitsByThreeAndFoldsContractions() {
+        assertEquals(List.of("Hello", " world", "'S", " ", "123", "45", "!!\n\n", " x"),
+                PreTokenizer.forName("llama-bpe").split("Hello world'S 12345!!\n\n x"));
+    }
+
+    @Test
+    void qwen2SplitsSingleDigits() {
+        assertEquals(List.of("a", "1", "2", "3", " b", "'ll"), PreTokenizer.forName("qwen2").split("a123 b'll"));
+    }
+
+    @Test
+    void deepseekV3() {
+        assertEquals(List.of("Hello", ",", " ", "世界", "!", " ", "123", "45"),
+                PreTokenizer.forName("deepseek-v3").split("Hello, 世界! 12345"));
+    }
+
+    @Test
+    void gpt2AndDefault() {
+        assertEquals(List.of("Hello", " world", "'s", "  ", " 2024", "!"), PreTokenizer.forName("gpt-2").split("Hello world's   2024!"));
+        assertEquals(List.of("Hello", " world", "!?", " ", "123", "4"), PreTokenizer.forName("default").split("Hello world!? 1234"));
+    }
+
+    @Test
+    void piecesCoverTheText() {
+        String s = "Mixed 中文 text, 𝔘𝔫𝔦𝔠𝔬𝔡𝔢 🦙\u00A0nbsp\u3000ideographic\r\n\tcode(x) { return 42; } ~~ ٣٤٥";
+        for (String name : PreTokenizer.names()) {
+            assertEquals(s, String.join("", PreTokenizer.forName(name).split(s)), name);
+        }
+    }
+
+    @Test
+    void unknownNameListsTheSupportedOnes() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> PreTokenizer.forName("falcon"));
+        assertEquals("unsupported pre-tokenizer 'falcon' (tokenizer.ggml.pre); supported: " + String.join(", ", PreTokenizer.names()),
+                e.getMessage());
+    }
+}
