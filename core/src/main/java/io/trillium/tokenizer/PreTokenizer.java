@@ -2,6 +2,7 @@ package io.trillium.tokenizer;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.IntPredicate;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -41,11 +42,20 @@ public final class PreTokenizer {
 
     /** The pre-tokenizer llama.cpp uses for {@code tokenizer.ggml.pre = name}. */
     public static PreTokenizer forName(String name) {
+        return build(name, true);
+    }
+
+    /** The same splits with every regex stage run by java.util.regex (slower; tests compare the two). */
+    static PreTokenizer reference(String name) {
+        return build(name, false);
+    }
+
+    private static PreTokenizer build(String name, boolean fast) {
         List<Stage> stages = switch (name) {
             case "default" -> List.of(
                     collapsed("[\\p{P}\\$\\+<=>\\^~\\|]+"),
                     new Custom(PreTokenizer::gpt2),
-                    collapsed("\\p{N}+"),
+                    fast ? new SetRun(false, PreTokenizer::isNumber) : collapsed("\\p{N}+"),
                     wide("[0-9][0-9][0-9]"));
             case "gpt-2" -> List.of(new Custom(PreTokenizer::gpt2));
             case "llama-bpe", "llama3", "llama-v3" -> List.of(new Custom(PreTokenizer::llama3));
@@ -53,16 +63,16 @@ public final class PreTokenizer {
                     + "|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"));
             case "deepseek-llm" -> List.of(
                     wide("[\\r\\n]"),
-                    wide("\\s?[" + DEEPSEEK_LLM_LETTERS + "]+"),
-                    wide("\\s?[!-/:-~\\uFF01-\\uFF0F\\uFF1A-\\uFF5E\\u2018-\\u201F\\u3000-\\u3002]+"),
-                    wide("\\s+\\z"),
-                    wide("[\\u4E00-\\u9FA5\\u0800-\\u4E00\\uAC00-\\uD7FF]+"),
-                    collapsed("\\p{N}+"));
+                    fast ? new SetRun(true, set(DEEPSEEK_LLM_LETTERS)) : wide("\\s?[" + DEEPSEEK_LLM_LETTERS + "]+"),
+                    fast ? new SetRun(true, set(DEEPSEEK_PUNCT)) : wide("\\s?[" + DEEPSEEK_PUNCT + "]+"),
+                    fast ? new TrailingSpace() : wide("\\s+\\z"),
+                    fast ? new SetRun(false, set(DEEPSEEK_CJK)) : wide("[" + DEEPSEEK_CJK + "]+"),
+                    fast ? new SetRun(false, PreTokenizer::isNumber) : collapsed("\\p{N}+"));
             case "deepseek-coder" -> List.of(
                     wide("[\\r\\n]"),
-                    collapsed("\\s?\\p{L}+"),
-                    collapsed("\\s?\\p{P}+"),
-                    wide("[\\u4E00-\\u9FA5\\u0800-\\u4E00\\uAC00-\\uD7FF]+"),
+                    fast ? new SetRun(true, PreTokenizer::isLetter) : collapsed("\\s?\\p{L}+"),
+                    fast ? new SetRun(true, PreTokenizer::isPunct) : collapsed("\\s?\\p{P}+"),
+                    fast ? new SetRun(false, set(DEEPSEEK_CJK)) : wide("[" + DEEPSEEK_CJK + "]+"),
                     collapsed("\\p{N}"));
             case "deepseek-v3" -> List.of(
                     collapsed("\\p{N}{1,3}"),
@@ -304,6 +314,9 @@ public final class PreTokenizer {
         return new Regex(Pattern.compile(out.toString()), true);
     }
 
+    private static final String DEEPSEEK_PUNCT = "!-/:-~\\uFF01-\\uFF0F\\uFF1A-\\uFF5E\\u2018-\\u201F\\u3000-\\u3002";
+    private static final String DEEPSEEK_CJK = "\\u4E00-\\u9FA5\\u0800-\\u4E00\\uAC00-\\uD7FF";
+
     // DeepSeek-LLM's letter class (from its tokenizer.json; cased letters of an older Unicode).
     private static final String DEEPSEEK_LLM_LETTERS = "A-Za-z\\u00B5\\u00C0-\\u00D6\\u00D8-\\u00F6\\u00F8-\\u01BA"
             + "\\u01BC-\\u01BF\\u01C4-\\u0293\\u0295-\\u02AF\\u0370-\\u0373\\u0376\\u0377\\u037B-\\u037D\\u037F\\u0386"
@@ -318,6 +331,138 @@ public final class PreTokenizer {
             + "\\uA722-\\uA76F\\uA771-\\uA787\\uA78B-\\uA78E\\uAB70-\\uABBF\\uFB00-\\uFB06\\uFB13-\\uFB17"
             + "\\uFF21-\\uFF3A\\uFF41-\\uFF5A\\x{10400}-\\x{1044F}\\x{104B0}-\\x{104D3}\\x{104D8}-\\x{104FB}"
             + "\\x{10C80}-\\x{10CB2}\\x{10CC0}-\\x{10CF2}\\x{118A0}-\\x{118DF}\\x{1E900}-\\x{1E943}";
+
+    // ---- the simple regex shapes \s?[set]+ and \s+\z, without java.util.regex (same matches)
+
+    /**
+     * {@code \s?[set]+} (optionalSpace) or {@code [set]+}, found left to right like Matcher.find.
+     * The predicate sees code points; non-ASCII whitespace never matches it (llama.cpp replaced it
+     * by VT before matching), and \s is ASCII whitespace plus that VT.
+     */
+    private record SetRun(boolean optionalSpace, IntPredicate set) implements Stage {
+        public void apply(Segment seg, Ints in, Ints out) {
+            int a = 0;
+            for (int i = 0; i < in.size; i++) {
+                int b = in.get(i);
+                int prev = a;
+                int p = a;
+                while (p < b) {
+                    int q;
+                    if (optionalSpace && CodepointFlags.isWhitespace(seg.cp(p)) && p + 1 < b && member(seg.cp(p + 1))) {
+                        q = p + 1;
+                    } else if (member(seg.cp(p))) {
+                        q = p;
+                    } else {
+                        p++;
+                        continue;
+                    }
+                    while (q < b && member(seg.cp(q))) {
+                        q++;
+                    }
+                    if (p > prev) {
+                        out.add(p);
+                    }
+                    out.add(q);
+                    prev = q;
+                    p = q;
+                }
+                if (prev < b) {
+                    out.add(b);
+                }
+                a = b;
+            }
+        }
+
+        private boolean member(int cp) {
+            return set.test(cp) && (cp < 128 || !CodepointFlags.isWhitespace(cp));
+        }
+    }
+
+    /** {@code \s+\z}: the trailing whitespace run of each piece becomes its own piece. */
+    private record TrailingSpace() implements Stage {
+        public void apply(Segment seg, Ints in, Ints out) {
+            int a = 0;
+            for (int i = 0; i < in.size; i++) {
+                int b = in.get(i);
+                int w = b;
+                while (w > a && CodepointFlags.isWhitespace(seg.cp(w - 1))) {
+                    w--;
+                }
+                if (w > a && w < b) {
+                    out.add(w);
+                }
+                out.add(b);
+                a = b;
+            }
+        }
+    }
+
+    /** A code point set from regex class syntax: chars, backslash-u and backslash-x escapes, ranges. */
+    private static IntPredicate set(String cls) {
+        List<Integer> cps = new ArrayList<>();
+        for (int i = 0; i < cls.length(); ) {
+            int c;
+            if (cls.startsWith("\\u", i)) {
+                c = Integer.parseInt(cls.substring(i + 2, i + 6), 16);
+                i += 6;
+            } else if (cls.startsWith("\\x{", i)) {
+                int close = cls.indexOf('}', i);
+                c = Integer.parseInt(cls.substring(i + 3, close), 16);
+                i = close + 1;
+            } else if (cls.charAt(i) == '-' && !cps.isEmpty() && i + 1 < cls.length()) {
+                c = -1; // range marker
+                i++;
+            } else {
+                c = cls.codePointAt(i);
+                i += Character.charCount(c);
+            }
+            cps.add(c);
+        }
+        boolean[] bmp = new boolean[0x10000];
+        List<int[]> high = new ArrayList<>();
+        for (int k = 0; k < cps.size(); k++) {
+            int lo = cps.get(k);
+            int hi = lo;
+            if (k + 2 < cps.size() && cps.get(k + 1) == -1) {
+                hi = cps.get(k + 2);
+                k += 2;
+            }
+            for (int c = lo; c <= hi; c++) {
+                if (c < 0x10000) {
+                    bmp[c] = true;
+                }
+            }
+            if (hi >= 0x10000) {
+                high.add(new int[]{Math.max(lo, 0x10000), hi});
+            }
+        }
+        int[][] ranges = high.toArray(new int[0][]);
+        return cp -> {
+            if (cp < 0x10000) {
+                return bmp[cp];
+            }
+            for (int[] r : ranges) {
+                if (cp >= r[0] && cp <= r[1]) {
+                    return true;
+                }
+            }
+            return false;
+        };
+    }
+
+    // llama.cpp's collapsed classes: \p{L} is A-Za-z or a non-ASCII letter, \p{P} its ASCII list or a
+    // non-ASCII punctuation char, \p{N} 0-9 or a non-ASCII number (whitespace is excluded by SetRun)
+    private static boolean isLetter(int cp) {
+        return (CodepointFlags.of(cp) & LETTER) != 0;
+    }
+
+    private static boolean isNumber(int cp) {
+        return (CodepointFlags.of(cp) & NUMBER) != 0;
+    }
+
+    private static boolean isPunct(int cp) {
+        return (CodepointFlags.of(cp) & PUNCT) != 0;
+    }
 
     // ---- hand-written scanners (llama.cpp unicode_regex_split_custom_*)
 

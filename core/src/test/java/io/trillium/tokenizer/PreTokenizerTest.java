@@ -46,4 +46,28 @@ class PreTokenizerTest {
         assertEquals("unsupported pre-tokenizer 'falcon' (tokenizer.ggml.pre); supported: " + String.join(", ", PreTokenizer.names()),
                 e.getMessage());
     }
+
+    /** The hand-written stages must cut exactly where the java.util.regex stages do. */
+    @Test
+    void fastStagesEqualTheRegexReference() {
+        java.util.SplittableRandom rnd = new java.util.SplittableRandom(3);
+        String[] pools = {"abcxyz", "ABCXYZ", "0123456789", " \t\n\r  ", "'sStTmM", "中文汉字日本語가나", "ひらカタ",
+                "éñüÅØßſǅʰ", "\u0301\u0308", "٣٤٥½²", "!?.,;:-_()[]{}<>@#$%^&*~`|\\/\"", "！，。、“”～　",
+                "🦙𝔘𝔫", "\u00a0\u3000\u2003\u0085\u000b", "αβΩΩ\u1f7d\u1fd3KK"};
+        for (String name : PreTokenizer.names()) {
+            PreTokenizer fast = PreTokenizer.forName(name);
+            PreTokenizer ref = PreTokenizer.reference(name);
+            for (int i = 0; i < 3000; i++) {
+                StringBuilder sb = new StringBuilder();
+                int len = rnd.nextInt(30);
+                for (int k = 0; k < len; k++) {
+                    String pool = pools[rnd.nextInt(pools.length)];
+                    int at = pool.offsetByCodePoints(0, rnd.nextInt(pool.codePointCount(0, pool.length())));
+                    sb.appendCodePoint(pool.codePointAt(at));
+                }
+                String s = sb.toString();
+                assertEquals(ref.split(s), fast.split(s), () -> name + ": " + s);
+            }
+        }
+    }
 }
