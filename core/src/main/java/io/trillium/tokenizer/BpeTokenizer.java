@@ -455,7 +455,6 @@ public final class BpeTokenizer implements Tokenizer {
             long m = merges.get(ids[i], ids[i + 1]);
             if (m >= 0) {
                 size = push(heap, size, (m & 0xFFFFFFFF00000000L) | i);
-                heap = heap.length == size ? Arrays.copyOf(heap, size * 2) : heap;
             }
         }
         int alive = n;

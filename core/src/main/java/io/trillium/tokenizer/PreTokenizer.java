@@ -55,28 +55,28 @@ public final class PreTokenizer {
             case "default" -> List.of(
                     collapsed("[\\p{P}\\$\\+<=>\\^~\\|]+"),
                     new Custom(PreTokenizer::gpt2),
-                    fast ? new SetRun(false, PreTokenizer::isNumber) : collapsed("\\p{N}+"),
+                    fast ? new SetRun(false, PreTokenizer::isNumber, Integer.MAX_VALUE) : collapsed("\\p{N}+"),
                     wide("[0-9][0-9][0-9]"));
             case "gpt-2" -> List.of(new Custom(PreTokenizer::gpt2));
             case "llama-bpe", "llama3", "llama-v3" -> List.of(new Custom(PreTokenizer::llama3));
             case "qwen2" -> List.of(collapsed(CONTRACTIONS
                     + "|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"));
             case "deepseek-llm" -> List.of(
-                    wide("[\\r\\n]"),
-                    fast ? new SetRun(true, set(DEEPSEEK_LLM_LETTERS)) : wide("\\s?[" + DEEPSEEK_LLM_LETTERS + "]+"),
-                    fast ? new SetRun(true, set(DEEPSEEK_PUNCT)) : wide("\\s?[" + DEEPSEEK_PUNCT + "]+"),
+                    fast ? new SetRun(false, PreTokenizer::isCrLf, 1) : wide("[\\r\\n]"),
+                    fast ? new SetRun(true, set(DEEPSEEK_LLM_LETTERS), Integer.MAX_VALUE) : wide("\\s?[" + DEEPSEEK_LLM_LETTERS + "]+"),
+                    fast ? new SetRun(true, set(DEEPSEEK_PUNCT), Integer.MAX_VALUE) : wide("\\s?[" + DEEPSEEK_PUNCT + "]+"),
                     fast ? new TrailingSpace() : wide("\\s+\\z"),
-                    fast ? new SetRun(false, set(DEEPSEEK_CJK)) : wide("[" + DEEPSEEK_CJK + "]+"),
-                    fast ? new SetRun(false, PreTokenizer::isNumber) : collapsed("\\p{N}+"));
+                    fast ? new SetRun(false, set(DEEPSEEK_CJK), Integer.MAX_VALUE) : wide("[" + DEEPSEEK_CJK + "]+"),
+                    fast ? new SetRun(false, PreTokenizer::isNumber, Integer.MAX_VALUE) : collapsed("\\p{N}+"));
             case "deepseek-coder" -> List.of(
-                    wide("[\\r\\n]"),
-                    fast ? new SetRun(true, PreTokenizer::isLetter) : collapsed("\\s?\\p{L}+"),
-                    fast ? new SetRun(true, PreTokenizer::isPunct) : collapsed("\\s?\\p{P}+"),
-                    fast ? new SetRun(false, set(DEEPSEEK_CJK)) : wide("[" + DEEPSEEK_CJK + "]+"),
-                    collapsed("\\p{N}"));
+                    fast ? new SetRun(false, PreTokenizer::isCrLf, 1) : wide("[\\r\\n]"),
+                    fast ? new SetRun(true, PreTokenizer::isLetter, Integer.MAX_VALUE) : collapsed("\\s?\\p{L}+"),
+                    fast ? new SetRun(true, PreTokenizer::isPunct, Integer.MAX_VALUE) : collapsed("\\s?\\p{P}+"),
+                    fast ? new SetRun(false, set(DEEPSEEK_CJK), Integer.MAX_VALUE) : wide("[" + DEEPSEEK_CJK + "]+"),
+                    fast ? new SetRun(false, PreTokenizer::isNumber, 1) : collapsed("\\p{N}"));
             case "deepseek-v3" -> List.of(
-                    collapsed("\\p{N}{1,3}"),
-                    wide("[\\u4E00-\\u9FA5\\u3040-\\u309F\\u30A0-\\u30FF]+"),
+                    fast ? new SetRun(false, PreTokenizer::isNumber, 3) : collapsed("\\p{N}{1,3}"),
+                    fast ? new SetRun(false, set(DEEPSEEK_V3_CJK), Integer.MAX_VALUE) : wide("[" + DEEPSEEK_V3_CJK + "]+"),
                     collapsed("[!\"#$%&'()*+,\\-./:;<=>?@\\[\\\\\\]^_`{|}~][A-Za-z]+|[^\\r\\n\\p{L}\\p{P}\\p{S}]?[\\p{L}\\p{M}]+"
                             + "| ?[\\p{P}\\p{S}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"));
             case "kimi-k2" -> List.of(new Custom(PreTokenizer::kimi));
@@ -315,6 +315,7 @@ public final class PreTokenizer {
     }
 
     private static final String DEEPSEEK_PUNCT = "!-/:-~\\uFF01-\\uFF0F\\uFF1A-\\uFF5E\\u2018-\\u201F\\u3000-\\u3002";
+    private static final String DEEPSEEK_V3_CJK = "\\u4E00-\\u9FA5\\u3040-\\u309F\\u30A0-\\u30FF";
     private static final String DEEPSEEK_CJK = "\\u4E00-\\u9FA5\\u0800-\\u4E00\\uAC00-\\uD7FF";
 
     // DeepSeek-LLM's letter class (from its tokenizer.json; cased letters of an older Unicode).
@@ -339,7 +340,7 @@ public final class PreTokenizer {
      * The predicate sees code points; non-ASCII whitespace never matches it (llama.cpp replaced it
      * by VT before matching), and \s is ASCII whitespace plus that VT.
      */
-    private record SetRun(boolean optionalSpace, IntPredicate set) implements Stage {
+    private record SetRun(boolean optionalSpace, IntPredicate set, int maxRun) implements Stage {
         public void apply(Segment seg, Ints in, Ints out) {
             int a = 0;
             for (int i = 0; i < in.size; i++) {
@@ -356,7 +357,8 @@ public final class PreTokenizer {
                         p++;
                         continue;
                     }
-                    while (q < b && member(seg.cp(q))) {
+                    int limit = (int) Math.min(b, (long) q + maxRun);
+                    while (q < limit && member(seg.cp(q))) {
                         q++;
                     }
                     if (p > prev) {

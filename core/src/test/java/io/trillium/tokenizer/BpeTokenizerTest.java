@@ -144,6 +144,31 @@ class BpeTokenizerTest {
     }
 
     @Test
+    void sharedBetweenThreads() throws Exception {
+        List<String> texts = new ArrayList<>();
+        for (int i = 0; i < 200; i++) {
+            texts.add("thread test " + i + " 线程" + i + " word" + (i * 7919) + "\n");
+        }
+        List<int[]> expected = texts.stream().map(s -> deepseekLlm.encode(s, false, false)).toList();
+        try (var pool = java.util.concurrent.Executors.newFixedThreadPool(4)) {
+            List<java.util.concurrent.Future<Boolean>> results = new ArrayList<>();
+            for (int t = 0; t < 8; t++) {
+                results.add(pool.submit(() -> {
+                    for (int i = texts.size() - 1; i >= 0; i--) {
+                        if (!Arrays.equals(expected.get(i), deepseekLlm.encode(texts.get(i), false, false))) {
+                            return false;
+                        }
+                    }
+                    return true;
+                }));
+            }
+            for (var r : results) {
+                assertTrue(r.get());
+            }
+        }
+    }
+
+    @Test
     void loneSurrogateIsAnError() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> gpt2.encode("ab\uD83Dc", false, false));
