@@ -16,7 +16,9 @@ import static io.trillium.tokenizer.CodepointFlags.*;
  * (llama.cpp's std::wregex path) or, when it uses \p{..} classes, on llama.cpp's "collapsed" text
  * (one char per code point standing for its category) with the classes rewritten the same way, so
  * quirks such as '~' being neither \p{P} nor \p{S} are reproduced. GPT-2, Llama-3 and Kimi K2 are
- * hand-written scanners. Immutable and thread-safe.
+ * hand-written scanners, and the simple DeepSeek stages ({@code \s?[set]+}, {@code [set]{1,n}},
+ * {@code \s+$}) are hand-written too (10x faster; a test checks them against the regex forms).
+ * Immutable and thread-safe.
  */
 public final class PreTokenizer {
 
