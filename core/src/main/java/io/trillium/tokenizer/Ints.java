@@ -1,0 +1,40 @@
+package io.trillium.tokenizer;
+
+import java.util.Arrays;
+
+/** A growable int list (no boxing on the encode path). */
+final class Ints {
+    int[] a;
+    int size;
+
+    Ints(int capacity) {
+        a = new int[Math.max(4, capacity)];
+    }
+
+    void add(int v) {
+        if (size == a.length) {
+            a = Arrays.copyOf(a, a.length * 2);
+        }
+        a[size++] = v;
+    }
+
+    void addAll(int[] v) {
+        if (size + v.length > a.length) {
+            a = Arrays.copyOf(a, Math.max(a.length * 2, size + v.length));
+        }
+        System.arraycopy(v, 0, a, size, v.length);
+        size += v.length;
+    }
+
+    int get(int i) {
+        return a[i];
+    }
+
+    void clear() {
+        size = 0;
+    }
+
+    int[] toArray() {
+        return Arrays.copyOf(a, size);
+    }
+}
