@@ -176,6 +176,21 @@ class SentencePieceTokenizerTest {
     }
 
     @Test
+    void userDefinedTokensAreSplitOutEvenWithoutParseSpecial() {
+        assumeTrue(splitAvailable(), "SpecialTokens.split is not merged yet");
+        List<String> tokens = List.of("<unk>", "<s>", "</s>", "▁", "a", "b", "<tool>", "▁a", "▁b");
+        Map<String, GgufValue> m = vocab(tokens, new float[]{0, 0, 0, -5, -5, -5, 0, -1, -1});
+        int[] types = {2, 3, 3, 1, 1, 1, TokenType.USER_DEFINED.id(), 1, 1};
+        m.put(SentencePieceTokenizer.TOKEN_TYPE, GgufValue.array(GgufArray.ofInts(GgufValueType.INT32, types)));
+        Tokenizer t = build(m);
+        // As llama.cpp (and Hugging Face): user-defined pieces always; control ones only with parseSpecial.
+        // The text after a special token gets the space prefix again.
+        assertArrayEquals(new int[]{7, 6, 8}, t.encode("a<tool>b", false, false));
+        assertArrayEquals(new int[]{1, 7}, t.encode("<s>a", false, true));
+        assertEquals("a<tool> b", t.decode(7, 6, 8));
+    }
+
+    @Test
     void badVocabulariesNameTheKey() {
         List<String> tokens = List.of("<unk>", "<s>", "</s>", "a");
         float[] scores = {0, 0, 0, -1};
