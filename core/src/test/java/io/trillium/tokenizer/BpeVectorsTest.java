@@ -21,7 +21,7 @@ class BpeVectorsTest {
     void encodesEveryVectorExactly(String name) throws Exception {
         Path path = Fixtures.tokenizer().resolve(name);
         Tokenizer tok = Tokenizers.load(path);
-        TokenizerVectors v = Files.isDirectory(path)
+        TokenizerVectors.Cases v = Files.isDirectory(path)
                 ? TokenizerVectors.read(path.resolve("vectors.inp"), path.resolve("vectors.out"))
                 : TokenizerVectors.read(Path.of(path + ".inp"), Path.of(path + ".out"));
         int pass = 0;
