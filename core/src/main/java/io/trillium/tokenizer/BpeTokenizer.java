@@ -46,7 +46,8 @@ public final class BpeTokenizer implements Tokenizer {
     private final boolean addBos;
     private final boolean addEos;
     private final boolean ignoreMerges;
-    private final SpecialTokens specials;
+    private final SpecialTokens specials;      // control + user-defined: matched with parseSpecial
+    private final SpecialTokens userDefined;   // matched always, as llama.cpp's tokenizer_st_partition does
     private final ConcurrentHashMap<String, int[]> cache = new ConcurrentHashMap<>();
 
     private BpeTokenizer(String source, String[] texts, TokenType[] types, byte[][] bytes, MergeTable merges,
@@ -64,12 +65,17 @@ public final class BpeTokenizer implements Tokenizer {
         this.ignoreMerges = ignoreMerges;
         this.idOfText = textIndex(texts);
         Map<String, Integer> special = new LinkedHashMap<>();
+        Map<String, Integer> user = new LinkedHashMap<>();
         for (int id = 0; id < texts.length; id++) {
             if ((types[id] == TokenType.CONTROL || types[id] == TokenType.USER_DEFINED) && !texts[id].isEmpty()) {
                 special.putIfAbsent(texts[id], id);
+                if (types[id] == TokenType.USER_DEFINED) {
+                    user.putIfAbsent(texts[id], id);
+                }
             }
         }
         this.specials = SpecialTokens.of(special);
+        this.userDefined = SpecialTokens.of(user);
         for (int b = 0; b < 256; b++) {
             byteToken[b] = idOfText.getOrDefault(String.valueOf(ByteLevel.charOf(b)), -1);
         }
@@ -358,8 +364,11 @@ public final class BpeTokenizer implements Tokenizer {
         if (addSpecial && addBos) {
             out.add(bos);
         }
-        if (parseSpecial && !specials.isEmpty()) {
-            for (SpecialTokens.Segment seg : specials.split(text)) {
+        // Control tokens are plain text unless parseSpecial; user-defined ones (added words) are
+        // always split out first, like llama.cpp and Hugging Face tokenizers do.
+        SpecialTokens split = parseSpecial ? specials : userDefined;
+        if (!split.isEmpty()) {
+            for (SpecialTokens.Segment seg : split.split(text)) {
                 if (seg.isSpecial()) {
                     out.add(seg.id());
                 } else {

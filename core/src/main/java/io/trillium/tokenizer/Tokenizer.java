@@ -16,8 +16,10 @@ public interface Tokenizer {
      * Encodes {@code text}.
      *
      * @param addSpecial   add BOS/EOS as the vocabulary asks ({@code tokenizer.ggml.add_bos_token} ...)
-     * @param parseSpecial recognise the text of control / user-defined tokens (e.g. {@code <|im_end|>})
-     *                     as those tokens; when false such text is encoded as plain text
+     * @param parseSpecial recognise the text of control tokens (e.g. {@code <|im_end|>}) as those
+     *                     tokens; when false such text is encoded as plain text. User-defined tokens
+     *                     (added words) are recognised either way, as in llama.cpp and Hugging Face
+     *                     tokenizers.
      */
     int[] encode(String text, boolean addSpecial, boolean parseSpecial);
 

@@ -80,6 +80,18 @@ class BpeTokenizerTest {
     }
 
     @Test
+    void userDefinedTokensAreSplitOutEvenWithoutParseSpecial() throws IOException {
+        // deepseek-llm declares 2398 user-defined tokens (HF "added tokens", special = false), among
+        // them single characters such as "ø"; llama.cpp and HF match those before BPE, always.
+        Tokenizer t = Tokenizers.load(Fixtures.tokenizer().resolve("ggml-vocab-deepseek-llm.gguf"));
+        int id = t.tokenId("ø").orElseThrow();
+        assertEquals(TokenType.USER_DEFINED, t.tokenType(id));
+        assertArrayEquals(new int[] {id}, t.encode("ø", false, false));
+        assertArrayEquals(new int[] {id}, t.encode("ø", false, true));
+        assertEquals("ø", t.decode(t.encode("ø", false, false)));
+    }
+
+    @Test
     void specialTokensSplitLongestAtEachPosition() {
         Map<String, Integer> sp = new LinkedHashMap<>();
         sp.put("<a>", 1);
