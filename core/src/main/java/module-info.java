@@ -6,4 +6,7 @@ module io.trillium.core {
     exports io.trillium.chat;
     exports io.trillium.gguf;
     exports io.trillium.tokenizer;
+    exports io.trillium.model;
+    exports io.trillium.moe;
+    exports io.trillium.backend;
 }
