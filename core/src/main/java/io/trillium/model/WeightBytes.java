@@ -1,0 +1,40 @@
+package io.trillium.model;
+
+import io.trillium.gguf.GgufFile;
+import io.trillium.gguf.GgufTensorInfo;
+
+/**
+ * How many weight bytes a model holds and how many one decoded token must read: every tensor in
+ * full, except the routed experts (only {@code expertsUsed} of each stacked {@code *_exps} tensor)
+ * and the token embedding (one row). Decode speed is bounded by bandwidth / {@link #activePerToken}.
+ *
+ * @param total          bytes of all tensors
+ * @param activePerToken bytes read per decoded token
+ * @param routedExperts  bytes of all routed experts (the part a slow tier can hold)
+ */
+public record WeightBytes(long total, long activePerToken, long routedExperts) {
+
+    /** Counts the tensors of {@code gguf} for the model configured by {@code cfg}. */
+    public static WeightBytes of(GgufFile gguf, ModelConfig cfg) {
+        long total = 0;
+        long active = 0;
+        long routed = 0;
+        boolean tied = !gguf.hasTensor("output.weight");
+        for (GgufTensorInfo t : gguf.tensors()) {
+            long b = t.byteSize();
+            total += b;
+            if (t.name().contains("_exps.") && t.rank() == 3 && cfg.experts() > 0) {
+                routed += b;
+                active += b / t.dim(2) * cfg.expertsUsed();
+            } else if (t.name().equals("token_embd.weight")) {
+                active += b / Math.max(1, t.elementCount() / t.dim(0));   // one row
+                if (tied) {
+                    active += b;   // tied output: the whole matrix is read for the logits
+                }
+            } else {
+                active += b;
+            }
+        }
+        return new WeightBytes(total, active, routed);
+    }
+}

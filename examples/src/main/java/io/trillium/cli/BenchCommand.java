@@ -1,0 +1,107 @@
+package io.trillium.cli;
+
+import io.trillium.backend.CpuBackend;
+import io.trillium.gguf.GgufFile;
+import io.trillium.model.LanguageModel;
+import io.trillium.model.ModelConfig;
+import io.trillium.model.Models;
+import io.trillium.model.WeightBytes;
+import io.trillium.quant.MemoryBandwidth;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code trillium bench --model FILE}: prompt processing and single-token decode speed, as tokens/s,
+ * effective weight GB/s, and a fraction of the bandwidth ceiling measured in the same run.
+ */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = "Measure prefill and decode speed against the memory bandwidth ceiling.")
+final class BenchCommand implements Callable<Integer> {
+
+    @Option(names = "--model", required = true, paramLabel = "FILE", description = "GGUF model")
+    Path model;
+
+    @Option(names = "--threads", paramLabel = "N", description = "threads (default: all processors)")
+    Integer threads;
+
+    @Option(names = "--prompt-tokens", paramLabel = "N", defaultValue = "64", description = "prefill length (default ${DEFAULT-VALUE})")
+    int promptTokens;
+
+    @Option(names = "--decode-tokens", paramLabel = "N", defaultValue = "32", description = "decoded tokens (default ${DEFAULT-VALUE})")
+    int decodeTokens;
+
+    @Option(names = "--repeats", paramLabel = "N", defaultValue = "3", description = "runs; the best is reported (default ${DEFAULT-VALUE})")
+    int repeats;
+
+    @Override
+    public Integer call() throws Exception {
+        int t = threads != null ? threads : Runtime.getRuntime().availableProcessors();
+        if (t < 1 || promptTokens < 1 || decodeTokens < 1 || repeats < 1) {
+            throw new IllegalArgumentException("--threads, --prompt-tokens, --decode-tokens and --repeats must be >= 1");
+        }
+        WeightBytes wb;
+        try (GgufFile g = GgufFile.open(model)) {
+            wb = WeightBytes.of(g, ModelConfig.fromGguf(g.metadata()));
+        }
+        double bw = MemoryBandwidth.measure(t, 1L << 30, 3);
+        double ceiling = bw / wb.activePerToken();
+        System.out.printf("model: %s%n", model);
+        System.out.printf("weights: %s in all, %s active per token (%s of routed experts)%n",
+                InspectCommand.human(wb.total()), InspectCommand.human(wb.activePerToken()),
+                InspectCommand.human(wb.routedExperts()));
+        System.out.printf("machine: %d threads, memory read %.2f GB/s (measured now), ceiling %.1f tok/s%n",
+                t, bw / 1e9, ceiling);
+
+        try (LanguageModel m = Models.load(model, new CpuBackend(t))) {
+            int ctx = Math.min(m.config().contextLength(), promptTokens + decodeTokens + 1);
+            LanguageModel.State s = m.newState(ctx);
+            SplittableRandom rnd = new SplittableRandom(1);
+            int[] prompt = new int[promptTokens];
+            for (int i = 0; i < prompt.length; i++) {
+                prompt[i] = rnd.nextInt(m.config().vocab());
+            }
+            double bestPrefill = 0;
+            double bestDecode = 0;
+            int[] one = new int[1];
+            for (int r = 0; r < repeats + 1; r++) {   // the first run warms up the JIT
+                s.reset();
+                long t0 = System.nanoTime();
+                float[] logits = m.forward(s, prompt);
+                double prefill = promptTokens / ((System.nanoTime() - t0) / 1e9);
+                long t1 = System.nanoTime();
+                for (int i = 0; i < decodeTokens; i++) {
+                    one[0] = argmax(logits);
+                    logits = m.forward(s, one);
+                }
+                double decode = decodeTokens / ((System.nanoTime() - t1) / 1e9);
+                if (r > 0) {
+                    bestPrefill = Math.max(bestPrefill, prefill);
+                    bestDecode = Math.max(bestDecode, decode);
+                }
+            }
+            line("prefill", bestPrefill, wb.activePerToken(), bw);
+            line("decode", bestDecode, wb.activePerToken(), bw);
+        }
+        return 0;
+    }
+
+    private static void line(String what, double tokPerS, long activeBytes, double bw) {
+        double gbs = tokPerS * activeBytes / 1e9;
+        System.out.printf("%s: %.2f tok/s, %.2f GB/s, %.0f%% of the bandwidth ceiling%n",
+                what, tokPerS, gbs, 100 * gbs * 1e9 / bw);
+    }
+
+    private static int argmax(float[] v) {
+        int best = 0;
+        for (int i = 1; i < v.length; i++) {
+            if (v[i] > v[best]) {
+                best = i;
+            }
+        }
+        return best;
+    }
+}
