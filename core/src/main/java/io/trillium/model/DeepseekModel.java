@@ -57,6 +57,7 @@ public final class DeepseekModel implements LanguageModel {
     private final int vDim;
     private final int sharedFfn;
     private final float kqScale;
+    private boolean closed;
 
     private DeepseekModel(GgufFile gguf, ModelConfig cfg, Tokenizer tokenizer, ComputeBackend backend, Arena arena) {
         this.arena = arena;
@@ -345,7 +346,11 @@ public final class DeepseekModel implements LanguageModel {
     }
 
     @Override
-    public void close() {
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
         arena.close();
         gguf.close();
         backend.close();

@@ -268,6 +268,26 @@ class DeepseekGoldenTest {
     }
 
     @Test
+    void flattenedKbVbMatchSplitTensors(@TempDir Path dir) throws IOException {
+        // ik_llama.cpp writes attn_k_b / attn_v_b as 2-D, heads flattened into dim 1: same bytes
+        Map<String, long[]> flat = new HashMap<>();
+        for (int l = 0; l < 3; l++) {
+            flat.put("blk." + l + ".attn_k_b.weight", new long[] {64, 256 * 4});
+            flat.put("blk." + l + ".attn_v_b.weight", new long[] {256, 64 * 4});
+        }
+        Path file = rewrite(dir.resolve("flat.gguf"), Set.of(), flat);
+        int[] prompt = ints(golden(F32).get("cases").get(2).get("prompt_tokens"));
+        LanguageModel split = model(F32);
+        float[] b = split.forward(split.newState(prompt.length), prompt).clone();
+        try (LanguageModel m = Models.load(file)) {
+            double rel = relL2(m.forward(m.newState(prompt.length), prompt), b);
+            System.out.printf("2-D attn_k_b/attn_v_b p3: rel-L2 vs 3-D %.3e%n", rel);
+            assertTrue(rel <= 1e-6, "rel-L2 " + rel);
+            m.close();   // closing twice is harmless
+        }
+    }
+
+    @Test
     void legacyKvBMatchesSplitTensors(@TempDir Path dir) throws IOException {
         LanguageModel split = model(F32);
         for (boolean keepSplit : new boolean[] {false, true}) {
