@@ -1,6 +1,8 @@
 package io.trillium.model;
 
 import io.trillium.backend.ComputeBackend;
+import io.trillium.backend.CpuBackend;
+import io.trillium.backend.WorkerPool;
 import io.trillium.gguf.GgufFile;
 import io.trillium.gguf.GgufFormatException;
 import io.trillium.kv.LatentKvCache;
@@ -57,7 +59,11 @@ public final class DeepseekModel implements LanguageModel {
     private final int vDim;
     private final int sharedFfn;
     private final float kqScale;
+    private final WorkerPool pool;   // heads in parallel on a CPU backend, else null
     private boolean closed;
+
+    /** Below this many multiply-adds per layer the heads' attention runs on the calling thread. */
+    private static final long PARALLEL_ATTENTION = 1 << 16;
 
     private DeepseekModel(GgufFile gguf, ModelConfig cfg, Tokenizer tokenizer, ComputeBackend backend, Arena arena) {
         this.arena = arena;
@@ -65,6 +71,7 @@ public final class DeepseekModel implements LanguageModel {
         this.cfg = cfg;
         this.tokenizer = tokenizer;
         this.backend = backend;
+        this.pool = backend instanceof CpuBackend cpu && cpu.threads() > 1 ? cpu.pool() : null;
         this.nope = cfg.nopeDim();
         this.ropeDims = cfg.ropeDims();
         this.kvLora = cfg.kvLoraRank();
@@ -300,27 +307,23 @@ public final class DeepseekModel implements LanguageModel {
             Ops.rmsnorm(s.kv, 0, s.kv, 0, w.kvANorm, kvLora, eps);
             rope.apply(s.kv, kvLora, s.cos, s.sin);
             s.cache.put(l, pos, s.kv);
-            float[] cache = s.cache.layer(l);
 
+            // Per head an absorbed query [attn_k_b[h]·q_nope | q_pe]: one dot per cached token scores [c | k_pe].
             for (int hd = 0; hd < heads; hd++) {
                 int qo = hd * qHead;
                 rope.apply(s.q, qo + nope, s.cos, s.sin);
-                // q_abs = attn_k_b[h] · q_nope, then q_pe: one dot per cached token scores [c | k_pe].
-                backend.matVec(w.kB[hd], s.q, qo, s.qAbs, 0);
-                System.arraycopy(s.q, qo + nope, s.qAbs, kvLora, ropeDims);
-                for (int t = 0; t <= pos; t++) {
-                    s.att[t] = Ops.dot(s.qAbs, 0, cache, t * width, width) * kqScale;
-                }
-                Ops.softmax(s.att, 0, pos + 1);
-                Arrays.fill(s.oLat, 0f);
-                for (int t = 0; t <= pos; t++) {
-                    float p = s.att[t];
-                    int off = t * width;
-                    for (int i = 0; i < kvLora; i++) {
-                        s.oLat[i] += p * cache[off + i];
-                    }
-                }
-                backend.matVec(w.vB[hd], s.oLat, 0, s.o, hd * vDim);
+                backend.matVec(w.kB[hd], s.q, qo, s.qAbs, hd * width);
+                System.arraycopy(s.q, qo + nope, s.qAbs, hd * width + kvLora, ropeDims);
+            }
+            // The part that grows with the context runs heads in parallel (plain Java, no backend calls).
+            float[] cache = s.cache.layer(l);
+            if (pool != null && (long) heads * (pos + 1) * width >= PARALLEL_ATTENTION) {
+                pool.parallelFor(heads, 1, (from, to) -> attend(s, cache, pos, from, to));
+            } else {
+                attend(s, cache, pos, 0, heads);
+            }
+            for (int hd = 0; hd < heads; hd++) {
+                backend.matVec(w.vB[hd], s.oLat, hd * kvLora, s.o, hd * vDim);
             }
             backend.matVec(w.attnOut, s.o, s.out);
             Ops.add(x, s.out, cfg.hidden());
@@ -345,6 +348,30 @@ public final class DeepseekModel implements LanguageModel {
         s.pos++;
     }
 
+    /**
+     * Heads {@code [from, to)} over cached tokens {@code 0..pos}: causal softmax of
+     * {@code qAbs[h]·[c | k_pe] · kq_scale}, then {@code oLat[h] = Σ p·c}.
+     */
+    private void attend(MlaState s, float[] cache, int pos, int from, int to) {
+        int width = kvLora + ropeDims;
+        for (int hd = from; hd < to; hd++) {
+            int ao = hd * s.capacity();
+            int lo = hd * kvLora;
+            for (int t = 0; t <= pos; t++) {
+                s.att[ao + t] = Ops.dot(s.qAbs, hd * width, cache, t * width, width) * kqScale;
+            }
+            Ops.softmax(s.att, ao, pos + 1);
+            Arrays.fill(s.oLat, lo, lo + kvLora, 0f);
+            for (int t = 0; t <= pos; t++) {
+                float p = s.att[ao + t];
+                int off = t * width;
+                for (int i = 0; i < kvLora; i++) {
+                    s.oLat[lo + i] += p * cache[off + i];
+                }
+            }
+        }
+    }
+
     @Override
     public synchronized void close() {
         if (closed) {
@@ -366,8 +393,8 @@ public final class DeepseekModel implements LanguageModel {
         final float[] qa = new float[Math.max(1, cfg.qLoraRank())];
         final float[] q = new float[cfg.heads() * (nope + ropeDims)];
         final float[] kv = new float[kvLora + ropeDims];
-        final float[] qAbs = new float[kvLora + ropeDims];
-        final float[] oLat = new float[kvLora];
+        final float[] qAbs = new float[cfg.heads() * (kvLora + ropeDims)];   // per head [q_abs | q_pe]
+        final float[] oLat = new float[cfg.heads() * kvLora];
         final float[] o = new float[cfg.heads() * vDim];
         final float[] att;
         final float[] cos = new float[ropeDims / 2];
@@ -385,7 +412,7 @@ public final class DeepseekModel implements LanguageModel {
 
         MlaState(int capacity) {
             cache = new LatentKvCache(cfg.layers(), kvLora, ropeDims, capacity);
-            att = new float[capacity];
+            att = new float[Math.multiplyExact(cfg.heads(), capacity)];
             router = cfg.experts() > 0 ? new Router(cfg) : null;
             experts = cfg.experts() > 0
                     ? new ExpertExecutor(DeepseekModel.this.experts, backend, cfg.hidden(), cfg.expertFfn()) : null;

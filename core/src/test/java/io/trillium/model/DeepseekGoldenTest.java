@@ -2,6 +2,7 @@ package io.trillium.model;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.trillium.backend.CpuBackend;
 import io.trillium.fixtures.Fixtures;
 import io.trillium.gguf.GgufFile;
 import io.trillium.gguf.GgufFormatException;
@@ -166,6 +167,21 @@ class DeepseekGoldenTest {
         // a brand-new state fed the whole sequence in one call agrees with the incremental one
         float[] whole = m.forward(m.newState(seq.length), seq);
         assertTrue(relL2(a, whole) <= 1e-5, "new state vs incremental");
+    }
+
+    @Test
+    void parallelHeadsMatchOneThread() throws IOException {
+        // past ~57 cached tokens the tiny model's attention runs its heads on the worker pool
+        int[] seq = IntStream.range(0, 100).map(i -> 1000 + 37 * i).toArray();
+        float[] one;
+        try (LanguageModel m = Models.load(Fixtures.models().resolve(F32 + ".gguf"), new CpuBackend(1))) {
+            one = m.forward(m.newState(seq.length), seq).clone();
+        }
+        try (LanguageModel m = Models.load(Fixtures.models().resolve(F32 + ".gguf"), new CpuBackend(3))) {
+            double rel = relL2(m.forward(m.newState(seq.length), seq), one);
+            System.out.printf("3 threads vs 1 thread, 100 tokens: rel-L2 %.3e%n", rel);
+            assertTrue(rel <= 1e-6, "rel-L2 " + rel);
+        }
     }
 
     @Test
