@@ -303,6 +303,64 @@ class DeepseekGoldenTest {
         }
     }
 
+    /**
+     * ds2-tiny-F32 with RMSNorm eps 0 and attn_norm = 1, so that the normed h has mean square 1 and
+     * {@code rms(I·h, 1) = h}: with attn_q_a = I and attn_q_a_norm = 1 the low-rank query is
+     * attn_q_b·h. The {@code lite} file has instead no q_lora_rank and attn_q = attn_q_b.
+     */
+    static Path liteVariant(Path out, boolean lite) throws IOException {
+        try (GgufFile src = GgufFile.open(Fixtures.models().resolve(F32 + ".gguf"))) {
+            GgufWriter w = new GgufWriter().putAll(src.metadata());
+            w.put("deepseek2.attention.layer_norm_rms_epsilon", GgufValue.f32(0f));
+            if (lite) {
+                w.remove("deepseek2.attention.q_lora_rank");
+            }
+            for (GgufTensorInfo t : src.tensors()) {
+                String n = t.name();
+                if (lite && (n.endsWith(".attn_q_a.weight") || n.endsWith(".attn_q_a_norm.weight"))) {
+                    continue;
+                }
+                w.tensor(lite ? n.replace(".attn_q_b.", ".attn_q.") : n, t.type(), t.shape());
+            }
+            GgufWriter.TensorData copy = GgufWriter.TensorData.copyFrom(src);
+            ValueLayout.OfFloat f = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+            return w.write(out, (t, dst) -> {
+                String n = t.name();
+                long count = t.byteSize() / 4;
+                if (n.endsWith(".attn_norm.weight") || n.endsWith(".attn_q_a_norm.weight")) {
+                    for (long i = 0; i < count; i++) {
+                        dst.setAtIndex(f, i, 1f);
+                    }
+                } else if (n.endsWith(".attn_q_a.weight")) {
+                    long d = t.dim(0);
+                    for (long i = 0; i < d; i++) {
+                        dst.setAtIndex(f, i * d + i, 1f);
+                    }
+                } else if (n.endsWith(".attn_q.weight")) {
+                    dst.copyFrom(src.tensor(n.replace(".attn_q.", ".attn_q_b.")).data());
+                } else {
+                    copy.write(t, dst);
+                }
+            });
+        }
+    }
+
+    @Test
+    void plainAttnQWhenQLoraRankIsZero(@TempDir Path dir) throws IOException {
+        int[] prompt = ints(golden(F32).get("cases").get(2).get("prompt_tokens"));
+        float[] full;
+        try (LanguageModel m = Models.load(liteVariant(dir.resolve("full.gguf"), false))) {
+            assertEquals(256, m.config().qLoraRank());
+            full = m.forward(m.newState(prompt.length), prompt).clone();
+        }
+        try (LanguageModel m = Models.load(liteVariant(dir.resolve("lite.gguf"), true))) {
+            assertEquals(0, m.config().qLoraRank());
+            double rel = relL2(m.forward(m.newState(prompt.length), prompt), full);
+            System.out.printf("attn_q (q_lora_rank 0) p3: rel-L2 vs attn_q_a = I %.3e%n", rel);
+            assertTrue(rel <= 1e-5, "rel-L2 " + rel);
+        }
+    }
+
     @Test
     void legacyKvBMatchesSplitTensors(@TempDir Path dir) throws IOException {
         LanguageModel split = model(F32);
