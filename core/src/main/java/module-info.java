@@ -9,4 +9,5 @@ module io.trillium.core {
     exports io.trillium.model;
     exports io.trillium.moe;
     exports io.trillium.backend;
+    exports io.trillium.kv;
 }

@@ -1,15 +1,440 @@
 package io.trillium.model;
 
 import io.trillium.backend.ComputeBackend;
+import io.trillium.backend.CpuBackend;
+import io.trillium.backend.WorkerPool;
 import io.trillium.gguf.GgufFile;
+import io.trillium.gguf.GgufFormatException;
+import io.trillium.kv.LatentKvCache;
+import io.trillium.moe.ExpertExecutor;
+import io.trillium.moe.ExpertWeights;
+import io.trillium.moe.GgufExperts;
+import io.trillium.moe.Router;
+import io.trillium.quant.GgmlType;
+import io.trillium.quant.Kernels;
+import io.trillium.quant.Tensor;
 import io.trillium.tokenizer.Tokenizer;
 
-/** STUB: replaced by the real implementation. */
-public final class DeepseekModel {
-    private DeepseekModel() {
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.util.Arrays;
+
+/**
+ * The deepseek2 architecture (DeepSeek-V2/V3, Kimi K2) as llama.cpp runs it: MLA attention in its
+ * absorbed form over a latent KV cache, a leading dense SwiGLU block, then MoE blocks with a
+ * sigmoid (or softmax) router, selection bias and a shared expert.
+ *
+ * <p>Per head the query is {@code [q_nope | q_pe]}; the cache keeps per token only the normalised
+ * latent {@code c} and the rotated shared key {@code k_pe}. Scores are
+ * {@code (attn_k_b[h]·q_nope)·c + q_pe·k_pe}, and the head output is {@code attn_v_b[h]·Σ p·c}.
+ * Legacy files with one {@code attn_kv_b} get the same per-head k_b/v_b views at load.
+ *
+ * <p>Tokens are processed one at a time (prefill included). A state is used by one thread at a time,
+ * and one forward runs at a time per backend.
+ */
+public final class DeepseekModel implements LanguageModel {
+
+    /** The weights of one block. Norm vectors are copied out (small); matrices are views of the file. */
+    private record Layer(float[] attnNorm, Tensor qA, float[] qANorm, Tensor q, Tensor kvA, float[] kvANorm,
+                         Tensor[] kB, Tensor[] vB, Tensor attnOut, float[] ffnNorm,
+                         ExpertWeights dense, Tensor router, float[] routerBias, ExpertWeights shared) {
     }
 
+    private final GgufFile gguf;
+    private final ModelConfig cfg;
+    private final Tokenizer tokenizer;
+    private final ComputeBackend backend;
+    private final Arena arena;   // F32 copies made at load (legacy attn_kv_b): off-heap, freed by close()
+    private final Tensor embed;
+    private final Tensor output;
+    private final float[] outputNorm;
+    private final Layer[] layers;
+    private final GgufExperts experts;
+    private final Rope rope;
+    private final int nope;
+    private final int ropeDims;
+    private final int kvLora;
+    private final int vDim;
+    private final int sharedFfn;
+    private final float kqScale;
+    private final WorkerPool pool;   // heads in parallel on a CPU backend, else null
+    private boolean closed;
+
+    /** Below this many multiply-adds per layer the heads' attention runs on the calling thread. */
+    private static final long PARALLEL_ATTENTION = 1 << 16;
+
+    private DeepseekModel(GgufFile gguf, ModelConfig cfg, Tokenizer tokenizer, ComputeBackend backend, Arena arena) {
+        this.arena = arena;
+        this.gguf = gguf;
+        this.cfg = cfg;
+        this.tokenizer = tokenizer;
+        this.backend = backend;
+        this.pool = backend instanceof CpuBackend cpu && cpu.threads() > 1 ? cpu.pool() : null;
+        this.nope = cfg.nopeDim();
+        this.ropeDims = cfg.ropeDims();
+        this.kvLora = cfg.kvLoraRank();
+        this.vDim = cfg.vHeadDim();
+        int d = cfg.hidden();
+        int heads = cfg.heads();
+        if (nope <= 0 || ropeDims <= 0 || ropeDims % 2 != 0 || kvLora <= 0 || vDim <= 0) {
+            throw error("bad MLA dims: nope " + nope + ", rope " + ropeDims + ", kv_lora " + kvLora + ", v " + vDim);
+        }
+        this.rope = new Rope(cfg);
+        // llama.cpp: kq_scale = mscale² / sqrt(nope + rope), mscale = 1 + yarn_log_mul · ln(1 / freq_scale).
+        double factor = cfg.ropeScaling().equals("none") ? 1 : cfg.ropeFactor();
+        double mscale = 1 + cfg.yarnLogMultiplier() * Math.log(factor);
+        this.kqScale = (float) (mscale * mscale / Math.sqrt(nope + ropeDims));
+
+        this.embed = tensor("token_embd.weight", d, cfg.vocab());
+        this.output = gguf.hasTensor("output.weight") ? tensor("output.weight", d, cfg.vocab()) : embed;
+        this.outputNorm = vector("output_norm.weight", d);
+
+        layers = new Layer[cfg.layers()];
+        boolean[] moe = new boolean[cfg.layers()];
+        int maxShared = 0;
+        for (int l = 0; l < layers.length; l++) {
+            String p = "blk." + l + ".";
+            int qDim = heads * (nope + ropeDims);
+            Tensor qA = null;
+            float[] qANorm = null;
+            Tensor q;
+            if (cfg.qLoraRank() > 0) {
+                qA = tensor(p + "attn_q_a.weight", d, cfg.qLoraRank());
+                qANorm = vector(p + "attn_q_a_norm.weight", cfg.qLoraRank());
+                q = tensor(p + "attn_q_b.weight", cfg.qLoraRank(), qDim);
+            } else {
+                q = tensor(p + "attn_q.weight", d, qDim);
+            }
+            Tensor kvA = tensor(p + "attn_kv_a_mqa.weight", d, kvLora + ropeDims);
+            float[] kvANorm = vector(p + "attn_kv_a_norm.weight", kvLora);
+            Tensor[] kB = new Tensor[heads];
+            Tensor[] vB = new Tensor[heads];
+            perHeadKvB(p, kB, vB);
+            Tensor attnOut = tensor(p + "attn_output.weight", heads * vDim, d);
+            float[] ffnNorm = vector(p + "ffn_norm.weight", d);
+
+            ExpertWeights dense = null;
+            Tensor router = null;
+            float[] bias = null;
+            ExpertWeights shared = null;
+            if (cfg.isMoeLayer(l)) {
+                moe[l] = true;
+                int e = cfg.experts();
+                int f = cfg.expertFfn();
+                router = tensor(p + "ffn_gate_inp.weight", d, e);
+                bias = gguf.hasTensor(p + "exp_probs_b.bias") ? vector(p + "exp_probs_b.bias", e) : null;
+                tensor(p + "ffn_gate_exps.weight", d, f, e);   // shape checks; GgufExperts makes the views
+                tensor(p + "ffn_up_exps.weight", d, f, e);
+                tensor(p + "ffn_down_exps.weight", f, d, e);
+                if (cfg.sharedExperts() > 0 || gguf.hasTensor(p + "ffn_gate_shexp.weight")) {
+                    // llama.cpp: n_ff_exp × n_expert_shared; taken from the file so other widths load too.
+                    long w = gguf.hasTensor(p + "ffn_gate_shexp.weight")
+                            ? gguf.tensorInfo(p + "ffn_gate_shexp.weight").dim(1) : (long) f * cfg.sharedExperts();
+                    shared = new ExpertWeights(tensor(p + "ffn_gate_shexp.weight", d, w),
+                            tensor(p + "ffn_up_shexp.weight", d, w), tensor(p + "ffn_down_shexp.weight", w, d));
+                    maxShared = Math.max(maxShared, Math.toIntExact(w));
+                }
+            } else {
+                dense = new ExpertWeights(tensor(p + "ffn_gate.weight", d, cfg.ffn()),
+                        tensor(p + "ffn_up.weight", d, cfg.ffn()), tensor(p + "ffn_down.weight", cfg.ffn(), d));
+            }
+            layers[l] = new Layer(vector(p + "attn_norm.weight", d), qA, qANorm, q, kvA, kvANorm, kB, vB,
+                    attnOut, ffnNorm, dense, router, bias, shared);
+        }
+        this.sharedFfn = maxShared;
+        this.experts = cfg.experts() > 0 ? new GgufExperts(gguf, moe, cfg.experts()) : null;
+    }
+
+    /**
+     * Builds the model; it owns {@code gguf} and {@code backend} and closes them on {@link #close()}.
+     *
+     * @throws GgufFormatException naming the tensor and its expected dims when one is missing or mis-shaped
+     */
     public static LanguageModel create(GgufFile gguf, ModelConfig cfg, Tokenizer tokenizer, ComputeBackend backend) {
-        throw new UnsupportedOperationException("TODO: " + cfg.arch());
+        if (!cfg.isMla()) {
+            throw new IllegalArgumentException("DeepseekModel runs deepseek2, not " + cfg.arch());
+        }
+        Arena arena = Arena.ofShared();
+        try {
+            return new DeepseekModel(gguf, cfg, tokenizer, backend, arena);
+        } catch (RuntimeException | Error e) {
+            arena.close();
+            throw e;
+        }
+    }
+
+    /**
+     * Fills the per-head views: {@code kB[h]} has kv_lora rows of nope values (row c = W_UK_h[:, c]),
+     * {@code vB[h]} has v rows of kv_lora values. From attn_k_b/attn_v_b when present (3-D, or 2-D with
+     * the heads flattened as ik_llama.cpp writes them); else from the legacy attn_kv_b, whose per-head
+     * rows are [k_nope (nope rows) | v (v rows)] of kv_lora values: v is a plain row view, k_nope is
+     * transposed once into F32 in the model's arena.
+     */
+    private void perHeadKvB(String p, Tensor[] kB, Tensor[] vB) {
+        int heads = cfg.heads();
+        String kName = p + "attn_k_b.weight";
+        String vName = p + "attn_v_b.weight";
+        boolean split = gguf.hasTensor(kName) || gguf.hasTensor(vName) || !gguf.hasTensor(p + "attn_kv_b.weight");
+        if (split) {
+            Tensor k = headStack(kName, nope, kvLora, heads);
+            Tensor v = headStack(vName, kvLora, vDim, heads);
+            for (int h = 0; h < heads; h++) {
+                kB[h] = k.expert(h);
+                vB[h] = v.expert(h);
+            }
+            return;
+        }
+        Tensor kv = tensor(p + "attn_kv_b.weight", kvLora, (long) heads * (nope + vDim));
+        MemorySegment kT = arena.allocate((long) heads * nope * kvLora * Float.BYTES, 64);
+        ValueLayout.OfFloat f32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+        float[] rows = new float[nope * kvLora];
+        for (int h = 0; h < heads; h++) {
+            long first = (long) h * (nope + vDim);
+            kv.dequantizeRows(first, first + nope, rows, 0);
+            long base = (long) h * nope * kvLora;
+            for (int c = 0; c < kvLora; c++) {
+                for (int i = 0; i < nope; i++) {
+                    kT.setAtIndex(f32, base + (long) c * nope + i, rows[i * kvLora + c]);
+                }
+            }
+            vB[h] = kv.rows(first + nope, first + nope + vDim);
+        }
+        Tensor k = new Tensor(p + "attn_k_b(from attn_kv_b)", GgmlType.F32, new long[] {nope, kvLora, heads}, kT);
+        for (int h = 0; h < heads; h++) {
+            kB[h] = k.expert(h);
+        }
+    }
+
+    /** A per-head stack [ne0, ne1, heads]; a 2-D [ne0, ne1 · heads] file tensor is viewed as 3-D. */
+    private Tensor headStack(String name, long ne0, long ne1, int heads) {
+        if (gguf.hasTensor(name) && gguf.tensorInfo(name).rank() == 2) {
+            Tensor t = tensor(name, ne0, ne1 * heads);
+            return new Tensor(t.name(), t.type(), new long[] {ne0, ne1, heads}, t.data());
+        }
+        return tensor(name, ne0, ne1, heads);
+    }
+
+    /** The tensor {@code name}, which must have exactly {@code dims} (trailing 1s aside) and a supported type. */
+    private Tensor tensor(String name, long... dims) {
+        if (!gguf.hasTensor(name)) {
+            throw error("missing tensor " + name + " (expected dims " + Arrays.toString(dims) + ")");
+        }
+        Tensor t = gguf.tensor(name);
+        for (int i = 0; i < Math.max(t.rank(), dims.length); i++) {
+            if (t.dim(i) != (i < dims.length ? dims[i] : 1)) {
+                throw error("tensor " + name + " has dims " + Arrays.toString(t.shape()) + ", expected "
+                        + Arrays.toString(dims));
+            }
+        }
+        if (!Kernels.isSupported(t.type())) {
+            throw error("tensor " + name + " has type " + t.type() + ", which Trillium cannot compute on");
+        }
+        return t;
+    }
+
+    /** A 1-D weight (norm, bias) as floats. */
+    private float[] vector(String name, int n) {
+        float[] v = new float[n];
+        tensor(name, n).dequantizeRows(0, 1, v, 0);
+        return v;
+    }
+
+    private GgufFormatException error(String message) {
+        return new GgufFormatException(gguf.files().getFirst(), -1, message);
+    }
+
+    @Override
+    public ModelConfig config() {
+        return cfg;
+    }
+
+    @Override
+    public Tokenizer tokenizer() {
+        return tokenizer;
+    }
+
+    @Override
+    public State newState(int contextLength) {
+        return new MlaState(contextLength);
+    }
+
+    @Override
+    public float[] forward(State state, int[] tokens) {
+        if (!(state instanceof MlaState s) || s.model() != this) {
+            throw new IllegalArgumentException("the state was not made by this model");
+        }
+        if (tokens.length == 0) {
+            throw new IllegalArgumentException("no tokens to process");
+        }
+        s.cache.checkFits(s.pos, tokens.length);
+        for (int t : tokens) {
+            if (t < 0 || t >= cfg.vocab()) {
+                throw new IllegalArgumentException("token id " + t + " outside the vocabulary 0.." + (cfg.vocab() - 1));
+            }
+        }
+        for (int t : tokens) {
+            step(s, t);
+        }
+        return s.logits;
+    }
+
+    /** One token through every block at position {@code s.pos}; leaves its logits in {@code s.logits}. */
+    private void step(MlaState s, int token) {
+        int heads = cfg.heads();
+        int qHead = nope + ropeDims;
+        int width = kvLora + ropeDims;   // one cache entry, and one absorbed query [q_abs | q_pe]
+        int pos = s.pos;
+        float eps = cfg.rmsEps();
+        float[] x = s.x;
+        float[] h = s.h;
+        embed.dequantizeRows(token, token + 1, x, 0);
+        rope.angles(pos, s.cos, s.sin);
+
+        for (int l = 0; l < layers.length; l++) {
+            Layer w = layers[l];
+            // ---- attention (absorbed MLA)
+            Ops.rmsnorm(h, 0, x, 0, w.attnNorm, cfg.hidden(), eps);
+            if (w.qA != null) {
+                backend.matVec(w.qA, h, s.qa);
+                Ops.rmsnorm(s.qa, 0, s.qa, 0, w.qANorm, cfg.qLoraRank(), eps);
+                backend.matVec(w.q, s.qa, s.q);
+            } else {
+                backend.matVec(w.q, h, s.q);
+            }
+            backend.matVec(w.kvA, h, s.kv);                       // [c | k_pe]
+            Ops.rmsnorm(s.kv, 0, s.kv, 0, w.kvANorm, kvLora, eps);
+            rope.apply(s.kv, kvLora, s.cos, s.sin);
+            s.cache.put(l, pos, s.kv);
+
+            // Per head an absorbed query [attn_k_b[h]·q_nope | q_pe]: one dot per cached token scores [c | k_pe].
+            for (int hd = 0; hd < heads; hd++) {
+                int qo = hd * qHead;
+                rope.apply(s.q, qo + nope, s.cos, s.sin);
+                backend.matVec(w.kB[hd], s.q, qo, s.qAbs, hd * width);
+                System.arraycopy(s.q, qo + nope, s.qAbs, hd * width + kvLora, ropeDims);
+            }
+            // The part that grows with the context runs heads in parallel (plain Java, no backend calls).
+            float[] cache = s.cache.layer(l);
+            if (pool != null && (long) heads * (pos + 1) * width >= PARALLEL_ATTENTION) {
+                pool.parallelFor(heads, 1, (from, to) -> attend(s, cache, pos, from, to));
+            } else {
+                attend(s, cache, pos, 0, heads);
+            }
+            for (int hd = 0; hd < heads; hd++) {
+                backend.matVec(w.vB[hd], s.oLat, hd * kvLora, s.o, hd * vDim);
+            }
+            backend.matVec(w.attnOut, s.o, s.out);
+            Ops.add(x, s.out, cfg.hidden());
+
+            // ---- feed-forward: dense SwiGLU, or routed experts + shared expert
+            Ops.rmsnorm(h, 0, x, 0, w.ffnNorm, cfg.hidden(), eps);
+            if (w.dense != null) {
+                ExpertExecutor.swiglu(backend, w.dense, h, s.denseGate, s.denseUp, s.out);
+                Ops.add(x, s.out, cfg.hidden());
+            } else {
+                backend.matVec(w.router, h, s.routerLogits);
+                s.router.route(s.routerLogits, w.routerBias, s.ids, s.weights);
+                s.experts.run(l, h, s.ids, s.weights, s.router.used(), x);
+                if (w.shared != null) {
+                    ExpertExecutor.swiglu(backend, w.shared, h, s.shGate, s.shUp, s.out);
+                    Ops.add(x, s.out, cfg.hidden());
+                }
+            }
+        }
+        Ops.rmsnorm(h, 0, x, 0, outputNorm, cfg.hidden(), eps);
+        backend.matVec(output, h, s.logits);
+        s.pos++;
+    }
+
+    /**
+     * Heads {@code [from, to)} over cached tokens {@code 0..pos}: causal softmax of
+     * {@code qAbs[h]·[c | k_pe] · kq_scale}, then {@code oLat[h] = Σ p·c}.
+     */
+    private void attend(MlaState s, float[] cache, int pos, int from, int to) {
+        int width = kvLora + ropeDims;
+        for (int hd = from; hd < to; hd++) {
+            int ao = hd * s.capacity();
+            int lo = hd * kvLora;
+            for (int t = 0; t <= pos; t++) {
+                s.att[ao + t] = Ops.dot(s.qAbs, hd * width, cache, t * width, width) * kqScale;
+            }
+            Ops.softmax(s.att, ao, pos + 1);
+            Arrays.fill(s.oLat, lo, lo + kvLora, 0f);
+            for (int t = 0; t <= pos; t++) {
+                float p = s.att[ao + t];
+                int off = t * width;
+                for (int i = 0; i < kvLora; i++) {
+                    s.oLat[lo + i] += p * cache[off + i];
+                }
+            }
+        }
+    }
+
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        arena.close();
+        gguf.close();
+        backend.close();
+    }
+
+    /** Position, latent cache and every scratch vector of the decode loop (allocated once). */
+    private final class MlaState implements State {
+        final LatentKvCache cache;
+        int pos;
+        final float[] x = new float[cfg.hidden()];
+        final float[] h = new float[cfg.hidden()];
+        final float[] out = new float[cfg.hidden()];
+        final float[] qa = new float[Math.max(1, cfg.qLoraRank())];
+        final float[] q = new float[cfg.heads() * (nope + ropeDims)];
+        final float[] kv = new float[kvLora + ropeDims];
+        final float[] qAbs = new float[cfg.heads() * (kvLora + ropeDims)];   // per head [q_abs | q_pe]
+        final float[] oLat = new float[cfg.heads() * kvLora];
+        final float[] o = new float[cfg.heads() * vDim];
+        final float[] att;
+        final float[] cos = new float[ropeDims / 2];
+        final float[] sin = new float[ropeDims / 2];
+        final float[] denseGate = new float[Math.max(1, cfg.ffn())];
+        final float[] denseUp = new float[Math.max(1, cfg.ffn())];
+        final float[] shGate = new float[Math.max(1, sharedFfn)];
+        final float[] shUp = new float[Math.max(1, sharedFfn)];
+        final float[] routerLogits = new float[Math.max(1, cfg.experts())];
+        final int[] ids = new int[Math.max(1, cfg.expertsUsed())];
+        final float[] weights = new float[Math.max(1, cfg.expertsUsed())];
+        final Router router;
+        final ExpertExecutor experts;
+        final float[] logits = new float[cfg.vocab()];
+
+        MlaState(int capacity) {
+            cache = new LatentKvCache(cfg.layers(), kvLora, ropeDims, capacity);
+            att = new float[Math.multiplyExact(cfg.heads(), capacity)];
+            router = cfg.experts() > 0 ? new Router(cfg) : null;
+            experts = cfg.experts() > 0
+                    ? new ExpertExecutor(DeepseekModel.this.experts, backend, cfg.hidden(), cfg.expertFfn()) : null;
+        }
+
+        DeepseekModel model() {
+            return DeepseekModel.this;
+        }
+
+        @Override
+        public int position() {
+            return pos;
+        }
+
+        @Override
+        public int capacity() {
+            return cache.capacity();
+        }
+
+        @Override
+        public void reset() {
+            pos = 0;
+        }
     }
 }
