@@ -27,7 +27,7 @@ public final class LlamaModel implements LanguageModel {
     /** One transformer block's weights; absent optional tensors are null. */
     record Layer(float[] attnNorm, Tensor wq, Tensor wk, Tensor wv, Tensor wo,
                  float[] bq, float[] bk, float[] bv, float[] bo, float[] qNorm, float[] kNorm,
-                 float[] ffnNorm, ExpertWeights ffn,                            // dense SwiGLU FFN
+                 float[] ffnNorm, ExpertWeights ffn, float[] bGate, float[] bUp, float[] bDown,  // dense
                  Tensor router, ExpertWeights shared, Tensor sharedGate) {      // MoE
     }
 
@@ -82,6 +82,7 @@ public final class LlamaModel implements LanguageModel {
                 kNorm = floats(tensor(p + "attn_k_norm.weight", c.headDimK()));
             }
             ExpertWeights ffn = null;
+            float[][] ffnBias = new float[3][];
             Tensor router = null;
             ExpertWeights shared = null;
             Tensor sharedGate = null;
@@ -105,18 +106,22 @@ public final class LlamaModel implements LanguageModel {
             } else {
                 ffn = new ExpertWeights(tensor(p + "ffn_gate.weight", h, c.ffn()),
                         tensor(p + "ffn_up.weight", h, c.ffn()), tensor(p + "ffn_down.weight", c.ffn(), h));
+                ffnBias = new float[][] {bias(p + "ffn_gate.bias", c.ffn()), bias(p + "ffn_up.bias", c.ffn()),
+                        bias(p + "ffn_down.bias", h)};
             }
             layers[l] = new Layer(floats(tensor(p + "attn_norm.weight", h)),
                     tensor(p + "attn_q.weight", h, qDim), tensor(p + "attn_k.weight", h, kDim),
                     tensor(p + "attn_v.weight", h, vDim), tensor(p + "attn_output.weight", c.heads() * c.headDimV(), h),
                     bias(p + "attn_q.bias", qDim), bias(p + "attn_k.bias", kDim),
                     bias(p + "attn_v.bias", vDim), bias(p + "attn_output.bias", h), qNorm, kNorm,
-                    floats(tensor(p + "ffn_norm.weight", h)), ffn, router, shared, sharedGate);
+                    floats(tensor(p + "ffn_norm.weight", h)), ffn, ffnBias[0], ffnBias[1], ffnBias[2],
+                    router, shared, sharedGate);
         }
         expertFfn = eff;
         sharedFfn = sff;
         experts = eff > 0 ? new GgufExperts(gguf, moe, c.experts()) : null;
-        rope = new Rope(c);
+        // llama 3.1+: per-pair frequency factors
+        rope = new Rope(c, optional("rope_freqs.weight", c.ropeDims() / 2).map(LlamaModel::floats).orElse(null));
     }
 
     /** Builds the forward pass of {@code cfg.arch()} on the tensors of {@code gguf}. */
@@ -215,7 +220,13 @@ public final class LlamaModel implements LanguageModel {
             // ---- feed-forward
             Ops.rmsnorm(s.xb, 0, x, 0, w.ffnNorm(), h, eps);
             if (w.ffn() != null) {
-                ExpertExecutor.swiglu(backend, w.ffn(), s.xb, s.hb, s.hb2, s.ffnOut);
+                backend.matVec(w.ffn().gate(), s.xb, s.hb);
+                backend.matVec(w.ffn().up(), s.xb, s.hb2);
+                addBias(s.hb, w.bGate());
+                addBias(s.hb2, w.bUp());
+                Ops.swiglu(s.hb, s.hb2, s.hb.length);
+                backend.matVec(w.ffn().down(), s.hb, s.ffnOut);
+                addBias(s.ffnOut, w.bDown());
             } else {
                 Arrays.fill(s.ffnOut, 0f);
                 backend.matVec(w.router(), s.xb, s.routerLogits);
