@@ -14,13 +14,25 @@ public final class Rope {
     private final double magnitude;  // cos/sin amplitude
 
     public Rope(ModelConfig c) {
+        this(c, null);
+    }
+
+    /**
+     * With per-pair frequency factors (llama 3.1's {@code rope_freqs.weight}, {@code dims/2} values):
+     * pair i turns at {@code base^(-2i/dims) / factors[i]}, as ggml_rope_ext's freq_factors.
+     */
+    public Rope(ModelConfig c, float[] factors) {
         this.dims = c.ropeDims();
         this.neox = c.ropeNeox();
         int half = dims / 2;
+        if (factors != null && factors.length != half) {
+            throw new IllegalArgumentException("rope frequency factors: " + factors.length + " values for "
+                    + half + " pairs");
+        }
         freq = new double[half];
         ramp = new double[half];
         for (int i = 0; i < half; i++) {
-            freq[i] = Math.pow(c.ropeBase(), -2.0 * i / dims);
+            freq[i] = Math.pow(c.ropeBase(), -2.0 * i / dims) / (factors == null ? 1.0 : factors[i]);
         }
         boolean yarn = c.ropeScaling().equals("yarn");
         boolean scaled = yarn || c.ropeScaling().equals("linear");
