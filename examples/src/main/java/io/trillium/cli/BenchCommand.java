@@ -34,20 +34,25 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--decode-tokens", paramLabel = "N", defaultValue = "32", description = "decoded tokens (default ${DEFAULT-VALUE})")
     int decodeTokens;
 
+    @Option(names = "--probe-mib", paramLabel = "MIB", defaultValue = "1024",
+            description = "buffer of the bandwidth probe; keep it far above the last-level cache (default ${DEFAULT-VALUE})")
+    int probeMib;
+
     @Option(names = "--repeats", paramLabel = "N", defaultValue = "3", description = "runs; the best is reported (default ${DEFAULT-VALUE})")
     int repeats;
 
     @Override
     public Integer call() throws Exception {
         int t = threads != null ? threads : Runtime.getRuntime().availableProcessors();
-        if (t < 1 || promptTokens < 1 || decodeTokens < 1 || repeats < 1) {
-            throw new IllegalArgumentException("--threads, --prompt-tokens, --decode-tokens and --repeats must be >= 1");
+        if (t < 1 || promptTokens < 1 || decodeTokens < 1 || repeats < 1 || probeMib < 1) {
+            throw new IllegalArgumentException(
+                    "--threads, --prompt-tokens, --decode-tokens, --repeats and --probe-mib must be >= 1");
         }
         WeightBytes wb;
         try (GgufFile g = GgufFile.open(model)) {
             wb = WeightBytes.of(g, ModelConfig.fromGguf(g.metadata()));
         }
-        double bw = MemoryBandwidth.measure(t, 1L << 30, 3);
+        double bw = MemoryBandwidth.measure(t, (long) probeMib << 20, 3);
         double ceiling = bw / wb.activePerToken();
         System.out.printf("model: %s%n", model);
         System.out.printf("weights: %s in all, %s active per token (%s of routed experts)%n",

@@ -1,0 +1,44 @@
+package io.trillium.cli;
+
+import io.trillium.fixtures.Fixtures;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+class BenchCommandTest {
+    private static final Pattern LINE =
+            Pattern.compile("(prefill|decode): ([0-9.]+) tok/s, ([0-9.]+) GB/s, ([0-9]+)% of the bandwidth ceiling");
+
+    @Test
+    void endsWithPrefillAndDecodeLinesThatAgreeWithTheActiveBytes() {
+        CliTest.Result r = CliTest.run("bench", "--model", Fixtures.models().resolve("qwen3moe-tiny-F32.gguf").toString(),
+                "--threads", "1", "--prompt-tokens", "4", "--decode-tokens", "4", "--repeats", "1", "--probe-mib", "64");
+        assertEquals(0, r.rc(), r.err());
+        List<String> lines = r.out().lines().toList();
+        Matcher prefill = LINE.matcher(lines.get(lines.size() - 2));
+        Matcher decode = LINE.matcher(lines.getLast());
+        assertTrue(prefill.matches() && prefill.group(1).equals("prefill"), r.out());
+        assertTrue(decode.matches() && decode.group(1).equals("decode"), r.out());
+        // GB/s is tok/s times the active bytes per token the weights line reports (WeightBytesTest pins them).
+        Matcher w = Pattern.compile("weights: .* in all, ([0-9.]+) (MiB|KiB|GiB) active per token").matcher(r.out());
+        assertTrue(w.find(), r.out());
+        double unit = switch (w.group(2)) { case "KiB" -> 1024; case "MiB" -> 1 << 20; default -> 1 << 30; };
+        double active = Double.parseDouble(w.group(1)) * unit;
+        double tok = Double.parseDouble(decode.group(2));
+        double gbs = Double.parseDouble(decode.group(3));
+        assertEquals(tok * active / 1e9, gbs, 0.02 * gbs + 0.01);
+        assertTrue(tok > 0);
+    }
+
+    @Test
+    void rejectsNonsense() {
+        CliTest.Result r = CliTest.run("bench", "--model", Fixtures.models().resolve("qwen3moe-tiny-F32.gguf").toString(),
+                "--threads", "0");
+        assertEquals(1, r.rc());
+        assertTrue(r.err().contains("--threads"), r.err());
+    }
+}
