@@ -6,7 +6,7 @@ import picocli.CommandLine.Command;
 /** The {@code trillium} command-line tool. */
 @Command(name = "trillium", mixinStandardHelpOptions = true, version = "trillium 0.1.0",
         description = "Run trillion-parameter Mixture-of-Experts models from Java.",
-        subcommands = {InspectCommand.class, DumpTensorCommand.class, TokenizeCommand.class, TemplateCommand.class,
+        subcommands = {InspectCommand.class, DumpTensorCommand.class, TokenizeCommand.class, TemplateCommand.class, SynthCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main {
 
