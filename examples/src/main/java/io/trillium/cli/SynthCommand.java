@@ -42,6 +42,10 @@ final class SynthCommand implements Callable<Integer> {
             + "(norms, router and bias stay F32; rows that cannot hold a block fall back to Q8_0, F16, F32)")
     String type;
 
+    @Option(names = "--exact-quant", description = "Q4_K with ggml's reference rounding (about 10x slower) "
+            + "instead of the quick min/max encoder")
+    boolean exactQuant;
+
     @Option(names = "--seed", paramLabel = "S", description = "random seed (default 0); same seed, same bytes")
     Long seed;
 
@@ -143,7 +147,7 @@ final class SynthCommand implements Callable<Integer> {
             spec.fallbacks().forEach(f -> o.println("type fallback: " + f));
             return 0;
         }
-        ModelSynthesizer s = new ModelSynthesizer(spec).overwrite(force).log(System.err::println);
+        ModelSynthesizer s = new ModelSynthesizer(spec).overwrite(force).exactQuant(exactQuant).log(System.err::println);
         if (threads != null) {
             s.threads(threads);
         }

@@ -45,6 +45,7 @@ public final class ModelSynthesizer {
     private final SynthSpec spec;
     private int threads = Runtime.getRuntime().availableProcessors();
     private boolean overwrite;
+    private boolean exactQuant;
     private Consumer<String> log = s -> { };
 
     public ModelSynthesizer(SynthSpec spec) {
@@ -63,6 +64,15 @@ public final class ModelSynthesizer {
     /** Whether an existing output file may be replaced (default false). */
     public ModelSynthesizer overwrite(boolean overwrite) {
         this.overwrite = overwrite;
+        return this;
+    }
+
+    /**
+     * Whether Q4_K uses ggml's reference rounding (about ten times slower) rather than the quick
+     * min/max encoder (default false). Other types always use the reference quantizers.
+     */
+    public ModelSynthesizer exactQuant(boolean exactQuant) {
+        this.exactQuant = exactQuant;
         return this;
     }
 
@@ -245,14 +255,18 @@ public final class ModelSynthesizer {
     }
 
     /** The encoded bytes of rows {@code [c·rowsPerChunk, …)} of {@code t}. */
-    private static byte[] chunk(SynthTensor t, long tensorSeed, long c, long rows, int rowsPerChunk) {
+    private byte[] chunk(SynthTensor t, long tensorSeed, long c, long rows, int rowsPerChunk) {
         int ne0 = (int) t.ne0();
         int n = (int) (Math.min(rowsPerChunk, rows - c * rowsPerChunk) * ne0);
         float[] v = new float[n];
         values(t, tensorSeed, c, v);
         byte[] out = new byte[(int) t.type().bytesFor(n)];
-        Quantizer q = Kernels.quantizer(t.type());
-        q.quantize(v, 0, MemorySegment.ofArray(out), 0, n);
+        if (t.type() == GgmlType.Q4_K && !exactQuant) {
+            FastQ4K.quantize(v, n, out);
+        } else {
+            Quantizer q = Kernels.quantizer(t.type());
+            q.quantize(v, 0, MemorySegment.ofArray(out), 0, n);
+        }
         return out;
     }
 

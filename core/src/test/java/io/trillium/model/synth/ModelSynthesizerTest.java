@@ -160,6 +160,43 @@ class ModelSynthesizerTest {
         }
     }
 
+    /** The quick Q4_K encoder writes blocks the reference decoder reads, nearly as accurately as ggml's rounding. */
+    @Test
+    void fastQ4KIsValidQ4K() {
+        int n = 256 * 64;
+        float[] x = new float[n];
+        java.util.SplittableRandom r = new java.util.SplittableRandom(1);
+        for (int i = 0; i < n; i++) {
+            x[i] = (float) (r.nextGaussian() * (i < n / 2 ? 0.05 : 1.0) + (i % 512 == 7 ? 3 : 0));
+        }
+        x[300] = 0;
+        java.util.Arrays.fill(x, 1024, 1280, 0f);   // an all-zero block
+        java.util.Arrays.fill(x, 1280, 1536, 0.5f); // a constant positive block
+        byte[] fast = new byte[n / 256 * 144];
+        FastQ4K.quantize(x, n, fast);
+        byte[] ref = new byte[fast.length];
+        io.trillium.quant.Kernels.quantizer(GgmlType.Q4_K).quantize(x, 0, java.lang.foreign.MemorySegment.ofArray(ref), 0, n);
+        float[] a = new float[n];
+        float[] b = new float[n];
+        io.trillium.quant.Dequantizer dq = io.trillium.quant.Kernels.reference(GgmlType.Q4_K);
+        dq.dequantize(java.lang.foreign.MemorySegment.ofArray(fast), 0, a, 0, n);
+        dq.dequantize(java.lang.foreign.MemorySegment.ofArray(ref), 0, b, 0, n);
+        double ef = 0, er = 0, sx = 0;
+        for (int i = 0; i < n; i++) {
+            ef += (a[i] - x[i]) * (a[i] - x[i]);
+            er += (b[i] - x[i]) * (b[i] - x[i]);
+            sx += x[i] * x[i];
+        }
+        assertTrue(ef < 1.5 * er, "fast error " + ef + " vs reference " + er);
+        assertTrue(ef < 0.02 * sx, "relative error " + ef / sx);
+        for (int i = 1024; i < 1280; i++) {
+            assertEquals(0f, a[i], "zero block stays zero");
+        }
+        for (int i = 1280; i < 1536; i++) {
+            assertEquals(0.5f, a[i], 0.02f, "constant block");
+        }
+    }
+
     private static float[] values(Tensor t) {
         float[] v = new float[Math.toIntExact(t.elementCount())];
         t.dequantizeRows(0, t.rowCount(), v, 0);
