@@ -289,10 +289,11 @@ public record SynthSpec(
 
     /** A builder with the architecture's default shape: kimi-k2.5, qwen3-30b-a3b or llama3-8b. */
     public static Builder builder(String arch) {
+        // The name would claim a real model whose shape the caller is about to change.
         return switch (arch) {
-            case "deepseek2" -> presetBuilder("kimi-k2.5");
-            case "qwen3moe" -> presetBuilder("qwen3-30b-a3b");
-            case "llama" -> presetBuilder("llama3-8b");
+            case "deepseek2" -> presetBuilder("kimi-k2.5").name(null);
+            case "qwen3moe" -> presetBuilder("qwen3-30b-a3b").name(null);
+            case "llama" -> presetBuilder("llama3-8b").name(null);
             default -> throw new IllegalArgumentException("unknown architecture '" + arch + "' (supported: "
                     + String.join(", ", ARCHS) + ")");
         };
