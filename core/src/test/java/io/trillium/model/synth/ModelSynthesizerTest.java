@@ -296,6 +296,14 @@ class ModelSynthesizerTest {
         assertEquals(List.of(128, 256, 3, 8, 4), List.of(v3.heads(), v3.experts(), v3.leadingDense(),
                 v3.expertGroups(), v3.expertGroupsUsed()));
         assertEquals(671e9, v3.totalParams(), 1e9);
+        // Per token: all of every tensor except one row of token_embd (untied) and the unused experts.
+        SynthSpec l3 = SynthSpec.preset("llama-tiny");
+        long all = l3.tensors().stream().mapToLong(SynthTensor::bytes).sum();
+        assertEquals(all - 48L * 32000 * 4 + 48 * 4, l3.activeBytesPerToken());
+        SynthSpec ds = SynthSpec.preset("ds2-tiny");   // tied: the whole embedding is the head too
+        long dsAll = ds.tensors().stream().mapToLong(SynthTensor::bytes).sum();
+        assertEquals(dsAll - 2 * 3 * (256L * 256 * 12 * 4), ds.activeBytesPerToken());
+        assertEquals(ds.totalParams() - 2 * 3 * (256L * 256 * 12), ds.activeParams());
         // Derived fields re-derive after an override.
         SynthSpec l = SynthSpec.preset("llama-tiny").toBuilder().hidden(64).heads(4).build();
         assertEquals(16, l.headDim());
