@@ -7,6 +7,7 @@ module io.trillium.core {
     exports io.trillium.gguf;
     exports io.trillium.tokenizer;
     exports io.trillium.model;
+    exports io.trillium.model.synth;
     exports io.trillium.moe;
     exports io.trillium.backend;
     exports io.trillium.kv;

@@ -125,7 +125,9 @@ public record ModelConfig(
                 md.getFloat(p + "rope.scaling.yarn_beta_fast", 32f), md.getFloat(p + "rope.scaling.yarn_beta_slow", 1f),
                 md.getFloat(p + "rope.scaling.yarn_log_multiplier", 0f),
                 experts, md.getInt(p + "expert_used_count", 0),
-                md.getInt(p + "expert_feed_forward_length", 0), md.getInt(p + "expert_shared_count", 0),
+                // Mixtral-style llama files size their experts by feed_forward_length alone.
+                md.getInt(p + "expert_feed_forward_length", experts > 0 ? md.getInt(p + "feed_forward_length", 0) : 0),
+                md.getInt(p + "expert_shared_count", 0),
                 md.getInt(p + "leading_dense_block_count", 0),
                 sigmoid, normTopK, scale,
                 md.getInt(p + "expert_group_count", 1), md.getInt(p + "expert_group_used_count", 1),
