@@ -129,6 +129,21 @@ public final class Kernels {
         };
     }
 
+    /**
+     * The fastest integer-route kernel of {@code type}: the native (C, int8 dot-product) kernel where
+     * the bundled library loaded on this CPU, else {@link #quantized}; {@code null} where neither exists.
+     * Same semantics and activation type as {@link #quantized}.
+     */
+    public static QuantizedDotKernel quantizedBest(GgmlType type) {
+        QuantizedDotKernel k = NativeKernels.kernel(type);
+        return k != null ? k : quantized(type);
+    }
+
+    /** Which native kernels are in use, or why none are ("native kernels unavailable: reason"). */
+    public static String nativeStatus() {
+        return NativeKernels.status();
+    }
+
     private static UnsupportedOperationException unsupported(GgmlType type) {
         return new UnsupportedOperationException("ggml type " + type + " (id " + type.id()
                 + ") is not supported; supported: " + SUPPORTED);

@@ -1,0 +1,193 @@
+/*
+ * Integer-route dot kernels (weights x int8 activations), compiled once per ISA variant:
+ * build.sh compiles this file with -DVARIANT=avx2 (vpmaddubsw + vpmaddwd) and -DVARIANT=vnni
+ * (vpdpbusd on 256-bit vectors), each with its own -m flags, so every exported symbol carries its
+ * variant suffix and Java picks one set by trillium_cpu_features().
+ *
+ * Semantics equal io.trillium.quant.QuantizedDotKernel: y[r] = dot of row r (at w + r*stride,
+ * n elements) with the activation blocks at xq (Q8_K for 256-blocks, Q8_0 for 32-blocks).
+ * All block fields are read unaligned; layouts follow ggml (little-endian).
+ */
+#include <immintrin.h>
+#include <stdint.h>
+#include <string.h>
+
+#define CAT2(a, b) a##_##b
+#define CAT(a, b) CAT2(a, b)
+#define EXPORT(name) __attribute__((visibility("default"))) CAT(name, VARIANT)
+
+/* acc += dot of 4 adjacent u8 x s8 pairs per int32 lane; sums stay exact while every
+   |u * s| pair fits int16 (all callers: u <= 128 with |s| <= 127, and u*s*2 <= 32512). */
+#ifdef USE_VNNI
+static inline __m256i dot_us(__m256i acc, __m256i u, __m256i s) {
+    return _mm256_dpbusd_epi32(acc, u, s);
+}
+#else
+static inline __m256i dot_us(__m256i acc, __m256i u, __m256i s) {
+    __m256i p = _mm256_maddubs_epi16(u, s);
+    return _mm256_add_epi32(acc, _mm256_madd_epi16(p, _mm256_set1_epi16(1)));
+}
+#endif
+
+static inline float f16(const uint8_t *p) {
+    uint16_t h;
+    memcpy(&h, p, 2);
+    return _cvtsh_ss(h);
+}
+
+static inline float f32(const uint8_t *p) {
+    float f;
+    memcpy(&f, p, 4);
+    return f;
+}
+
+static inline int16_t i16(const uint8_t *p) {
+    int16_t v;
+    memcpy(&v, p, 2);
+    return v;
+}
+
+static inline __m256i load32(const uint8_t *p) {
+    return _mm256_loadu_si256((const __m256i *) p);
+}
+
+static inline float hsum_ps(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+/* ---- Q4_K x Q8_K: f16 d, f16 dmin, u8 scales[12], u8 qs[128]; Q8_K: f32 d, i8 qs[256], i16 bsums[16] */
+
+static float q4_K_row(const uint8_t *w, const uint8_t *x, int nb) {
+    const __m256i m4 = _mm256_set1_epi8(0x0F);
+    __m256 acc = _mm256_setzero_ps();
+    float mins = 0;
+    for (int b = 0; b < nb; b++, w += 144, x += 292) {
+        float dx = f32(x);
+        float d = dx * f16(w), dmin = dx * f16(w + 2);
+        const uint8_t *s = w + 4;
+        uint8_t sc[8], mn[8];
+        for (int j = 0; j < 4; j++) {
+            sc[j] = s[j] & 63;
+            mn[j] = s[j + 4] & 63;
+            sc[j + 4] = (s[j + 8] & 0xF) | ((s[j] >> 6) << 4);
+            mn[j + 4] = (s[j + 8] >> 4) | ((s[j + 4] >> 6) << 4);
+        }
+        int msum = 0;
+        for (int j = 0; j < 8; j++) {
+            msum += mn[j] * (i16(x + 260 + 4 * j) + i16(x + 262 + 4 * j));
+        }
+        __m256i isum = _mm256_setzero_si256();
+        for (int c = 0; c < 4; c++) {
+            __m256i q = load32(w + 16 + 32 * c);
+            __m256i lo = _mm256_and_si256(q, m4);
+            __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+            __m256i p1 = dot_us(_mm256_setzero_si256(), lo, load32(x + 4 + 64 * c));
+            __m256i p2 = dot_us(_mm256_setzero_si256(), hi, load32(x + 36 + 64 * c));
+            isum = _mm256_add_epi32(isum, _mm256_mullo_epi32(p1, _mm256_set1_epi32(sc[2 * c])));
+            isum = _mm256_add_epi32(isum, _mm256_mullo_epi32(p2, _mm256_set1_epi32(sc[2 * c + 1])));
+        }
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_set1_ps(d), acc);
+        mins += dmin * msum;
+    }
+    return hsum_ps(acc) - mins;
+}
+
+/* ---- Q6_K x Q8_K: u8 ql[128], u8 qh[64], i8 scales[16], f16 d; q = 6-bit - 32 */
+
+static float q6_K_row(const uint8_t *w, const uint8_t *x, int nb) {
+    const __m256i m4 = _mm256_set1_epi8(0x0F), m3 = _mm256_set1_epi8(0x03);
+    __m256 acc = _mm256_setzero_ps();
+    for (int b = 0; b < nb; b++, w += 210, x += 292) {
+        float d = f32(x) * f16(w + 208);
+        const int8_t *sc = (const int8_t *) (w + 192);
+        int bias = 0;
+        for (int j = 0; j < 16; j++) {
+            bias += sc[j] * i16(x + 260 + 2 * j);
+        }
+        __m256i isum = _mm256_setzero_si256();
+        for (int h = 0; h < 2; h++) {
+            __m256i ql0 = load32(w + 64 * h), ql1 = load32(w + 64 * h + 32);
+            __m256i qh = load32(w + 128 + 32 * h);
+            /* elements 128h + 32k + l, k = 0..3; sub-block 8h + 2k (l < 16) and 8h + 2k + 1 */
+            __m256i q[4];
+            q[0] = _mm256_or_si256(_mm256_and_si256(ql0, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m3), 4));
+            q[1] = _mm256_or_si256(_mm256_and_si256(ql1, m4),
+                                   _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), m3), 4));
+            q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4),
+                                   _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), m3), 4));
+            q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4),
+                                   _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), m3), 4));
+            for (int k = 0; k < 4; k++) {
+                int j = 8 * h + 2 * k;
+                __m256i p = dot_us(_mm256_setzero_si256(), q[k], load32(x + 4 + 128 * h + 32 * k));
+                /* int32 lanes 0-3 hold elements 0-15 (sub-block j), lanes 4-7 elements 16-31 */
+                __m256i s = _mm256_setr_epi32(sc[j], sc[j], sc[j], sc[j], sc[j + 1], sc[j + 1], sc[j + 1], sc[j + 1]);
+                isum = _mm256_add_epi32(isum, _mm256_mullo_epi32(p, s));
+            }
+        }
+        isum = _mm256_sub_epi32(isum, _mm256_setr_epi32(32 * bias, 0, 0, 0, 0, 0, 0, 0));
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_set1_ps(d), acc);
+    }
+    return hsum_ps(acc);
+}
+
+/* ---- Q8_0 x Q8_0: f16 d, i8 qs[32]. Signed x signed via |w| (unsigned) x sign(w)*x. */
+
+static inline __m256i dot_ss(__m256i w, __m256i x) {
+    return dot_us(_mm256_setzero_si256(), _mm256_sign_epi8(w, w), _mm256_sign_epi8(x, w));
+}
+
+static float q8_0_row(const uint8_t *w, const uint8_t *x, int nb) {
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    int b = 0;
+    for (; b + 1 < nb; b += 2, w += 68, x += 68) {
+        __m256i p0 = dot_ss(load32(w + 2), load32(x + 2));
+        __m256i p1 = dot_ss(load32(w + 36), load32(x + 36));
+        acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p0), _mm256_set1_ps(f16(w) * f16(x)), acc0);
+        acc1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p1), _mm256_set1_ps(f16(w + 34) * f16(x + 34)), acc1);
+    }
+    if (b < nb) {
+        __m256i p0 = dot_ss(load32(w + 2), load32(x + 2));
+        acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p0), _mm256_set1_ps(f16(w) * f16(x)), acc0);
+    }
+    return hsum_ps(_mm256_add_ps(acc0, acc1));
+}
+
+/* ---- Q4_0 x Q8_0: f16 d, u8 qs[16] (low nibbles elements 0-15, high 16-31); q = nibble - 8.
+   sum (q - 8) * a = sum nibble * a - 8 * sum a, with sum a from the same dot against ones. */
+
+static float q4_0_row(const uint8_t *w, const uint8_t *x, int nb) {
+    const __m256i m4 = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi8(1);
+    __m256 acc = _mm256_setzero_ps();
+    for (int b = 0; b < nb; b++, w += 18, x += 34) {
+        __m128i q = _mm_loadu_si128((const __m128i *) (w + 2));
+        __m256i qq = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(q, 4), q), m4);
+        __m256i a = load32(x + 2);
+        __m256i p = dot_us(_mm256_setzero_si256(), qq, a);
+        __m256i sa = dot_us(_mm256_setzero_si256(), ones, a);
+        p = _mm256_sub_epi32(p, _mm256_slli_epi32(sa, 3));
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(f16(w) * f16(x)), acc);
+    }
+    return hsum_ps(acc);
+}
+
+/* ---- exported entry points: one dot, and a mat-vec over rows [rowStart, rowEnd) writing y[r] */
+
+#define KERNEL(name, bs)                                                                          \
+    float EXPORT(trillium_##name##_dot)(const uint8_t *w, const uint8_t *xq, int32_t n) {         \
+        return name##_row(w, xq, n / (bs));                                                       \
+    }                                                                                             \
+    void EXPORT(trillium_##name##_matvec)(const uint8_t *w, int64_t stride, int32_t n,            \
+                                          const uint8_t *xq, float *y, int32_t r0, int32_t r1) {  \
+        for (int32_t r = r0; r < r1; r++) {                                                       \
+            y[r] = name##_row(w + r * stride, xq, n / (bs));                                      \
+        }                                                                                         \
+    }
+
+KERNEL(q4_K, 256)
+KERNEL(q6_K, 256)
+KERNEL(q8_0, 32)
+KERNEL(q4_0, 32)

@@ -1,0 +1,200 @@
+package io.trillium.quant;
+
+import java.io.InputStream;
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SymbolLookup;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.EnumMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+/**
+ * The C integer-route kernels (src/main/c), bundled in the jar as
+ * {@code native/linux-x86_64/libtrillium_kernels.so} and reached through {@link Kernels#quantizedBest}.
+ * They exist because the Vector API has no int8 dot-product op (vpmaddubsw/vpdpbusd), which caps
+ * the Java K-quant kernels far below memory bandwidth. Any failure to load leaves {@link #status}
+ * with the reason and every caller on the Java kernels; {@code -Dtrillium.native=false} disables them.
+ */
+final class NativeKernels {
+    static final String RESOURCE = "/native/linux-x86_64/libtrillium_kernels.so";
+    private static final int AVX2 = 1, AVX512_VNNI = 2;
+
+    private static final String STATUS;
+    private static final Map<GgmlType, QuantizedDotKernel> KERNELS = new EnumMap<>(GgmlType.class);
+
+    static {
+        String status;
+        try {
+            status = "native kernels: " + load();
+        } catch (Throwable t) {
+            KERNELS.clear();
+            status = "native kernels unavailable: " + (t instanceof Unavailable ? t.getMessage() : t.toString());
+        }
+        STATUS = status;
+    }
+
+    private NativeKernels() {
+    }
+
+    /** "native kernels: avx512-vnni" or "native kernels unavailable: reason". */
+    static String status() {
+        return STATUS;
+    }
+
+    /** The native kernel of {@code type}, or null. */
+    static QuantizedDotKernel kernel(GgmlType type) {
+        return KERNELS.get(type);
+    }
+
+    private static final class Unavailable extends Exception {
+        Unavailable(String reason) {
+            super(reason, null, false, false);
+        }
+    }
+
+    private static String load() throws Throwable {
+        if (!Boolean.parseBoolean(System.getProperty("trillium.native", "true"))) {
+            throw new Unavailable("disabled by -Dtrillium.native=false");
+        }
+        String os = System.getProperty("os.name", "").toLowerCase(Locale.ROOT);
+        String arch = System.getProperty("os.arch", "");
+        if (!os.startsWith("linux") || !(arch.equals("amd64") || arch.equals("x86_64"))) {
+            throw new Unavailable("no native build for " + os + "-" + arch);
+        }
+        Path file;
+        try (InputStream in = NativeKernels.class.getResourceAsStream(RESOURCE)) {
+            if (in == null) {
+                throw new Unavailable(RESOURCE + " not bundled (built without a C compiler?)");
+            }
+            file = Files.createTempFile("libtrillium_kernels", ".so");
+            Files.copy(in, file, StandardCopyOption.REPLACE_EXISTING);
+        }
+        SymbolLookup lib;
+        try {
+            lib = SymbolLookup.libraryLookup(file, Arena.global());
+        } finally {
+            // once mapped, the file is no longer needed; deleting now leaves nothing behind on a crash
+            Files.deleteIfExists(file);
+        }
+        Linker linker = Linker.nativeLinker();
+        int features = (int) linker.downcallHandle(find(lib, "trillium_cpu_features"), FunctionDescriptor.of(JAVA_INT))
+                .invokeExact();
+        String variant;
+        if ((features & AVX512_VNNI) != 0) {
+            variant = "vnni";
+        } else if ((features & AVX2) != 0) {
+            variant = "avx2";
+        } else {
+            throw new Unavailable("CPU lacks AVX2/FMA/F16C");
+        }
+        // dot is one row: short enough for a critical downcall (no thread-state transition)
+        FunctionDescriptor dot = FunctionDescriptor.of(JAVA_FLOAT, ADDRESS, ADDRESS, JAVA_INT);
+        FunctionDescriptor matVec = FunctionDescriptor.ofVoid(ADDRESS, JAVA_LONG, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, JAVA_INT);
+        Object[][] types = {{GgmlType.Q4_K, "q4_K"}, {GgmlType.Q6_K, "q6_K"}, {GgmlType.Q8_0, "q8_0"}, {GgmlType.Q4_0, "q4_0"}};
+        for (Object[] t : types) {
+            GgmlType type = (GgmlType) t[0];
+            String name = "trillium_" + t[1];
+            KERNELS.put(type, new Kernel(type,
+                    linker.downcallHandle(find(lib, name + "_dot_" + variant), dot, Linker.Option.critical(false)),
+                    linker.downcallHandle(find(lib, name + "_matvec_" + variant), matVec)));
+        }
+        return variant.equals("vnni") ? "avx512-vnni" : "avx2";
+    }
+
+    private static MemorySegment find(SymbolLookup lib, String name) throws Unavailable {
+        return lib.find(name).orElseThrow(() -> new Unavailable("symbol " + name + " missing"));
+    }
+
+    /**
+     * One native kernel. Heap segments and lengths that are not whole blocks go to the Java kernel
+     * (same results, and the C code never sees memory it cannot address).
+     */
+    private static final class Kernel implements QuantizedDotKernel {
+        private static final ThreadLocal<MemorySegment> Y = new ThreadLocal<>();
+
+        private final GgmlType type;
+        private final GgmlType activation;
+        private final QuantizedDotKernel java;
+        private final MethodHandle dot;
+        private final MethodHandle matVec;
+
+        Kernel(GgmlType type, MethodHandle dot, MethodHandle matVec) {
+            this.type = type;
+            this.java = Objects.requireNonNull(Kernels.quantized(type));
+            this.activation = java.activationType();
+            this.dot = dot;
+            this.matVec = matVec;
+        }
+
+        @Override
+        public GgmlType type() {
+            return type;
+        }
+
+        @Override
+        public GgmlType activationType() {
+            return activation;
+        }
+
+        private boolean nativeOk(MemorySegment w, MemorySegment xq, int n) {
+            return w.isNative() && xq.isNative() && n >= 0 && n % type.blockSize() == 0;
+        }
+
+        @Override
+        public float dot(MemorySegment w, long offset, MemorySegment xq, long xqOffset, int n) {
+            if (!nativeOk(w, xq, n)) {
+                return java.dot(w, offset, xq, xqOffset, n);
+            }
+            // slices check bounds and liveness before C reads the memory
+            MemorySegment ws = w.asSlice(offset, type.bytesFor(n));
+            MemorySegment xs = xq.asSlice(xqOffset, activation.bytesFor(n));
+            try {
+                return (float) dot.invokeExact(ws, xs, n);
+            } catch (Throwable t) {
+                throw new IllegalStateException(t);
+            }
+        }
+
+        @Override
+        public void matVec(MemorySegment w, long offset, long rowStride, MemorySegment xq, int n,
+                           float[] y, int rowStart, int rowEnd) {
+            Objects.checkFromToIndex(rowStart, rowEnd, y.length);
+            int rows = rowEnd - rowStart;
+            if (rows == 0) {
+                return;
+            }
+            if (!nativeOk(w, xq, n) || rowStride < type.bytesFor(n)) {
+                java.matVec(w, offset, rowStride, xq, n, y, rowStart, rowEnd);
+                return;
+            }
+            MemorySegment ws = w.asSlice(offset + rowStart * rowStride, (rows - 1) * rowStride + type.bytesFor(n));
+            MemorySegment xs = xq.asSlice(0, activation.bytesFor(n));
+            // C writes a per-thread native buffer, copied into y: a heap y would need a critical
+            // downcall that holds off GC for the whole mat-vec
+            MemorySegment buf = Y.get();
+            if (buf == null || buf.byteSize() < 4L * rows) {
+                buf = Arena.ofAuto().allocate(4L * Math.max(rows, 1024), 64);
+                Y.set(buf);
+            }
+            try {
+                matVec.invokeExact(ws, rowStride, n, xs, buf, 0, rows);
+            } catch (Throwable t) {
+                throw new IllegalStateException(t);
+            }
+            MemorySegment.copy(buf, ValueLayout.JAVA_FLOAT, 0, y, rowStart, rows);
+        }
+    }
+}
