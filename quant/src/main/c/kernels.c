@@ -22,10 +22,17 @@
 static inline __m256i dot_us(__m256i acc, __m256i u, __m256i s) {
     return _mm256_dpbusd_epi32(acc, u, s);
 }
+/* acc += (u x s pair sums in int16) x scale16, pairs of int16 lanes summed into int32 */
+static inline __m256i dot_us_scaled(__m256i acc, __m256i u, __m256i s, __m256i scale16) {
+    return _mm256_dpwssd_epi32(acc, _mm256_maddubs_epi16(u, s), scale16);
+}
 #else
 static inline __m256i dot_us(__m256i acc, __m256i u, __m256i s) {
     __m256i p = _mm256_maddubs_epi16(u, s);
     return _mm256_add_epi32(acc, _mm256_madd_epi16(p, _mm256_set1_epi16(1)));
+}
+static inline __m256i dot_us_scaled(__m256i acc, __m256i u, __m256i s, __m256i scale16) {
+    return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), scale16));
 }
 #endif
 
@@ -58,44 +65,42 @@ static inline float hsum_ps(__m256 v) {
     return _mm_cvtss_f32(s);
 }
 
-/* ---- Q4_K x Q8_K: f16 d, f16 dmin, u8 scales[12], u8 qs[128]; Q8_K: f32 d, i8 qs[256], i16 bsums[16] */
+/* ---- Q4_K x Q8_K: f16 d, f16 dmin, u8 scales[12], u8 qs[128]; Q8_K: f32 d, i8 qs[256], i16 bsums[16].
+   The int16 products of maddubs stay exact (15 * 127 * 2) and the 6-bit scales multiply in int16 x int16. */
 
 static float q4_K_row(const uint8_t *w, const uint8_t *x, int nb) {
     const __m256i m4 = _mm256_set1_epi8(0x0F);
-    __m256 acc = _mm256_setzero_ps();
-    float mins = 0;
+    __m256 acc = _mm256_setzero_ps(), accm = _mm256_setzero_ps();
     for (int b = 0; b < nb; b++, w += 144, x += 292) {
         float dx = f32(x);
         float d = dx * f16(w), dmin = dx * f16(w + 2);
-        const uint8_t *s = w + 4;
-        uint8_t sc[8], mn[8];
-        for (int j = 0; j < 4; j++) {
-            sc[j] = s[j] & 63;
-            mn[j] = s[j + 4] & 63;
-            sc[j + 4] = (s[j + 8] & 0xF) | ((s[j] >> 6) << 4);
-            mn[j + 4] = (s[j + 8] >> 4) | ((s[j + 4] >> 6) << 4);
-        }
-        int msum = 0;
-        for (int j = 0; j < 8; j++) {
-            msum += mn[j] * (i16(x + 260 + 4 * j) + i16(x + 262 + 4 * j));
-        }
+        /* 12 bytes as words u0..u2: scales 0-3 / mins 0-3 are the low 6 bits of u0 / u1; scales 4-7 /
+           mins 4-7 take their low 4 bits from u2's nibbles and their top 2 bits from u0 / u1 bits 6-7 */
+        uint32_t u[3];
+        memcpy(u, w + 4, 12);
+        uint32_t sc[2] = {u[0] & 0x3F3F3F3F, (u[2] & 0x0F0F0F0F) | ((u[0] >> 6) & 0x03030303) << 4};
+        uint32_t mn[2] = {u[1] & 0x3F3F3F3F, ((u[2] >> 4) & 0x0F0F0F0F) | ((u[1] >> 6) & 0x03030303) << 4};
+        const uint8_t *scb = (const uint8_t *) sc;
+        /* mins: m_j * (bsums[2j] + bsums[2j+1]) in int32 lane j */
+        __m256i bs = _mm256_madd_epi16(load32(x + 260), _mm256_set1_epi16(1));
+        __m256i m32 = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *) mn));
+        accm = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_mullo_epi32(bs, m32)), _mm256_set1_ps(dmin), accm);
         __m256i isum = _mm256_setzero_si256();
         for (int c = 0; c < 4; c++) {
             __m256i q = load32(w + 16 + 32 * c);
             __m256i lo = _mm256_and_si256(q, m4);
             __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
-            __m256i p1 = dot_us(_mm256_setzero_si256(), lo, load32(x + 4 + 64 * c));
-            __m256i p2 = dot_us(_mm256_setzero_si256(), hi, load32(x + 36 + 64 * c));
-            isum = _mm256_add_epi32(isum, _mm256_mullo_epi32(p1, _mm256_set1_epi32(sc[2 * c])));
-            isum = _mm256_add_epi32(isum, _mm256_mullo_epi32(p2, _mm256_set1_epi32(sc[2 * c + 1])));
+            isum = dot_us_scaled(isum, lo, load32(x + 4 + 64 * c), _mm256_set1_epi16(scb[2 * c]));
+            isum = dot_us_scaled(isum, hi, load32(x + 36 + 64 * c), _mm256_set1_epi16(scb[2 * c + 1]));
         }
         acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_set1_ps(d), acc);
-        mins += dmin * msum;
     }
-    return hsum_ps(acc) - mins;
+    return hsum_ps(_mm256_sub_ps(acc, accm));
 }
 
-/* ---- Q6_K x Q8_K: u8 ql[128], u8 qh[64], i8 scales[16], f16 d; q = 6-bit - 32 */
+/* ---- Q6_K x Q8_K: u8 ql[128], u8 qh[64], i8 scales[16], f16 d; q = 6-bit - 32.
+   Unsigned 6-bit quants go through maddubs (63 * 127 * 2 fits int16); the -32 comes back through
+   the bsums: sum sc_j (q - 32) a = sum sc_j q a - 32 sum sc_j bsums_j. */
 
 static float q6_K_row(const uint8_t *w, const uint8_t *x, int nb) {
     const __m256i m4 = _mm256_set1_epi8(0x0F), m3 = _mm256_set1_epi8(0x03);
@@ -103,15 +108,14 @@ static float q6_K_row(const uint8_t *w, const uint8_t *x, int nb) {
     for (int b = 0; b < nb; b++, w += 210, x += 292) {
         float d = f32(x) * f16(w + 208);
         const int8_t *sc = (const int8_t *) (w + 192);
-        int bias = 0;
-        for (int j = 0; j < 16; j++) {
-            bias += sc[j] * i16(x + 260 + 2 * j);
-        }
-        __m256i isum = _mm256_setzero_si256();
+        __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *) sc));
+        /* 32 * sum sc_j bsums_j, spread over int32 lanes */
+        __m256i isum = _mm256_sub_epi32(_mm256_setzero_si256(),
+                                        _mm256_slli_epi32(_mm256_madd_epi16(sc16, load32(x + 260)), 5));
         for (int h = 0; h < 2; h++) {
             __m256i ql0 = load32(w + 64 * h), ql1 = load32(w + 64 * h + 32);
             __m256i qh = load32(w + 128 + 32 * h);
-            /* elements 128h + 32k + l, k = 0..3; sub-block 8h + 2k (l < 16) and 8h + 2k + 1 */
+            /* elements 128h + 32k + l, k = 0..3, are sub-blocks 8h + 2k (l < 16) and 8h + 2k + 1 */
             __m256i q[4];
             q[0] = _mm256_or_si256(_mm256_and_si256(ql0, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m3), 4));
             q[1] = _mm256_or_si256(_mm256_and_si256(ql1, m4),
@@ -122,13 +126,11 @@ static float q6_K_row(const uint8_t *w, const uint8_t *x, int nb) {
                                    _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), m3), 4));
             for (int k = 0; k < 4; k++) {
                 int j = 8 * h + 2 * k;
-                __m256i p = dot_us(_mm256_setzero_si256(), q[k], load32(x + 4 + 128 * h + 32 * k));
-                /* int32 lanes 0-3 hold elements 0-15 (sub-block j), lanes 4-7 elements 16-31 */
-                __m256i s = _mm256_setr_epi32(sc[j], sc[j], sc[j], sc[j], sc[j + 1], sc[j + 1], sc[j + 1], sc[j + 1]);
-                isum = _mm256_add_epi32(isum, _mm256_mullo_epi32(p, s));
+                /* int16 lanes 0-7 of maddubs hold elements 0-15 (sub-block j), lanes 8-15 elements 16-31 */
+                __m256i s = _mm256_set_m128i(_mm_set1_epi16(sc[j + 1]), _mm_set1_epi16(sc[j]));
+                isum = dot_us_scaled(isum, q[k], load32(x + 4 + 128 * h + 32 * k), s);
             }
         }
-        isum = _mm256_sub_epi32(isum, _mm256_setr_epi32(32 * bias, 0, 0, 0, 0, 0, 0, 0));
         acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_set1_ps(d), acc);
     }
     return hsum_ps(acc);

@@ -11,7 +11,9 @@ import java.lang.invoke.MethodHandle;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
 import java.util.EnumMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
@@ -33,17 +35,23 @@ final class NativeKernels {
     private static final int AVX2 = 1, AVX512_VNNI = 2;
 
     private static final String STATUS;
-    private static final Map<GgmlType, QuantizedDotKernel> KERNELS = new EnumMap<>(GgmlType.class);
+    private static final Map<GgmlType, QuantizedDotKernel> KERNELS;
+    /** The loaded library, and the variants this CPU can run, best first (empty when not loaded). */
+    private static SymbolLookup lib;
+    private static List<String> variants = List.of();
 
     static {
         String status;
+        Map<GgmlType, QuantizedDotKernel> kernels = Map.of();
         try {
-            status = "native kernels: " + load();
+            load();
+            kernels = kernels(variants.get(0));
+            status = "native kernels: " + (variants.get(0).equals("vnni") ? "avx512-vnni" : "avx2");
         } catch (Throwable t) {
-            KERNELS.clear();
             status = "native kernels unavailable: " + (t instanceof Unavailable ? t.getMessage() : t.toString());
         }
         STATUS = status;
+        KERNELS = kernels;
     }
 
     private NativeKernels() {
@@ -59,13 +67,18 @@ final class NativeKernels {
         return KERNELS.get(type);
     }
 
+    /** Variants ("vnni", "avx2") this CPU runs, best first; tests check each, not just the chosen one. */
+    static List<String> variants() {
+        return variants;
+    }
+
     private static final class Unavailable extends Exception {
         Unavailable(String reason) {
             super(reason, null, false, false);
         }
     }
 
-    private static String load() throws Throwable {
+    private static void load() throws Throwable {
         if (!Boolean.parseBoolean(System.getProperty("trillium.native", "true"))) {
             throw new Unavailable("disabled by -Dtrillium.native=false");
         }
@@ -82,36 +95,43 @@ final class NativeKernels {
             file = Files.createTempFile("libtrillium_kernels", ".so");
             Files.copy(in, file, StandardCopyOption.REPLACE_EXISTING);
         }
-        SymbolLookup lib;
+        SymbolLookup l;
         try {
-            lib = SymbolLookup.libraryLookup(file, Arena.global());
+            l = SymbolLookup.libraryLookup(file, Arena.global());
         } finally {
             // once mapped, the file is no longer needed; deleting now leaves nothing behind on a crash
             Files.deleteIfExists(file);
         }
-        Linker linker = Linker.nativeLinker();
-        int features = (int) linker.downcallHandle(find(lib, "trillium_cpu_features"), FunctionDescriptor.of(JAVA_INT))
-                .invokeExact();
-        String variant;
+        int features = (int) Linker.nativeLinker()
+                .downcallHandle(find(l, "trillium_cpu_features"), FunctionDescriptor.of(JAVA_INT)).invokeExact();
+        List<String> v = new ArrayList<>();
         if ((features & AVX512_VNNI) != 0) {
-            variant = "vnni";
-        } else if ((features & AVX2) != 0) {
-            variant = "avx2";
-        } else {
+            v.add("vnni");
+        }
+        if ((features & AVX2) != 0) {
+            v.add("avx2");
+        }
+        if (v.isEmpty()) {
             throw new Unavailable("CPU lacks AVX2/FMA/F16C");
         }
+        lib = l;
+        variants = List.copyOf(v);
+    }
+
+    /** The kernels of one variant; callers pass only names from {@link #variants()}. */
+    static Map<GgmlType, QuantizedDotKernel> kernels(String variant) throws Unavailable {
+        Linker linker = Linker.nativeLinker();
         // dot is one row: short enough for a critical downcall (no thread-state transition)
         FunctionDescriptor dot = FunctionDescriptor.of(JAVA_FLOAT, ADDRESS, ADDRESS, JAVA_INT);
         FunctionDescriptor matVec = FunctionDescriptor.ofVoid(ADDRESS, JAVA_LONG, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, JAVA_INT);
-        Object[][] types = {{GgmlType.Q4_K, "q4_K"}, {GgmlType.Q6_K, "q6_K"}, {GgmlType.Q8_0, "q8_0"}, {GgmlType.Q4_0, "q4_0"}};
-        for (Object[] t : types) {
-            GgmlType type = (GgmlType) t[0];
-            String name = "trillium_" + t[1];
-            KERNELS.put(type, new Kernel(type,
+        Map<GgmlType, QuantizedDotKernel> m = new EnumMap<>(GgmlType.class);
+        for (GgmlType type : List.of(GgmlType.Q4_K, GgmlType.Q6_K, GgmlType.Q8_0, GgmlType.Q4_0)) {
+            String name = "trillium_" + type.name().toLowerCase(Locale.ROOT).replace("_k", "_K");
+            m.put(type, new Kernel(type,
                     linker.downcallHandle(find(lib, name + "_dot_" + variant), dot, Linker.Option.critical(false)),
                     linker.downcallHandle(find(lib, name + "_matvec_" + variant), matVec)));
         }
-        return variant.equals("vnni") ? "avx512-vnni" : "avx2";
+        return Map.copyOf(m);
     }
 
     private static MemorySegment find(SymbolLookup lib, String name) throws Unavailable {

@@ -7,7 +7,9 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.*;
@@ -30,6 +32,7 @@ class NativeKernelsTest {
     /** Where the build produced the library (gcc present, as here and on CI), it must load. */
     @Test
     void loadsWhereBuilt() {
+        System.out.println(Kernels.nativeStatus() + ", variants here: " + NativeKernels.variants());
         String status = Kernels.nativeStatus();
         if (bundledHere() && enabled()) {
             assertTrue(status.startsWith("native kernels: "), status);
@@ -42,6 +45,26 @@ class NativeKernelsTest {
         // what quantizedBest cannot serve natively still gets the Java route
         assertNull(Kernels.quantizedBest(GgmlType.F32));
         assertSame(Kernels.quantized(GgmlType.Q4_K).activationType(), Kernels.quantizedBest(GgmlType.Q4_K).activationType());
+    }
+
+    record Case(String variant, GgmlType type, QuantizedDotKernel kernel) {
+    }
+
+    /** Each type on every native variant this CPU runs (not only the chosen one), or on Java where none loads. */
+    static List<Case> cases() throws Exception {
+        List<Case> cases = new ArrayList<>();
+        for (String v : NativeKernels.variants()) {
+            Map<GgmlType, QuantizedDotKernel> m = NativeKernels.kernels(v);
+            for (GgmlType t : TYPES) {
+                cases.add(new Case(v, t, m.get(t)));
+            }
+        }
+        if (cases.isEmpty()) {
+            for (GgmlType t : TYPES) {
+                cases.add(new Case("java", t, Kernels.quantizedBest(t)));
+            }
+        }
+        return cases;
     }
 
     static MemorySegment weights(GgmlType t, long blocks, Random r, boolean extreme) {
@@ -60,10 +83,11 @@ class NativeKernelsTest {
     }
 
     @Test
-    void dotEqualsJavaAndFloat64Reference() {
+    void dotEqualsJavaAndFloat64Reference() throws Exception {
         Random r = new Random(5);
-        for (GgmlType t : TYPES) {
-            QuantizedDotKernel nat = Kernels.quantizedBest(t), java = Kernels.quantized(t);
+        for (Case c : cases()) {
+            GgmlType t = c.type();
+            QuantizedDotKernel nat = c.kernel(), java = Kernels.quantized(t);
             assertEquals(t, nat.type());
             assertEquals(java.activationType(), nat.activationType());
             GgmlType at = nat.activationType();
@@ -86,7 +110,7 @@ class NativeKernelsTest {
                             ref += (double) wd[i] * xd[i];
                             mag += Math.abs((double) wd[i] * xd[i]);
                         }
-                        String what = t + " n=" + n + " extreme=" + extreme;
+                        String what = c.variant() + " " + t + " n=" + n + " extreme=" + extreme;
                         float got = nat.dot(w, 0, xq, 0, n);
                         KQuantKernelsTest.assertDot(ref, mag, got, n, what + " vs float64");
                         KQuantKernelsTest.assertDot(java.dot(w, 0, xq, 0, n), 2 * mag, got, n, what + " vs java");
@@ -97,11 +121,12 @@ class NativeKernelsTest {
     }
 
     @Test
-    void matVecRowRangesAndOffsets() {
+    void matVecRowRangesAndOffsets() throws Exception {
         Random r = new Random(9);
         int rows = 13;
-        for (GgmlType t : TYPES) {
-            QuantizedDotKernel nat = Kernels.quantizedBest(t), java = Kernels.quantized(t);
+        for (Case c : cases()) {
+            GgmlType t = c.type();
+            QuantizedDotKernel nat = c.kernel(), java = Kernels.quantized(t);
             GgmlType at = nat.activationType();
             for (int n : new int[] {t.blockSize(), 1024, 2816 / t.blockSize() * t.blockSize()}) {
                 long rowBytes = t.bytesFor(n) + t.blockBytes(); // padded rows: stride > row bytes
@@ -115,7 +140,7 @@ class NativeKernelsTest {
                     Arrays.fill(y, Float.NaN);
                     nat.matVec(w, offset, rowBytes, xq, n, y, range[0], range[1]);
                     for (int row = 0; row < rows; row++) {
-                        String what = t + " n=" + n + " row " + row + " of " + Arrays.toString(range);
+                        String what = c.variant() + " " + t + " n=" + n + " row " + row + " of " + Arrays.toString(range);
                         if (row < range[0] || row >= range[1]) {
                             assertTrue(Float.isNaN(y[row]), what + " written");
                         } else {
