@@ -4,6 +4,8 @@
 out="$1"
 src="$(dirname "$0")"
 CC="${CC:-gcc}"
+# a library from an earlier build must not outlive a failed one
+rm -f "$out/libtrillium_kernels.so"
 if [ "$(uname -s)-$(uname -m)" != "Linux-x86_64" ]; then
   echo "[trillium] native kernels skipped: not linux-x86_64"; exit 0
 fi

@@ -68,28 +68,70 @@ static inline float hsum_ps(__m256 v) {
 /* ---- Q4_K x Q8_K: f16 d, f16 dmin, u8 scales[12], u8 qs[128]; Q8_K: f32 d, i8 qs[256], i16 bsums[16].
    The int16 products of maddubs stay exact (15 * 127 * 2) and the 6-bit scales multiply in int16 x int16. */
 
+/* Q4_K/Q5_K 6-bit scales and mins from their 12 bytes, read as words u0..u2: scales 0-3 / mins 0-3
+   are the low 6 bits of u0 / u1; scales 4-7 / mins 4-7 take their low 4 bits from u2's nibbles and
+   their top 2 bits from bits 6-7 of u0 / u1. Byte j of sc / mn is sub-block j's. */
+static inline void scales_k4(const uint8_t *p, uint32_t sc[2], uint32_t mn[2]) {
+    uint32_t u[3];
+    memcpy(u, p, 12);
+    sc[0] = u[0] & 0x3F3F3F3F;
+    sc[1] = (u[2] & 0x0F0F0F0F) | ((u[0] >> 6) & 0x03030303) << 4;
+    mn[0] = u[1] & 0x3F3F3F3F;
+    mn[1] = ((u[2] >> 4) & 0x0F0F0F0F) | ((u[1] >> 6) & 0x03030303) << 4;
+}
+
+/* accm += dmin * m_j * (bsums[2j] + bsums[2j+1]), sub-block j in int32 lane j */
+static inline __m256 mins_k4(__m256 accm, const uint32_t mn[2], const uint8_t *x, float dmin) {
+    __m256i bs = _mm256_madd_epi16(load32(x + 260), _mm256_set1_epi16(1));
+    __m256i m32 = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *) mn));
+    return _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_mullo_epi32(bs, m32)), _mm256_set1_ps(dmin), accm);
+}
+
 static float q4_K_row(const uint8_t *w, const uint8_t *x, int nb) {
     const __m256i m4 = _mm256_set1_epi8(0x0F);
     __m256 acc = _mm256_setzero_ps(), accm = _mm256_setzero_ps();
     for (int b = 0; b < nb; b++, w += 144, x += 292) {
         float dx = f32(x);
         float d = dx * f16(w), dmin = dx * f16(w + 2);
-        /* 12 bytes as words u0..u2: scales 0-3 / mins 0-3 are the low 6 bits of u0 / u1; scales 4-7 /
-           mins 4-7 take their low 4 bits from u2's nibbles and their top 2 bits from u0 / u1 bits 6-7 */
-        uint32_t u[3];
-        memcpy(u, w + 4, 12);
-        uint32_t sc[2] = {u[0] & 0x3F3F3F3F, (u[2] & 0x0F0F0F0F) | ((u[0] >> 6) & 0x03030303) << 4};
-        uint32_t mn[2] = {u[1] & 0x3F3F3F3F, ((u[2] >> 4) & 0x0F0F0F0F) | ((u[1] >> 6) & 0x03030303) << 4};
+        uint32_t sc[2], mn[2];
+        scales_k4(w + 4, sc, mn);
         const uint8_t *scb = (const uint8_t *) sc;
-        /* mins: m_j * (bsums[2j] + bsums[2j+1]) in int32 lane j */
-        __m256i bs = _mm256_madd_epi16(load32(x + 260), _mm256_set1_epi16(1));
-        __m256i m32 = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *) mn));
-        accm = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_mullo_epi32(bs, m32)), _mm256_set1_ps(dmin), accm);
+        accm = mins_k4(accm, mn, x, dmin);
         __m256i isum = _mm256_setzero_si256();
         for (int c = 0; c < 4; c++) {
             __m256i q = load32(w + 16 + 32 * c);
             __m256i lo = _mm256_and_si256(q, m4);
             __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+            isum = dot_us_scaled(isum, lo, load32(x + 4 + 64 * c), _mm256_set1_epi16(scb[2 * c]));
+            isum = dot_us_scaled(isum, hi, load32(x + 36 + 64 * c), _mm256_set1_epi16(scb[2 * c + 1]));
+        }
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_set1_ps(d), acc);
+    }
+    return hsum_ps(_mm256_sub_ps(acc, accm));
+}
+
+/* ---- Q5_K x Q8_K: as Q4_K plus u8 qh[32] (bit 2c / 2c+1 of qh[l] is the fifth bit of element l of
+   sub-block 2c / 2c+1) before qs[128]; 5-bit quants keep maddubs exact (31 * 127 * 2). */
+
+static float q5_K_row(const uint8_t *w, const uint8_t *x, int nb) {
+    const __m256i m4 = _mm256_set1_epi8(0x0F), one = _mm256_set1_epi8(1);
+    __m256 acc = _mm256_setzero_ps(), accm = _mm256_setzero_ps();
+    for (int b = 0; b < nb; b++, w += 176, x += 292) {
+        float dx = f32(x);
+        float d = dx * f16(w), dmin = dx * f16(w + 2);
+        uint32_t sc[2], mn[2];
+        scales_k4(w + 4, sc, mn);
+        const uint8_t *scb = (const uint8_t *) sc;
+        accm = mins_k4(accm, mn, x, dmin);
+        __m256i qh = load32(w + 16);
+        __m256i isum = _mm256_setzero_si256();
+        for (int c = 0; c < 4; c++) {
+            __m256i q = load32(w + 48 + 32 * c);
+            /* the fifth bit to bit 4 of each byte: 16-bit shifts of 0/1 bytes cannot cross bytes */
+            __m256i h1 = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * c), one), 4);
+            __m256i h2 = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * c + 1), one), 4);
+            __m256i lo = _mm256_or_si256(_mm256_and_si256(q, m4), h1);
+            __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 4), m4), h2);
             isum = dot_us_scaled(isum, lo, load32(x + 4 + 64 * c), _mm256_set1_epi16(scb[2 * c]));
             isum = dot_us_scaled(isum, hi, load32(x + 36 + 64 * c), _mm256_set1_epi16(scb[2 * c + 1]));
         }
@@ -190,6 +232,7 @@ static float q4_0_row(const uint8_t *w, const uint8_t *x, int nb) {
     }
 
 KERNEL(q4_K, 256)
+KERNEL(q5_K, 256)
 KERNEL(q6_K, 256)
 KERNEL(q8_0, 32)
 KERNEL(q4_0, 32)

@@ -33,6 +33,8 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 final class NativeKernels {
     static final String RESOURCE = "/native/linux-x86_64/libtrillium_kernels.so";
     private static final int AVX2 = 1, AVX512_VNNI = 2;
+    /** The weight types with a C kernel (symbols trillium_<type>_dot/_matvec_<variant>). */
+    static final List<GgmlType> TYPES = List.of(GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K, GgmlType.Q8_0, GgmlType.Q4_0);
 
     private static final String STATUS;
     private static final Map<GgmlType, QuantizedDotKernel> KERNELS;
@@ -125,7 +127,7 @@ final class NativeKernels {
         FunctionDescriptor dot = FunctionDescriptor.of(JAVA_FLOAT, ADDRESS, ADDRESS, JAVA_INT);
         FunctionDescriptor matVec = FunctionDescriptor.ofVoid(ADDRESS, JAVA_LONG, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, JAVA_INT);
         Map<GgmlType, QuantizedDotKernel> m = new EnumMap<>(GgmlType.class);
-        for (GgmlType type : List.of(GgmlType.Q4_K, GgmlType.Q6_K, GgmlType.Q8_0, GgmlType.Q4_0)) {
+        for (GgmlType type : TYPES) {
             String name = "trillium_" + type.name().toLowerCase(Locale.ROOT).replace("_k", "_K");
             m.put(type, new Kernel(type,
                     linker.downcallHandle(find(lib, name + "_dot_" + variant), dot, Linker.Option.critical(false)),
@@ -153,7 +155,8 @@ final class NativeKernels {
 
         Kernel(GgmlType type, MethodHandle dot, MethodHandle matVec) {
             this.type = type;
-            this.java = Objects.requireNonNull(Kernels.quantized(type));
+            QuantizedDotKernel j = Kernels.quantized(type);
+            this.java = j != null ? j : new Dequantized(type);
             this.activation = java.activationType();
             this.dot = dot;
             this.matVec = matVec;
@@ -215,6 +218,30 @@ final class NativeKernels {
                 throw new IllegalStateException(t);
             }
             MemorySegment.copy(buf, ValueLayout.JAVA_FLOAT, 0, y, rowStart, rows);
+        }
+    }
+
+    /**
+     * The fallback of types without a Java integer route (Q5_K): dequantize weights and Q8_K
+     * activations, dot in double. Only heap segments and partial blocks take it.
+     */
+    private record Dequantized(GgmlType type) implements QuantizedDotKernel {
+        @Override
+        public GgmlType activationType() {
+            return GgmlType.Q8_K;
+        }
+
+        @Override
+        public float dot(MemorySegment w, long offset, MemorySegment xq, long xqOffset, int n) {
+            int whole = n / type.blockSize() * type.blockSize();
+            float[] wd = new float[whole], xd = new float[whole];
+            Kernels.reference(type).dequantize(w, offset, wd, 0, whole);
+            Kernels.reference(GgmlType.Q8_K).dequantize(xq, xqOffset, xd, 0, whole);
+            double sum = 0;
+            for (int i = 0; i < whole; i++) {
+                sum += (double) wd[i] * xd[i];
+            }
+            return (float) sum;
         }
     }
 }
