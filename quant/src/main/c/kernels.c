@@ -65,6 +65,76 @@ static inline float hsum_ps(__m256 v) {
     return _mm_cvtss_f32(s);
 }
 
+/* ---- Q2_K x Q8_K: u8 scales[16] (low nibble scale, high nibble min), u8 qs[64], f16 d, f16 dmin.
+   Per half h and shift j, the 2-bit fields (qs[32h + l] >> 2j) & 3 are elements 128h + 32j + l:
+   sub-blocks 8h + 2j (l < 16) and 8h + 2j + 1. y = d * sc * q - dmin * m. */
+
+static float q2_K_row(const uint8_t *w, const uint8_t *x, int nb) {
+    const __m256i m3 = _mm256_set1_epi8(0x03);
+    const __m128i m4 = _mm_set1_epi8(0x0F);
+    __m256 acc = _mm256_setzero_ps(), accm = _mm256_setzero_ps();
+    for (int b = 0; b < nb; b++, w += 84, x += 292) {
+        float dx = f32(x);
+        float d = dx * f16(w + 80), dmin = dx * f16(w + 82);
+        __m128i raw = _mm_loadu_si128((const __m128i *) w);
+        uint8_t sc[16];
+        _mm_storeu_si128((__m128i *) sc, _mm_and_si128(raw, m4));
+        __m256i mn16 = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(raw, 4), m4));
+        accm = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_madd_epi16(mn16, load32(x + 260))), _mm256_set1_ps(dmin), accm);
+        __m256i isum = _mm256_setzero_si256();
+        for (int h = 0; h < 2; h++) {
+            __m256i qs = load32(w + 16 + 32 * h);
+            for (int j = 0; j < 4; j++) {
+                int k = 8 * h + 2 * j;
+                __m256i q = _mm256_and_si256(_mm256_srli_epi16(qs, 2 * j), m3);
+                __m256i s = _mm256_set_m128i(_mm_set1_epi16(sc[k + 1]), _mm_set1_epi16(sc[k]));
+                isum = dot_us_scaled(isum, q, load32(x + 4 + 128 * h + 32 * j), s);
+            }
+        }
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_set1_ps(d), acc);
+    }
+    return hsum_ps(_mm256_sub_ps(acc, accm));
+}
+
+/* ---- Q3_K x Q8_K: u8 hmask[32], u8 qs[64], u8 scales[12] (16 six-bit scales biased by 32), f16 d.
+   Element order as Q2_K; bit 4h + j of hmask[l] set means +4, so u = lo2 + 4 * bit in [0, 7] and
+   q = u - 4; the -4 comes back through the bsums. */
+
+static float q3_K_row(const uint8_t *w, const uint8_t *x, int nb) {
+    const __m256i m3 = _mm256_set1_epi8(0x03), one = _mm256_set1_epi8(1);
+    __m256 acc = _mm256_setzero_ps();
+    for (int b = 0; b < nb; b++, w += 110, x += 292) {
+        float d = f32(x) * f16(w + 108);
+        /* words u0 (bytes 0-3), u1 (4-7), u2 (8-11): scale k's low nibble from u0 / u1 nibbles,
+           its top 2 bits from u2 */
+        uint32_t u[3], v[4];
+        memcpy(u, w + 96, 12);
+        v[0] = (u[0] & 0x0F0F0F0F) | (u[2] & 0x03030303) << 4;
+        v[1] = (u[1] & 0x0F0F0F0F) | ((u[2] >> 2) & 0x03030303) << 4;
+        v[2] = ((u[0] >> 4) & 0x0F0F0F0F) | ((u[2] >> 4) & 0x03030303) << 4;
+        v[3] = ((u[1] >> 4) & 0x0F0F0F0F) | ((u[2] >> 6) & 0x03030303) << 4;
+        __m128i sc8 = _mm_sub_epi8(_mm_loadu_si128((const __m128i *) v), _mm_set1_epi8(32));
+        int8_t sc[16];
+        _mm_storeu_si128((__m128i *) sc, sc8);
+        /* 4 * sum sc_j bsums_j */
+        __m256i isum = _mm256_sub_epi32(_mm256_setzero_si256(),
+                _mm256_slli_epi32(_mm256_madd_epi16(_mm256_cvtepi8_epi16(sc8), load32(x + 260)), 2));
+        __m256i hm = load32(w);
+        for (int h = 0; h < 2; h++) {
+            __m256i qs = load32(w + 32 + 32 * h);
+            for (int j = 0; j < 4; j++) {
+                int k = 8 * h + 2 * j;
+                __m256i lo = _mm256_and_si256(_mm256_srli_epi16(qs, 2 * j), m3);
+                __m256i hb = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hm, 4 * h + j), one), 2);
+                __m256i s = _mm256_set_m128i(_mm_set1_epi16(sc[k + 1]), _mm_set1_epi16(sc[k]));
+                isum = dot_us_scaled(isum, _mm256_or_si256(lo, hb), load32(x + 4 + 128 * h + 32 * j), s);
+            }
+        }
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_set1_ps(d), acc);
+    }
+    return hsum_ps(acc);
+}
+
 /* ---- Q4_K x Q8_K: f16 d, f16 dmin, u8 scales[12], u8 qs[128]; Q8_K: f32 d, i8 qs[256], i16 bsums[16].
    The int16 products of maddubs stay exact (15 * 127 * 2) and the 6-bit scales multiply in int16 x int16. */
 
@@ -231,6 +301,8 @@ static float q4_0_row(const uint8_t *w, const uint8_t *x, int nb) {
         }                                                                                         \
     }
 
+KERNEL(q2_K, 256)
+KERNEL(q3_K, 256)
 KERNEL(q4_K, 256)
 KERNEL(q5_K, 256)
 KERNEL(q6_K, 256)

@@ -34,7 +34,8 @@ final class NativeKernels {
     static final String RESOURCE = "/native/linux-x86_64/libtrillium_kernels.so";
     private static final int AVX2 = 1, AVX512_VNNI = 2;
     /** The weight types with a C kernel (symbols trillium_<type>_dot/_matvec_<variant>). */
-    static final List<GgmlType> TYPES = List.of(GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K, GgmlType.Q8_0, GgmlType.Q4_0);
+    static final List<GgmlType> TYPES = List.of(GgmlType.Q2_K, GgmlType.Q3_K, GgmlType.Q4_K, GgmlType.Q5_K,
+            GgmlType.Q6_K, GgmlType.Q8_0, GgmlType.Q4_0);
 
     private static final String STATUS;
     private static final Map<GgmlType, QuantizedDotKernel> KERNELS;
@@ -222,7 +223,7 @@ final class NativeKernels {
     }
 
     /**
-     * The fallback of types without a Java integer route (Q5_K): dequantize weights and Q8_K
+     * The fallback of types without a Java integer route (Q2_K, Q3_K, Q5_K): dequantize weights and Q8_K
      * activations, dot in double. Only heap segments and partial blocks take it.
      */
     private record Dequantized(GgmlType type) implements QuantizedDotKernel {

@@ -117,7 +117,7 @@ class NativeKernelsTest {
                         String what = c.variant() + " " + t + " n=" + n + " extreme=" + extreme;
                         float got = nat.dot(w, 0, xq, 0, n);
                         KQuantKernelsTest.assertDot(ref, mag, got, n, what + " vs float64");
-                        if (java != null) { // Q5_K has no Java integer route
+                        if (java != null) { // Q2_K, Q3_K, Q5_K have no Java integer route
                             KQuantKernelsTest.assertDot(java.dot(w, 0, xq, 0, n), 2 * mag, got, n, what + " vs java");
                         }
                     }
@@ -165,7 +165,7 @@ class NativeKernelsTest {
 
     /**
      * Heap segments cannot be passed to C; they take the Java integer route (the same result), or
-     * for Q5_K, which has none, a dequantizing float64 dot (equal up to rounding).
+     * for types that have none (Q2_K, Q3_K, Q5_K), a dequantizing float64 dot (equal up to rounding).
      */
     @Test
     void heapSegmentsFallBackToJava() throws Exception {
@@ -226,7 +226,7 @@ class NativeKernelsTest {
                     throw new AssertionError(t + ": not the Java kernel");
                 }
                 if (k == null) {
-                    continue; // Q5_K: no Java integer route
+                    continue; // no Java integer route (Q2_K, Q3_K, Q5_K)
                 }
                 int n = 512;
                 MemorySegment w = weights(t, n / t.blockSize(), r, false);
