@@ -65,6 +65,26 @@ static inline float hsum_ps(__m256 v) {
     return _mm_cvtss_f32(s);
 }
 
+/* Scale vectors for the 16-element sub-block families (Q2_K, Q3_K, Q6_K): given the 16 int16 scales
+   with lanes 0-7 (or 8-15) copied into both 128-bit halves, PAIR[m] spreads scale 2m over int16
+   lanes 0-7 and scale 2m + 1 over lanes 8-15, matching maddubs of 32 elements from two sub-blocks. */
+static const uint8_t PAIR[4][32] __attribute__((aligned(32))) = {
+    {0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3},
+    {4, 5, 4, 5, 4, 5, 4, 5, 4, 5, 4, 5, 4, 5, 4, 5, 6, 7, 6, 7, 6, 7, 6, 7, 6, 7, 6, 7, 6, 7, 6, 7},
+    {8, 9, 8, 9, 8, 9, 8, 9, 8, 9, 8, 9, 8, 9, 8, 9, 10, 11, 10, 11, 10, 11, 10, 11, 10, 11, 10, 11, 10, 11, 10, 11},
+    {12, 13, 12, 13, 12, 13, 12, 13, 12, 13, 12, 13, 12, 13, 12, 13, 14, 15, 14, 15, 14, 15, 14, 15, 14, 15, 14, 15, 14, 15, 14, 15},
+};
+
+/* the halves of 16 int16 scales, each copied into both 128-bit lanes */
+static inline void scale_halves(__m256i sc16, __m256i half[2]) {
+    half[0] = _mm256_permute2x128_si256(sc16, sc16, 0x00);
+    half[1] = _mm256_permute2x128_si256(sc16, sc16, 0x11);
+}
+
+static inline __m256i pair_scale(const __m256i half[2], int h, int m) {
+    return _mm256_shuffle_epi8(half[h], _mm256_load_si256((const __m256i *) PAIR[m]));
+}
+
 /* ---- Q2_K x Q8_K: u8 scales[16] (low nibble scale, high nibble min), u8 qs[64], f16 d, f16 dmin.
    Per half h and shift j, the 2-bit fields (qs[32h + l] >> 2j) & 3 are elements 128h + 32j + l:
    sub-blocks 8h + 2j (l < 16) and 8h + 2j + 1. y = d * sc * q - dmin * m. */
@@ -77,18 +97,16 @@ static float q2_K_row(const uint8_t *w, const uint8_t *x, int nb) {
         float dx = f32(x);
         float d = dx * f16(w + 80), dmin = dx * f16(w + 82);
         __m128i raw = _mm_loadu_si128((const __m128i *) w);
-        uint8_t sc[16];
-        _mm_storeu_si128((__m128i *) sc, _mm_and_si128(raw, m4));
+        __m256i half[2];
+        scale_halves(_mm256_cvtepu8_epi16(_mm_and_si128(raw, m4)), half);
         __m256i mn16 = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(raw, 4), m4));
         accm = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_madd_epi16(mn16, load32(x + 260))), _mm256_set1_ps(dmin), accm);
         __m256i isum = _mm256_setzero_si256();
         for (int h = 0; h < 2; h++) {
             __m256i qs = load32(w + 16 + 32 * h);
             for (int j = 0; j < 4; j++) {
-                int k = 8 * h + 2 * j;
                 __m256i q = _mm256_and_si256(_mm256_srli_epi16(qs, 2 * j), m3);
-                __m256i s = _mm256_set_m128i(_mm_set1_epi16(sc[k + 1]), _mm_set1_epi16(sc[k]));
-                isum = dot_us_scaled(isum, q, load32(x + 4 + 128 * h + 32 * j), s);
+                isum = dot_us_scaled(isum, q, load32(x + 4 + 128 * h + 32 * j), pair_scale(half, h, j));
             }
         }
         acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_set1_ps(d), acc);
@@ -107,27 +125,26 @@ static float q3_K_row(const uint8_t *w, const uint8_t *x, int nb) {
         float d = f32(x) * f16(w + 108);
         /* words u0 (bytes 0-3), u1 (4-7), u2 (8-11): scale k's low nibble from u0 / u1 nibbles,
            its top 2 bits from u2 */
-        uint32_t u[3], v[4];
+        uint32_t u[3];
         memcpy(u, w + 96, 12);
-        v[0] = (u[0] & 0x0F0F0F0F) | (u[2] & 0x03030303) << 4;
-        v[1] = (u[1] & 0x0F0F0F0F) | ((u[2] >> 2) & 0x03030303) << 4;
-        v[2] = ((u[0] >> 4) & 0x0F0F0F0F) | ((u[2] >> 4) & 0x03030303) << 4;
-        v[3] = ((u[1] >> 4) & 0x0F0F0F0F) | ((u[2] >> 6) & 0x03030303) << 4;
-        __m128i sc8 = _mm_sub_epi8(_mm_loadu_si128((const __m128i *) v), _mm_set1_epi8(32));
-        int8_t sc[16];
-        _mm_storeu_si128((__m128i *) sc, sc8);
+        __m128i v = _mm_setr_epi32((int) ((u[0] & 0x0F0F0F0F) | (u[2] & 0x03030303) << 4),
+                                   (int) ((u[1] & 0x0F0F0F0F) | ((u[2] >> 2) & 0x03030303) << 4),
+                                   (int) (((u[0] >> 4) & 0x0F0F0F0F) | ((u[2] >> 4) & 0x03030303) << 4),
+                                   (int) (((u[1] >> 4) & 0x0F0F0F0F) | ((u[2] >> 6) & 0x03030303) << 4));
+        __m256i sc16 = _mm256_sub_epi16(_mm256_cvtepu8_epi16(v), _mm256_set1_epi16(32));
+        __m256i half[2];
+        scale_halves(sc16, half);
         /* 4 * sum sc_j bsums_j */
         __m256i isum = _mm256_sub_epi32(_mm256_setzero_si256(),
-                _mm256_slli_epi32(_mm256_madd_epi16(_mm256_cvtepi8_epi16(sc8), load32(x + 260)), 2));
+                _mm256_slli_epi32(_mm256_madd_epi16(sc16, load32(x + 260)), 2));
         __m256i hm = load32(w);
         for (int h = 0; h < 2; h++) {
             __m256i qs = load32(w + 32 + 32 * h);
             for (int j = 0; j < 4; j++) {
-                int k = 8 * h + 2 * j;
                 __m256i lo = _mm256_and_si256(_mm256_srli_epi16(qs, 2 * j), m3);
                 __m256i hb = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hm, 4 * h + j), one), 2);
-                __m256i s = _mm256_set_m128i(_mm_set1_epi16(sc[k + 1]), _mm_set1_epi16(sc[k]));
-                isum = dot_us_scaled(isum, _mm256_or_si256(lo, hb), load32(x + 4 + 128 * h + 32 * j), s);
+                isum = dot_us_scaled(isum, _mm256_or_si256(lo, hb), load32(x + 4 + 128 * h + 32 * j),
+                                     pair_scale(half, h, j));
             }
         }
         acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_set1_ps(d), acc);
@@ -219,8 +236,9 @@ static float q6_K_row(const uint8_t *w, const uint8_t *x, int nb) {
     __m256 acc = _mm256_setzero_ps();
     for (int b = 0; b < nb; b++, w += 210, x += 292) {
         float d = f32(x) * f16(w + 208);
-        const int8_t *sc = (const int8_t *) (w + 192);
-        __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *) sc));
+        __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *) (w + 192)));
+        __m256i half[2];
+        scale_halves(sc16, half);
         /* 32 * sum sc_j bsums_j, spread over int32 lanes */
         __m256i isum = _mm256_sub_epi32(_mm256_setzero_si256(),
                                         _mm256_slli_epi32(_mm256_madd_epi16(sc16, load32(x + 260)), 5));
@@ -237,10 +255,7 @@ static float q6_K_row(const uint8_t *w, const uint8_t *x, int nb) {
             q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4),
                                    _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), m3), 4));
             for (int k = 0; k < 4; k++) {
-                int j = 8 * h + 2 * k;
-                /* int16 lanes 0-7 of maddubs hold elements 0-15 (sub-block j), lanes 8-15 elements 16-31 */
-                __m256i s = _mm256_set_m128i(_mm_set1_epi16(sc[j + 1]), _mm_set1_epi16(sc[j]));
-                isum = dot_us_scaled(isum, q[k], load32(x + 4 + 128 * h + 32 * k), s);
+                isum = dot_us_scaled(isum, q[k], load32(x + 4 + 128 * h + 32 * k), pair_scale(half, h, k));
             }
         }
         acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_set1_ps(d), acc);
