@@ -51,6 +51,7 @@ final class NativeKernels {
             kernels = kernels(variants.get(0));
             status = "native kernels: " + (variants.get(0).equals("vnni") ? "avx512-vnni" : "avx2");
         } catch (Throwable t) {
+            variants = List.of();
             status = "native kernels unavailable: " + (t instanceof Unavailable ? t.getMessage() : t.toString());
         }
         STATUS = status;
