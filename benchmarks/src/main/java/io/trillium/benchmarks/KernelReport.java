@@ -54,26 +54,32 @@ public final class KernelReport {
             double simd = run("MatVecBenchmark", Map.of("type", type, "route", "simd"), warm, meas) * bytes / 1e9;
             double intr = Kernels.quantized(t) == null ? Double.NaN
                     : run("MatVecBenchmark", Map.of("type", type, "route", "int"), warm, meas) * bytes / 1e9;
+            double nat = MatVecBenchmark.nativeKernel(t) == null ? Double.NaN
+                    : run("MatVecBenchmark", Map.of("type", type, "route", "native"), warm, meas) * bytes / 1e9;
             double scalar = noScalar ? Double.NaN
                     : run("MatVecBenchmark", Map.of("type", type, "route", "scalar"), 1, 2) * bytes / 1e9;
-            rows.put(type, new double[] {simd, intr, scalar});
-            System.err.printf("%s: simd %.2f GB/s, int %.2f GB/s, scalar %.2f GB/s%n", type, simd, intr, scalar);
+            rows.put(type, new double[] {simd, intr, scalar, nat});
+            System.err.printf("%s: simd %.2f GB/s, int %.2f GB/s, native %.2f GB/s, scalar %.2f GB/s%n",
+                    type, simd, intr, nat, scalar);
         }
 
         StringBuilder sb = new StringBuilder();
         sb.append(String.format("machine: %d cpus, %s, Java %s, FloatVector.SPECIES_PREFERRED %d bit, 1 thread, "
-                        + "matrix %d MiB, single-thread read bandwidth %.2f GB/s (measured in this run)%n%n",
+                        + "matrix %d MiB, single-thread read bandwidth %.2f GB/s (measured in this run), %s%n%n",
                 Runtime.getRuntime().availableProcessors(), cpuModel(), Runtime.version(),
                 jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.vectorBitSize(),
-                BenchData.bytesFromProperty() >> 20, memGBs));
-        sb.append("| type | SIMD GB/s | SIMD / read bw | int-route GB/s | int / read bw | scalar GB/s | SIMD / scalar |\n");
-        sb.append("|---|---:|---:|---:|---:|---:|---:|\n");
+                BenchData.bytesFromProperty() >> 20, memGBs, Kernels.nativeStatus()));
+        sb.append("| type | SIMD GB/s | SIMD / read bw | int-route GB/s | int / read bw "
+                + "| native GB/s | native / read bw | scalar GB/s | SIMD / scalar |\n");
+        sb.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
         for (Map.Entry<String, double[]> e : rows.entrySet()) {
             double[] v = e.getValue();
-            sb.append(String.format("| %s | %.2f | %.0f %% | %s | %s | %s | %s |%n", e.getKey(), v[0],
+            sb.append(String.format("| %s | %.2f | %.0f %% | %s | %s | %s | %s | %s | %s |%n", e.getKey(), v[0],
                     100 * v[0] / memGBs,
                     Double.isNaN(v[1]) ? "–" : String.format("%.2f", v[1]),
                     Double.isNaN(v[1]) ? "–" : String.format("%.0f %%", 100 * v[1] / memGBs),
+                    Double.isNaN(v[3]) ? "–" : String.format("%.2f", v[3]),
+                    Double.isNaN(v[3]) ? "–" : String.format("%.0f %%", 100 * v[3] / memGBs),
                     Double.isNaN(v[2]) ? "–" : String.format("%.2f", v[2]),
                     Double.isNaN(v[2]) ? "–" : String.format("%.1f×", v[0] / v[2])));
         }

@@ -14,7 +14,9 @@ import java.util.concurrent.TimeUnit;
  * Single-thread mat-vec over a >= 1 GiB weight matrix of one ggml type. One operation is one full
  * mat-vec, so weight bytes/s = {@code rows x rowBytes x ops/s} (printed by {@link KernelReport}).
  * Routes: {@code simd} (Vector API fused dequant-dot on f32 activations), {@code int} (activations
- * quantized to Q8_0/Q8_K once per mat-vec, integer dot per block), {@code scalar} (the reference).
+ * quantized to Q8_0/Q8_K once per mat-vec, integer dot per block), {@code native} (the same integer
+ * route in C with int8 dot-product instructions, {@link Kernels#quantizedBest}; fails setup, i.e. is
+ * skipped, where the native library is unavailable), {@code scalar} (the reference).
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.Throughput)
@@ -22,14 +24,15 @@ import java.util.concurrent.TimeUnit;
 @Warmup(iterations = 3, time = 2)
 @Measurement(iterations = 5, time = 2)
 @Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "-Xmx2g",
-        "--sun-misc-unsafe-memory-access=allow"})
+        "--sun-misc-unsafe-memory-access=allow",
+        "--enable-native-access=ALL-UNNAMED"})
 public class MatVecBenchmark {
 
     @Param({"F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "IQ4_NL",
             "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K", "IQ4_XS"})
     public String type;
 
-    @Param({"simd", "int", "scalar"})
+    @Param({"simd", "int", "native", "scalar"})
     public String route;
 
     private Arena arena;
@@ -54,8 +57,8 @@ public class MatVecBenchmark {
         switch (route) {
             case "simd" -> kernel = Kernels.simd(t);
             case "scalar" -> kernel = Kernels.scalar(t);
-            case "int" -> {
-                intKernel = Kernels.quantized(t);
+            case "int", "native" -> {
+                intKernel = route.equals("int") ? Kernels.quantized(t) : nativeKernel(t);
                 if (intKernel == null) {
                     throw new IllegalStateException("no integer route for " + t + " (skipped)");
                 }
@@ -65,6 +68,12 @@ public class MatVecBenchmark {
             }
             default -> throw new IllegalArgumentException("route " + route);
         }
+    }
+
+    /** The native kernel of {@code t}, or null where unavailable (no library, or none for this type). */
+    static QuantizedDotKernel nativeKernel(GgmlType t) {
+        QuantizedDotKernel k = Kernels.quantizedBest(t);
+        return k == null || k == Kernels.quantized(t) ? null : k;
     }
 
     @TearDown(Level.Trial)

@@ -1,0 +1,28 @@
+#!/bin/sh
+# Builds libtrillium_kernels.so into $1 (target/classes/native/linux-x86_64). Never fails the
+# build: without gcc, or off linux-x86_64, the library works on its Java kernels.
+out="$1"
+src="$(dirname "$0")"
+CC="${CC:-gcc}"
+# a library from an earlier build must not outlive a failed one
+rm -f "$out/libtrillium_kernels.so"
+if [ "$(uname -s)-$(uname -m)" != "Linux-x86_64" ]; then
+  echo "[trillium] native kernels skipped: not linux-x86_64"; exit 0
+fi
+if ! command -v "$CC" >/dev/null 2>&1; then
+  echo "[trillium] native kernels skipped: no C compiler ($CC)"; exit 0
+fi
+tmp="$(mktemp -d)" || exit 0
+trap 'rm -rf "$tmp"' EXIT
+flags="-O3 -fPIC -fvisibility=hidden -std=c11 -Wall"
+if $CC $flags -c "$src/features.c" -o "$tmp/features.o" \
+  && $CC $flags -DVARIANT=avx2 -mavx2 -mfma -mf16c -c "$src/kernels.c" -o "$tmp/avx2.o" \
+  && $CC $flags -DVARIANT=vnni -DUSE_VNNI -mavx2 -mfma -mf16c -mavx512f -mavx512bw -mavx512vl -mavx512vnni \
+       -c "$src/kernels.c" -o "$tmp/vnni.o" \
+  && mkdir -p "$out" \
+  && $CC -shared -o "$tmp/libtrillium_kernels.so" "$tmp/features.o" "$tmp/avx2.o" "$tmp/vnni.o"; then
+  cp "$tmp/libtrillium_kernels.so" "$out/" && echo "[trillium] native kernels built: $out/libtrillium_kernels.so"
+else
+  echo "[trillium] WARNING: native kernels not built (compiler failed); Java kernels only"
+fi
+exit 0

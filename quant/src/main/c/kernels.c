@@ -1,0 +1,325 @@
+/*
+ * Integer-route dot kernels (weights x int8 activations), compiled once per ISA variant:
+ * build.sh compiles this file with -DVARIANT=avx2 (vpmaddubsw + vpmaddwd) and -DVARIANT=vnni
+ * (vpdpbusd on 256-bit vectors), each with its own -m flags, so every exported symbol carries its
+ * variant suffix and Java picks one set by trillium_cpu_features().
+ *
+ * Semantics equal io.trillium.quant.QuantizedDotKernel: y[r] = dot of row r (at w + r*stride,
+ * n elements) with the activation blocks at xq (Q8_K for 256-blocks, Q8_0 for 32-blocks).
+ * All block fields are read unaligned; layouts follow ggml (little-endian).
+ */
+#include <immintrin.h>
+#include <stdint.h>
+#include <string.h>
+
+#define CAT2(a, b) a##_##b
+#define CAT(a, b) CAT2(a, b)
+#define EXPORT(name) __attribute__((visibility("default"))) CAT(name, VARIANT)
+
+/* acc += dot of 4 adjacent u8 x s8 pairs per int32 lane; sums stay exact while every
+   |u * s| pair fits int16 (all callers: u <= 128 with |s| <= 127, and u*s*2 <= 32512). */
+#ifdef USE_VNNI
+static inline __m256i dot_us(__m256i acc, __m256i u, __m256i s) {
+    return _mm256_dpbusd_epi32(acc, u, s);
+}
+/* acc += (u x s pair sums in int16) x scale16, pairs of int16 lanes summed into int32 */
+static inline __m256i dot_us_scaled(__m256i acc, __m256i u, __m256i s, __m256i scale16) {
+    return _mm256_dpwssd_epi32(acc, _mm256_maddubs_epi16(u, s), scale16);
+}
+#else
+static inline __m256i dot_us(__m256i acc, __m256i u, __m256i s) {
+    __m256i p = _mm256_maddubs_epi16(u, s);
+    return _mm256_add_epi32(acc, _mm256_madd_epi16(p, _mm256_set1_epi16(1)));
+}
+static inline __m256i dot_us_scaled(__m256i acc, __m256i u, __m256i s, __m256i scale16) {
+    return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), scale16));
+}
+#endif
+
+static inline float f16(const uint8_t *p) {
+    uint16_t h;
+    memcpy(&h, p, 2);
+    return _cvtsh_ss(h);
+}
+
+static inline float f32(const uint8_t *p) {
+    float f;
+    memcpy(&f, p, 4);
+    return f;
+}
+
+static inline int16_t i16(const uint8_t *p) {
+    int16_t v;
+    memcpy(&v, p, 2);
+    return v;
+}
+
+static inline __m256i load32(const uint8_t *p) {
+    return _mm256_loadu_si256((const __m256i *) p);
+}
+
+static inline float hsum_ps(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+/* Scale vectors for the 16-element sub-block families (Q2_K, Q3_K, Q6_K): given the 16 int16 scales
+   with lanes 0-7 (or 8-15) copied into both 128-bit halves, PAIR[m] spreads scale 2m over int16
+   lanes 0-7 and scale 2m + 1 over lanes 8-15, matching maddubs of 32 elements from two sub-blocks. */
+static const uint8_t PAIR[4][32] __attribute__((aligned(32))) = {
+    {0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3},
+    {4, 5, 4, 5, 4, 5, 4, 5, 4, 5, 4, 5, 4, 5, 4, 5, 6, 7, 6, 7, 6, 7, 6, 7, 6, 7, 6, 7, 6, 7, 6, 7},
+    {8, 9, 8, 9, 8, 9, 8, 9, 8, 9, 8, 9, 8, 9, 8, 9, 10, 11, 10, 11, 10, 11, 10, 11, 10, 11, 10, 11, 10, 11, 10, 11},
+    {12, 13, 12, 13, 12, 13, 12, 13, 12, 13, 12, 13, 12, 13, 12, 13, 14, 15, 14, 15, 14, 15, 14, 15, 14, 15, 14, 15, 14, 15, 14, 15},
+};
+
+/* the halves of 16 int16 scales, each copied into both 128-bit lanes */
+static inline void scale_halves(__m256i sc16, __m256i half[2]) {
+    half[0] = _mm256_permute2x128_si256(sc16, sc16, 0x00);
+    half[1] = _mm256_permute2x128_si256(sc16, sc16, 0x11);
+}
+
+static inline __m256i pair_scale(const __m256i half[2], int h, int m) {
+    return _mm256_shuffle_epi8(half[h], _mm256_load_si256((const __m256i *) PAIR[m]));
+}
+
+/* ---- Q2_K x Q8_K: u8 scales[16] (low nibble scale, high nibble min), u8 qs[64], f16 d, f16 dmin.
+   Per half h and shift j, the 2-bit fields (qs[32h + l] >> 2j) & 3 are elements 128h + 32j + l:
+   sub-blocks 8h + 2j (l < 16) and 8h + 2j + 1. y = d * sc * q - dmin * m. */
+
+static float q2_K_row(const uint8_t *w, const uint8_t *x, int nb) {
+    const __m256i m3 = _mm256_set1_epi8(0x03);
+    const __m128i m4 = _mm_set1_epi8(0x0F);
+    __m256 acc = _mm256_setzero_ps(), accm = _mm256_setzero_ps();
+    for (int b = 0; b < nb; b++, w += 84, x += 292) {
+        float dx = f32(x);
+        float d = dx * f16(w + 80), dmin = dx * f16(w + 82);
+        __m128i raw = _mm_loadu_si128((const __m128i *) w);
+        __m256i half[2];
+        scale_halves(_mm256_cvtepu8_epi16(_mm_and_si128(raw, m4)), half);
+        __m256i mn16 = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(raw, 4), m4));
+        accm = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_madd_epi16(mn16, load32(x + 260))), _mm256_set1_ps(dmin), accm);
+        __m256i isum = _mm256_setzero_si256();
+        for (int h = 0; h < 2; h++) {
+            __m256i qs = load32(w + 16 + 32 * h);
+            for (int j = 0; j < 4; j++) {
+                __m256i q = _mm256_and_si256(_mm256_srli_epi16(qs, 2 * j), m3);
+                isum = dot_us_scaled(isum, q, load32(x + 4 + 128 * h + 32 * j), pair_scale(half, h, j));
+            }
+        }
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_set1_ps(d), acc);
+    }
+    return hsum_ps(_mm256_sub_ps(acc, accm));
+}
+
+/* ---- Q3_K x Q8_K: u8 hmask[32], u8 qs[64], u8 scales[12] (16 six-bit scales biased by 32), f16 d.
+   Element order as Q2_K; bit 4h + j of hmask[l] set means +4, so u = lo2 + 4 * bit in [0, 7] and
+   q = u - 4; the -4 comes back through the bsums. */
+
+static float q3_K_row(const uint8_t *w, const uint8_t *x, int nb) {
+    const __m256i m3 = _mm256_set1_epi8(0x03), one = _mm256_set1_epi8(1);
+    __m256 acc = _mm256_setzero_ps();
+    for (int b = 0; b < nb; b++, w += 110, x += 292) {
+        float d = f32(x) * f16(w + 108);
+        /* words u0 (bytes 0-3), u1 (4-7), u2 (8-11): scale k's low nibble from u0 / u1 nibbles,
+           its top 2 bits from u2 */
+        uint32_t u[3];
+        memcpy(u, w + 96, 12);
+        __m128i v = _mm_setr_epi32((int) ((u[0] & 0x0F0F0F0F) | (u[2] & 0x03030303) << 4),
+                                   (int) ((u[1] & 0x0F0F0F0F) | ((u[2] >> 2) & 0x03030303) << 4),
+                                   (int) (((u[0] >> 4) & 0x0F0F0F0F) | ((u[2] >> 4) & 0x03030303) << 4),
+                                   (int) (((u[1] >> 4) & 0x0F0F0F0F) | ((u[2] >> 6) & 0x03030303) << 4));
+        __m256i sc16 = _mm256_sub_epi16(_mm256_cvtepu8_epi16(v), _mm256_set1_epi16(32));
+        __m256i half[2];
+        scale_halves(sc16, half);
+        /* 4 * sum sc_j bsums_j */
+        __m256i isum = _mm256_sub_epi32(_mm256_setzero_si256(),
+                _mm256_slli_epi32(_mm256_madd_epi16(sc16, load32(x + 260)), 2));
+        __m256i hm = load32(w);
+        for (int h = 0; h < 2; h++) {
+            __m256i qs = load32(w + 32 + 32 * h);
+            for (int j = 0; j < 4; j++) {
+                __m256i lo = _mm256_and_si256(_mm256_srli_epi16(qs, 2 * j), m3);
+                __m256i hb = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hm, 4 * h + j), one), 2);
+                isum = dot_us_scaled(isum, _mm256_or_si256(lo, hb), load32(x + 4 + 128 * h + 32 * j),
+                                     pair_scale(half, h, j));
+            }
+        }
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_set1_ps(d), acc);
+    }
+    return hsum_ps(acc);
+}
+
+/* ---- Q4_K x Q8_K: f16 d, f16 dmin, u8 scales[12], u8 qs[128]; Q8_K: f32 d, i8 qs[256], i16 bsums[16].
+   The int16 products of maddubs stay exact (15 * 127 * 2) and the 6-bit scales multiply in int16 x int16. */
+
+/* Q4_K/Q5_K 6-bit scales and mins from their 12 bytes, read as words u0..u2: scales 0-3 / mins 0-3
+   are the low 6 bits of u0 / u1; scales 4-7 / mins 4-7 take their low 4 bits from u2's nibbles and
+   their top 2 bits from bits 6-7 of u0 / u1. Byte j of sc / mn is sub-block j's. */
+static inline void scales_k4(const uint8_t *p, uint32_t sc[2], uint32_t mn[2]) {
+    uint32_t u[3];
+    memcpy(u, p, 12);
+    sc[0] = u[0] & 0x3F3F3F3F;
+    sc[1] = (u[2] & 0x0F0F0F0F) | ((u[0] >> 6) & 0x03030303) << 4;
+    mn[0] = u[1] & 0x3F3F3F3F;
+    mn[1] = ((u[2] >> 4) & 0x0F0F0F0F) | ((u[1] >> 6) & 0x03030303) << 4;
+}
+
+/* accm += dmin * m_j * (bsums[2j] + bsums[2j+1]), sub-block j in int32 lane j */
+static inline __m256 mins_k4(__m256 accm, const uint32_t mn[2], const uint8_t *x, float dmin) {
+    __m256i bs = _mm256_madd_epi16(load32(x + 260), _mm256_set1_epi16(1));
+    __m256i m32 = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *) mn));
+    return _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_mullo_epi32(bs, m32)), _mm256_set1_ps(dmin), accm);
+}
+
+static float q4_K_row(const uint8_t *w, const uint8_t *x, int nb) {
+    const __m256i m4 = _mm256_set1_epi8(0x0F);
+    __m256 acc = _mm256_setzero_ps(), accm = _mm256_setzero_ps();
+    for (int b = 0; b < nb; b++, w += 144, x += 292) {
+        float dx = f32(x);
+        float d = dx * f16(w), dmin = dx * f16(w + 2);
+        uint32_t sc[2], mn[2];
+        scales_k4(w + 4, sc, mn);
+        const uint8_t *scb = (const uint8_t *) sc;
+        accm = mins_k4(accm, mn, x, dmin);
+        __m256i isum = _mm256_setzero_si256();
+        for (int c = 0; c < 4; c++) {
+            __m256i q = load32(w + 16 + 32 * c);
+            __m256i lo = _mm256_and_si256(q, m4);
+            __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+            isum = dot_us_scaled(isum, lo, load32(x + 4 + 64 * c), _mm256_set1_epi16(scb[2 * c]));
+            isum = dot_us_scaled(isum, hi, load32(x + 36 + 64 * c), _mm256_set1_epi16(scb[2 * c + 1]));
+        }
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_set1_ps(d), acc);
+    }
+    return hsum_ps(_mm256_sub_ps(acc, accm));
+}
+
+/* ---- Q5_K x Q8_K: as Q4_K plus u8 qh[32] (bit 2c / 2c+1 of qh[l] is the fifth bit of element l of
+   sub-block 2c / 2c+1) before qs[128]; 5-bit quants keep maddubs exact (31 * 127 * 2). */
+
+static float q5_K_row(const uint8_t *w, const uint8_t *x, int nb) {
+    const __m256i m4 = _mm256_set1_epi8(0x0F), one = _mm256_set1_epi8(1);
+    __m256 acc = _mm256_setzero_ps(), accm = _mm256_setzero_ps();
+    for (int b = 0; b < nb; b++, w += 176, x += 292) {
+        float dx = f32(x);
+        float d = dx * f16(w), dmin = dx * f16(w + 2);
+        uint32_t sc[2], mn[2];
+        scales_k4(w + 4, sc, mn);
+        const uint8_t *scb = (const uint8_t *) sc;
+        accm = mins_k4(accm, mn, x, dmin);
+        __m256i qh = load32(w + 16);
+        __m256i isum = _mm256_setzero_si256();
+        for (int c = 0; c < 4; c++) {
+            __m256i q = load32(w + 48 + 32 * c);
+            /* the fifth bit to bit 4 of each byte: 16-bit shifts of 0/1 bytes cannot cross bytes */
+            __m256i h1 = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * c), one), 4);
+            __m256i h2 = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * c + 1), one), 4);
+            __m256i lo = _mm256_or_si256(_mm256_and_si256(q, m4), h1);
+            __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 4), m4), h2);
+            isum = dot_us_scaled(isum, lo, load32(x + 4 + 64 * c), _mm256_set1_epi16(scb[2 * c]));
+            isum = dot_us_scaled(isum, hi, load32(x + 36 + 64 * c), _mm256_set1_epi16(scb[2 * c + 1]));
+        }
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_set1_ps(d), acc);
+    }
+    return hsum_ps(_mm256_sub_ps(acc, accm));
+}
+
+/* ---- Q6_K x Q8_K: u8 ql[128], u8 qh[64], i8 scales[16], f16 d; q = 6-bit - 32.
+   Unsigned 6-bit quants go through maddubs (63 * 127 * 2 fits int16); the -32 comes back through
+   the bsums: sum sc_j (q - 32) a = sum sc_j q a - 32 sum sc_j bsums_j. */
+
+static float q6_K_row(const uint8_t *w, const uint8_t *x, int nb) {
+    const __m256i m4 = _mm256_set1_epi8(0x0F), m3 = _mm256_set1_epi8(0x03);
+    __m256 acc = _mm256_setzero_ps();
+    for (int b = 0; b < nb; b++, w += 210, x += 292) {
+        float d = f32(x) * f16(w + 208);
+        __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *) (w + 192)));
+        __m256i half[2];
+        scale_halves(sc16, half);
+        /* 32 * sum sc_j bsums_j, spread over int32 lanes */
+        __m256i isum = _mm256_sub_epi32(_mm256_setzero_si256(),
+                                        _mm256_slli_epi32(_mm256_madd_epi16(sc16, load32(x + 260)), 5));
+        for (int h = 0; h < 2; h++) {
+            __m256i ql0 = load32(w + 64 * h), ql1 = load32(w + 64 * h + 32);
+            __m256i qh = load32(w + 128 + 32 * h);
+            /* elements 128h + 32k + l, k = 0..3, are sub-blocks 8h + 2k (l < 16) and 8h + 2k + 1 */
+            __m256i q[4];
+            q[0] = _mm256_or_si256(_mm256_and_si256(ql0, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m3), 4));
+            q[1] = _mm256_or_si256(_mm256_and_si256(ql1, m4),
+                                   _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), m3), 4));
+            q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4),
+                                   _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), m3), 4));
+            q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4),
+                                   _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), m3), 4));
+            for (int k = 0; k < 4; k++) {
+                isum = dot_us_scaled(isum, q[k], load32(x + 4 + 128 * h + 32 * k), pair_scale(half, h, k));
+            }
+        }
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_set1_ps(d), acc);
+    }
+    return hsum_ps(acc);
+}
+
+/* ---- Q8_0 x Q8_0: f16 d, i8 qs[32]. Signed x signed via |w| (unsigned) x sign(w)*x. */
+
+static inline __m256i dot_ss(__m256i w, __m256i x) {
+    return dot_us(_mm256_setzero_si256(), _mm256_sign_epi8(w, w), _mm256_sign_epi8(x, w));
+}
+
+static float q8_0_row(const uint8_t *w, const uint8_t *x, int nb) {
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    int b = 0;
+    for (; b + 1 < nb; b += 2, w += 68, x += 68) {
+        __m256i p0 = dot_ss(load32(w + 2), load32(x + 2));
+        __m256i p1 = dot_ss(load32(w + 36), load32(x + 36));
+        acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p0), _mm256_set1_ps(f16(w) * f16(x)), acc0);
+        acc1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p1), _mm256_set1_ps(f16(w + 34) * f16(x + 34)), acc1);
+    }
+    if (b < nb) {
+        __m256i p0 = dot_ss(load32(w + 2), load32(x + 2));
+        acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p0), _mm256_set1_ps(f16(w) * f16(x)), acc0);
+    }
+    return hsum_ps(_mm256_add_ps(acc0, acc1));
+}
+
+/* ---- Q4_0 x Q8_0: f16 d, u8 qs[16] (low nibbles elements 0-15, high 16-31); q = nibble - 8.
+   sum (q - 8) * a = sum nibble * a - 8 * sum a, with sum a from the same dot against ones. */
+
+static float q4_0_row(const uint8_t *w, const uint8_t *x, int nb) {
+    const __m256i m4 = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi8(1);
+    __m256 acc = _mm256_setzero_ps();
+    for (int b = 0; b < nb; b++, w += 18, x += 34) {
+        __m128i q = _mm_loadu_si128((const __m128i *) (w + 2));
+        __m256i qq = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(q, 4), q), m4);
+        __m256i a = load32(x + 2);
+        __m256i p = dot_us(_mm256_setzero_si256(), qq, a);
+        __m256i sa = dot_us(_mm256_setzero_si256(), ones, a);
+        p = _mm256_sub_epi32(p, _mm256_slli_epi32(sa, 3));
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(f16(w) * f16(x)), acc);
+    }
+    return hsum_ps(acc);
+}
+
+/* ---- exported entry points: one dot, and a mat-vec over rows [rowStart, rowEnd) writing y[r] */
+
+#define KERNEL(name, bs)                                                                          \
+    float EXPORT(trillium_##name##_dot)(const uint8_t *w, const uint8_t *xq, int32_t n) {         \
+        return name##_row(w, xq, n / (bs));                                                       \
+    }                                                                                             \
+    void EXPORT(trillium_##name##_matvec)(const uint8_t *w, int64_t stride, int32_t n,            \
+                                          const uint8_t *xq, float *y, int32_t r0, int32_t r1) {  \
+        for (int32_t r = r0; r < r1; r++) {                                                       \
+            y[r] = name##_row(w + r * stride, xq, n / (bs));                                      \
+        }                                                                                         \
+    }
+
+KERNEL(q2_K, 256)
+KERNEL(q3_K, 256)
+KERNEL(q4_K, 256)
+KERNEL(q5_K, 256)
+KERNEL(q6_K, 256)
+KERNEL(q8_0, 32)
+KERNEL(q4_0, 32)

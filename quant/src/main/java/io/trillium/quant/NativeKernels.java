@@ -1,0 +1,249 @@
+package io.trillium.quant;
+
+import java.io.InputStream;
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SymbolLookup;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+/**
+ * The C integer-route kernels (src/main/c), bundled in the jar as
+ * {@code native/linux-x86_64/libtrillium_kernels.so} and reached through {@link Kernels#quantizedBest}.
+ * They exist because the Vector API has no int8 dot-product op (vpmaddubsw/vpdpbusd), which caps
+ * the Java K-quant kernels far below memory bandwidth. Any failure to load leaves {@link #status}
+ * with the reason and every caller on the Java kernels; {@code -Dtrillium.native=false} disables them.
+ */
+final class NativeKernels {
+    static final String RESOURCE = "/native/linux-x86_64/libtrillium_kernels.so";
+    private static final int AVX2 = 1, AVX512_VNNI = 2;
+    /** The weight types with a C kernel (symbols trillium_<type>_dot/_matvec_<variant>). */
+    static final List<GgmlType> TYPES = List.of(GgmlType.Q2_K, GgmlType.Q3_K, GgmlType.Q4_K, GgmlType.Q5_K,
+            GgmlType.Q6_K, GgmlType.Q8_0, GgmlType.Q4_0);
+
+    private static final String STATUS;
+    private static final Map<GgmlType, QuantizedDotKernel> KERNELS;
+    /** The loaded library, and the variants this CPU can run, best first (empty when not loaded). */
+    private static SymbolLookup lib;
+    private static List<String> variants = List.of();
+
+    static {
+        String status;
+        Map<GgmlType, QuantizedDotKernel> kernels = Map.of();
+        try {
+            load();
+            kernels = kernels(variants.get(0));
+            status = "native kernels: " + (variants.get(0).equals("vnni") ? "avx512-vnni" : "avx2");
+        } catch (Throwable t) {
+            variants = List.of();
+            status = "native kernels unavailable: " + (t instanceof Unavailable ? t.getMessage() : t.toString());
+        }
+        STATUS = status;
+        KERNELS = kernels;
+    }
+
+    private NativeKernels() {
+    }
+
+    /** "native kernels: avx512-vnni" or "native kernels unavailable: reason". */
+    static String status() {
+        return STATUS;
+    }
+
+    /** The native kernel of {@code type}, or null. */
+    static QuantizedDotKernel kernel(GgmlType type) {
+        return KERNELS.get(type);
+    }
+
+    /** Variants ("vnni", "avx2") this CPU runs, best first; tests check each, not just the chosen one. */
+    static List<String> variants() {
+        return variants;
+    }
+
+    private static final class Unavailable extends Exception {
+        Unavailable(String reason) {
+            super(reason, null, false, false);
+        }
+    }
+
+    private static void load() throws Throwable {
+        if (!Boolean.parseBoolean(System.getProperty("trillium.native", "true"))) {
+            throw new Unavailable("disabled by -Dtrillium.native=false");
+        }
+        String os = System.getProperty("os.name", "").toLowerCase(Locale.ROOT);
+        String arch = System.getProperty("os.arch", "");
+        if (!os.startsWith("linux") || !(arch.equals("amd64") || arch.equals("x86_64"))) {
+            throw new Unavailable("no native build for " + os + "-" + arch);
+        }
+        Path file;
+        try (InputStream in = NativeKernels.class.getResourceAsStream(RESOURCE)) {
+            if (in == null) {
+                throw new Unavailable(RESOURCE + " not bundled (built without a C compiler?)");
+            }
+            file = Files.createTempFile("libtrillium_kernels", ".so");
+            Files.copy(in, file, StandardCopyOption.REPLACE_EXISTING);
+        }
+        SymbolLookup l;
+        try {
+            l = SymbolLookup.libraryLookup(file, Arena.global());
+        } finally {
+            // once mapped, the file is no longer needed; deleting now leaves nothing behind on a crash
+            Files.deleteIfExists(file);
+        }
+        int features = (int) Linker.nativeLinker()
+                .downcallHandle(find(l, "trillium_cpu_features"), FunctionDescriptor.of(JAVA_INT)).invokeExact();
+        List<String> v = new ArrayList<>();
+        if ((features & AVX512_VNNI) != 0) {
+            v.add("vnni");
+        }
+        if ((features & AVX2) != 0) {
+            v.add("avx2");
+        }
+        if (v.isEmpty()) {
+            throw new Unavailable("CPU lacks AVX2/FMA/F16C");
+        }
+        lib = l;
+        variants = List.copyOf(v);
+    }
+
+    /** The kernels of one variant; callers pass only names from {@link #variants()}. */
+    static Map<GgmlType, QuantizedDotKernel> kernels(String variant) throws Unavailable {
+        Linker linker = Linker.nativeLinker();
+        // dot is one row: short enough for a critical downcall (no thread-state transition)
+        FunctionDescriptor dot = FunctionDescriptor.of(JAVA_FLOAT, ADDRESS, ADDRESS, JAVA_INT);
+        FunctionDescriptor matVec = FunctionDescriptor.ofVoid(ADDRESS, JAVA_LONG, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, JAVA_INT);
+        Map<GgmlType, QuantizedDotKernel> m = new EnumMap<>(GgmlType.class);
+        for (GgmlType type : TYPES) {
+            String name = "trillium_" + type.name().toLowerCase(Locale.ROOT).replace("_k", "_K");
+            m.put(type, new Kernel(type,
+                    linker.downcallHandle(find(lib, name + "_dot_" + variant), dot, Linker.Option.critical(false)),
+                    linker.downcallHandle(find(lib, name + "_matvec_" + variant), matVec)));
+        }
+        return Map.copyOf(m);
+    }
+
+    private static MemorySegment find(SymbolLookup lib, String name) throws Unavailable {
+        return lib.find(name).orElseThrow(() -> new Unavailable("symbol " + name + " missing"));
+    }
+
+    /**
+     * One native kernel. Heap segments and lengths that are not whole blocks go to the Java kernel
+     * (same results, and the C code never sees memory it cannot address).
+     */
+    private static final class Kernel implements QuantizedDotKernel {
+        private static final ThreadLocal<MemorySegment> Y = new ThreadLocal<>();
+
+        private final GgmlType type;
+        private final GgmlType activation;
+        private final QuantizedDotKernel java;
+        private final MethodHandle dot;
+        private final MethodHandle matVec;
+
+        Kernel(GgmlType type, MethodHandle dot, MethodHandle matVec) {
+            this.type = type;
+            QuantizedDotKernel j = Kernels.quantized(type);
+            this.java = j != null ? j : new Dequantized(type);
+            this.activation = java.activationType();
+            this.dot = dot;
+            this.matVec = matVec;
+        }
+
+        @Override
+        public GgmlType type() {
+            return type;
+        }
+
+        @Override
+        public GgmlType activationType() {
+            return activation;
+        }
+
+        private boolean nativeOk(MemorySegment w, MemorySegment xq, int n) {
+            return w.isNative() && xq.isNative() && n >= 0 && n % type.blockSize() == 0;
+        }
+
+        @Override
+        public float dot(MemorySegment w, long offset, MemorySegment xq, long xqOffset, int n) {
+            if (!nativeOk(w, xq, n)) {
+                return java.dot(w, offset, xq, xqOffset, n);
+            }
+            // slices check bounds and liveness before C reads the memory
+            MemorySegment ws = w.asSlice(offset, type.bytesFor(n));
+            MemorySegment xs = xq.asSlice(xqOffset, activation.bytesFor(n));
+            try {
+                return (float) dot.invokeExact(ws, xs, n);
+            } catch (Throwable t) {
+                throw new IllegalStateException(t);
+            }
+        }
+
+        @Override
+        public void matVec(MemorySegment w, long offset, long rowStride, MemorySegment xq, int n,
+                           float[] y, int rowStart, int rowEnd) {
+            Objects.checkFromToIndex(rowStart, rowEnd, y.length);
+            int rows = rowEnd - rowStart;
+            if (rows == 0) {
+                return;
+            }
+            if (!nativeOk(w, xq, n) || rowStride < type.bytesFor(n)) {
+                java.matVec(w, offset, rowStride, xq, n, y, rowStart, rowEnd);
+                return;
+            }
+            MemorySegment ws = w.asSlice(offset + rowStart * rowStride, (rows - 1) * rowStride + type.bytesFor(n));
+            MemorySegment xs = xq.asSlice(0, activation.bytesFor(n));
+            // C writes a per-thread native buffer, copied into y: a heap y would need a critical
+            // downcall that holds off GC for the whole mat-vec
+            MemorySegment buf = Y.get();
+            if (buf == null || buf.byteSize() < 4L * rows) {
+                buf = Arena.ofAuto().allocate(4L * Math.max(rows, 1024), 64);
+                Y.set(buf);
+            }
+            try {
+                matVec.invokeExact(ws, rowStride, n, xs, buf, 0, rows);
+            } catch (Throwable t) {
+                throw new IllegalStateException(t);
+            }
+            MemorySegment.copy(buf, ValueLayout.JAVA_FLOAT, 0, y, rowStart, rows);
+        }
+    }
+
+    /**
+     * The fallback of types without a Java integer route (Q2_K, Q3_K, Q5_K): dequantize weights and Q8_K
+     * activations, dot in double. Only heap segments and partial blocks take it.
+     */
+    private record Dequantized(GgmlType type) implements QuantizedDotKernel {
+        @Override
+        public GgmlType activationType() {
+            return GgmlType.Q8_K;
+        }
+
+        @Override
+        public float dot(MemorySegment w, long offset, MemorySegment xq, long xqOffset, int n) {
+            int whole = n / type.blockSize() * type.blockSize();
+            float[] wd = new float[whole], xd = new float[whole];
+            Kernels.reference(type).dequantize(w, offset, wd, 0, whole);
+            Kernels.reference(GgmlType.Q8_K).dequantize(xq, xqOffset, xd, 0, whole);
+            double sum = 0;
+            for (int i = 0; i < whole; i++) {
+                sum += (double) wd[i] * xd[i];
+            }
+            return (float) sum;
+        }
+    }
+}

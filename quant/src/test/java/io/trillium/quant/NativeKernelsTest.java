@@ -1,0 +1,243 @@
+package io.trillium.quant;
+
+import org.junit.jupiter.api.Test;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** The native (C) integer-route kernels against the Java integer route and the float64 reference. */
+class NativeKernelsTest {
+    static final GgmlType[] TYPES = NativeKernels.TYPES.toArray(GgmlType[]::new);
+
+    static boolean bundledHere() {
+        String arch = System.getProperty("os.arch");
+        return NativeKernels.class.getResource(NativeKernels.RESOURCE) != null
+                && System.getProperty("os.name").toLowerCase().startsWith("linux")
+                && (arch.equals("amd64") || arch.equals("x86_64"));
+    }
+
+    static boolean enabled() {
+        return Boolean.parseBoolean(System.getProperty("trillium.native", "true"));
+    }
+
+    /** Where the build produced the library (gcc present, as here and on CI), it must load. */
+    @Test
+    void loadsWhereBuilt() {
+        System.out.println(Kernels.nativeStatus() + ", variants here: " + NativeKernels.variants());
+        String status = Kernels.nativeStatus();
+        if (bundledHere() && enabled()) {
+            assertTrue(status.startsWith("native kernels: "), status);
+            for (GgmlType t : TYPES) {
+                assertNotNull(Kernels.quantizedBest(t), t.toString());
+                assertNotSame(Kernels.quantized(t), Kernels.quantizedBest(t), t.toString());
+            }
+        } else {
+            assertTrue(status.startsWith("native kernels unavailable: "), status);
+        }
+        // what quantizedBest cannot serve natively still gets the Java route
+        assertNull(Kernels.quantizedBest(GgmlType.F32));
+        assertSame(Kernels.quantized(GgmlType.Q4_K).activationType(), Kernels.quantizedBest(GgmlType.Q4_K).activationType());
+        assertSame(Kernels.quantized(GgmlType.Q8_0).activationType(), Kernels.quantizedBest(GgmlType.Q8_0).activationType());
+    }
+
+    record Case(String variant, GgmlType type, QuantizedDotKernel kernel) {
+    }
+
+    /** Each type on every native variant this CPU runs (not only the chosen one), or on Java where none loads. */
+    static List<Case> cases() throws Exception {
+        List<Case> cases = new ArrayList<>();
+        for (String v : NativeKernels.variants()) {
+            Map<GgmlType, QuantizedDotKernel> m = NativeKernels.kernels(v);
+            for (GgmlType t : TYPES) {
+                cases.add(new Case(v, t, m.get(t)));
+            }
+        }
+        if (cases.isEmpty()) {
+            for (GgmlType t : TYPES) {
+                if (Kernels.quantizedBest(t) != null) {
+                    cases.add(new Case("java", t, Kernels.quantizedBest(t)));
+                }
+            }
+        }
+        return cases;
+    }
+
+    static MemorySegment weights(GgmlType t, long blocks, Random r, boolean extreme) {
+        if (t.blockSize() == 256) {
+            return KQuantKernelsTest.randomBlocks(t, blocks, r, extreme);
+        }
+        MemorySegment s = Arena.ofAuto().allocate(blocks * t.blockBytes());
+        Block32Data.fill(t, s, 0, blocks * t.blockSize(), r, extreme ? Block32Data.EXTREME_SCALES : null);
+        return s;
+    }
+
+    static MemorySegment activations(GgmlType at, float[] x) {
+        MemorySegment xq = Arena.ofAuto().allocate(at.bytesFor(x.length));
+        Kernels.quantizer(at).quantize(x, 0, xq, 0, x.length);
+        return xq;
+    }
+
+    @Test
+    void dotEqualsJavaAndFloat64Reference() throws Exception {
+        Random r = new Random(5);
+        for (Case c : cases()) {
+            GgmlType t = c.type();
+            QuantizedDotKernel nat = c.kernel(), java = Kernels.quantized(t);
+            assertEquals(t, nat.type());
+            assertEquals(t.blockSize() == 256 ? GgmlType.Q8_K : GgmlType.Q8_0, nat.activationType());
+            GgmlType at = nat.activationType();
+            int[] lengths = t.blockSize() == 256 ? new int[] {256, 512, 2816, 4096, 7168}
+                    : new int[] {32, 64, 96, 1024, 2048 + 32, 7168};
+            for (boolean extreme : new boolean[] {false, true}) {
+                for (int n : lengths) {
+                    for (int rep = 0; rep < 3; rep++) {
+                        MemorySegment w = weights(t, n / t.blockSize(), r, extreme);
+                        float[] x = KQuantKernelsTest.randomX(n, r);
+                        if (extreme && rep == 1) {
+                            x[r.nextInt(n)] = -1e4f; // one dominant activation: most quants round to 0
+                        }
+                        MemorySegment xq = activations(at, x);
+                        float[] wd = new float[n], xd = new float[n];
+                        Kernels.reference(t).dequantize(w, 0, wd, 0, n);
+                        Kernels.reference(at).dequantize(xq, 0, xd, 0, n);
+                        double ref = 0, mag = 0;
+                        for (int i = 0; i < n; i++) {
+                            ref += (double) wd[i] * xd[i];
+                            mag += Math.abs((double) wd[i] * xd[i]);
+                        }
+                        String what = c.variant() + " " + t + " n=" + n + " extreme=" + extreme;
+                        float got = nat.dot(w, 0, xq, 0, n);
+                        KQuantKernelsTest.assertDot(ref, mag, got, n, what + " vs float64");
+                        if (java != null) { // Q2_K, Q3_K, Q5_K have no Java integer route
+                            KQuantKernelsTest.assertDot(java.dot(w, 0, xq, 0, n), 2 * mag, got, n, what + " vs java");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void matVecRowRangesAndOffsets() throws Exception {
+        Random r = new Random(9);
+        int rows = 13;
+        for (Case c : cases()) {
+            GgmlType t = c.type();
+            QuantizedDotKernel nat = c.kernel(), java = Kernels.quantized(t);
+            GgmlType at = nat.activationType();
+            for (int n : new int[] {t.blockSize(), 1024, 2816 / t.blockSize() * t.blockSize()}) {
+                long rowBytes = t.bytesFor(n) + t.blockBytes(); // padded rows: stride > row bytes
+                long offset = t.blockBytes();
+                MemorySegment blocks = weights(t, (offset + rows * rowBytes) / t.blockBytes(), r, false);
+                // at an odd address, to catch alignment assumptions
+                MemorySegment w = Arena.ofAuto().allocate(blocks.byteSize() + 1).asSlice(1).copyFrom(blocks);
+                MemorySegment xq = activations(at, KQuantKernelsTest.randomX(n, r));
+                for (int[] range : List.of(new int[] {0, rows}, new int[] {2, 7}, new int[] {12, 13}, new int[] {5, 5})) {
+                    float[] y = new float[rows];
+                    Arrays.fill(y, Float.NaN);
+                    nat.matVec(w, offset, rowBytes, xq, n, y, range[0], range[1]);
+                    for (int row = 0; row < rows; row++) {
+                        String what = c.variant() + " " + t + " n=" + n + " row " + row + " of " + Arrays.toString(range);
+                        if (row < range[0] || row >= range[1]) {
+                            assertTrue(Float.isNaN(y[row]), what + " written");
+                        } else {
+                            long o = offset + row * rowBytes;
+                            assertEquals(nat.dot(w, o, xq, 0, n), y[row], what);
+                            if (java != null) {
+                                float j = java.dot(w, o, xq, 0, n);
+                                assertEquals(j, y[row], 1e-4 * Math.abs(j) + 1e-3, what + " vs java");
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * Heap segments cannot be passed to C; they take the Java integer route (the same result), or
+     * for types that have none (Q2_K, Q3_K, Q5_K), a dequantizing float64 dot (equal up to rounding).
+     */
+    @Test
+    void heapSegmentsFallBackToJava() throws Exception {
+        Random r = new Random(13);
+        for (Case c : cases()) {
+            GgmlType t = c.type();
+            QuantizedDotKernel nat = c.kernel();
+            int n = 4 * 256;
+            MemorySegment w = weights(t, n / t.blockSize(), r, false);
+            MemorySegment xq = activations(nat.activationType(), KQuantKernelsTest.randomX(n, r));
+            MemorySegment wh = MemorySegment.ofArray(w.toArray(ValueLayout.JAVA_BYTE));
+            MemorySegment xh = MemorySegment.ofArray(xq.toArray(ValueLayout.JAVA_BYTE));
+            QuantizedDotKernel java = Kernels.quantized(t);
+            float expected = java != null ? java.dot(w, 0, xq, 0, n) : nat.dot(w, 0, xq, 0, n);
+            float tol = java != null ? 0 : 1e-4f * (Math.abs(expected) + 1);
+            assertEquals(expected, nat.dot(wh, 0, xh, 0, n), tol, c.variant() + " " + t);
+            float[] y = new float[1];
+            nat.matVec(wh, 0, t.bytesFor(n), xh, n, y, 0, 1);
+            assertEquals(expected, y[0], tol, c.variant() + " " + t);
+        }
+    }
+
+    /** Out-of-bounds reads are refused in Java before C sees the memory. */
+    @Test
+    void boundsAreChecked() throws Exception {
+        for (Case c : cases()) {
+            GgmlType t = c.type();
+            QuantizedDotKernel nat = c.kernel();
+            int n = 512;
+            MemorySegment w = Arena.ofAuto().allocate(t.bytesFor(n) - 1);
+            MemorySegment xq = Arena.ofAuto().allocate(nat.activationType().bytesFor(n));
+            assertThrows(IndexOutOfBoundsException.class, () -> nat.dot(w, 0, xq, 0, n));
+            assertThrows(IndexOutOfBoundsException.class, () -> nat.matVec(w, 0, t.bytesFor(n), xq, n, new float[1], 0, 1));
+        }
+    }
+
+    /** With -Dtrillium.native=false (in a fresh JVM: the choice is made once) everything runs on Java. */
+    @Test
+    void disabledFallsBackToJava() throws Exception {
+        Path java = Path.of(System.getProperty("java.home"), "bin", "java");
+        Process p = new ProcessBuilder(java.toString(), "--add-modules", "jdk.incubator.vector",
+                "--enable-native-access=ALL-UNNAMED", "-Dtrillium.native=false",
+                "-cp", System.getProperty("java.class.path"), Disabled.class.getName())
+                .redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes());
+        assertEquals(0, p.waitFor(), out);
+        assertTrue(out.contains("native kernels unavailable: disabled by -Dtrillium.native=false"), out);
+        assertTrue(out.contains("java route ok"), out);
+    }
+
+    static final class Disabled {
+        public static void main(String[] args) {
+            System.out.println(Kernels.nativeStatus());
+            Random r = new Random(1);
+            for (GgmlType t : TYPES) {
+                QuantizedDotKernel k = Kernels.quantizedBest(t);
+                if (k != Kernels.quantized(t)) {
+                    throw new AssertionError(t + ": not the Java kernel");
+                }
+                if (k == null) {
+                    continue; // no Java integer route (Q2_K, Q3_K, Q5_K)
+                }
+                int n = 512;
+                MemorySegment w = weights(t, n / t.blockSize(), r, false);
+                MemorySegment xq = activations(k.activationType(), KQuantKernelsTest.randomX(n, r));
+                float[] y = new float[2];
+                k.matVec(w, 0, 0, xq, n, y, 0, 2);
+                if (y[0] != k.dot(w, 0, xq, 0, n)) {
+                    throw new AssertionError(t);
+                }
+            }
+            System.out.println("java route ok");
+        }
+    }
+}
