@@ -11,7 +11,7 @@ import java.nio.file.Path;
  * Heap bytes allocated per decoded token, over all live threads (the caller and the pool's workers),
  * measured with {@code com.sun.management.ThreadMXBean.getThreadAllocatedBytes}. Not a JMH benchmark:
  * run it with {@code java --add-modules jdk.incubator.vector -cp benchmarks/target/benchmarks.jar
- * io.trillium.benchmarks.DecodeAllocation MODEL.gguf [threads] [tokens]} (4 rounds; the first
+ * io.trillium.benchmarks.DecodeAllocation MODEL.gguf[,MODEL2.gguf...] [threads] [tokens]} (4 rounds; the first
  * ones warm up the JIT); add
  * {@code -Dalloc.jfr=alloc.jfr} to record allocation samples of the last round only, then read
  * {@code jfr print --events jdk.ObjectAllocationSample --stack-depth 8 alloc.jfr} to find the sites.
@@ -21,9 +21,14 @@ public final class DecodeAllocation {
     }
 
     public static void main(String[] args) throws java.io.IOException {
-        Path model = Path.of(args[0]);
         int threads = args.length > 1 ? Integer.parseInt(args[1]) : 2;
         int tokens = args.length > 2 ? Integer.parseInt(args[2]) : 200;
+        for (String m : args[0].split(",")) {   // several models, one after the other, in one JVM
+            run(Path.of(m), threads, tokens);
+        }
+    }
+
+    private static void run(Path model, int threads, int tokens) throws java.io.IOException {
         var mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         try (LanguageModel m = Models.load(model, new CpuBackend(threads))) {
             LanguageModel.State s = m.newState(Math.min(m.config().contextLength(), 2 * tokens + 8));
@@ -55,7 +60,7 @@ public final class DecodeAllocation {
             }
             if (rec != null) {
                 rec.stop();
-                rec.dump(Path.of(jfr));
+                rec.dump(Path.of(jfr + "." + model.getFileName() + ".jfr"));
                 rec.close();
             }
         }

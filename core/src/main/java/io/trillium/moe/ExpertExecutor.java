@@ -12,7 +12,9 @@ import io.trillium.model.Ops;
  * thread (its three mat-vecs on that thread, into scratch of its own slot), which costs one hand-off
  * per layer instead of three per expert. The outputs are then summed on the calling thread in the
  * routing order, as the serial path does, so the result does not depend on the thread count or on
- * timing. Expert weights are looked up on the calling thread, before the parallel part.
+ * timing. Expert weights are looked up on the calling thread, before the parallel part. With fewer
+ * chosen experts than threads (a wide machine) whole experts would leave threads idle, so then each
+ * expert's mat-vecs are split by rows instead, as they are for small experts.
  */
 public final class ExpertExecutor {
     /** Below this many weight bytes of chosen experts the experts run one after the other (rows split). */
@@ -57,7 +59,7 @@ public final class ExpertExecutor {
 
     /** {@code y += Σ_k weights[k] · expert(ids[k])(h)} over the first {@code k} chosen experts. */
     public void run(int layer, float[] h, int[] ids, float[] weights, int k, float[] y) {
-        if (pool != null && k > 1) {
+        if (pool != null && k > 1 && k >= pool.threads()) {
             ensureSlots(k);
             long bytes = 0;
             for (int j = 0; j < k; j++) {
