@@ -19,9 +19,6 @@ import io.trillium.model.Ops;
 public final class ExpertExecutor {
     /** Below this many weight bytes of chosen experts the experts run one after the other (rows split). */
     private static final long PARALLEL_BYTES = 256 * 1024;
-    /** {@code -Dtrillium.parallelExperts=false} splits each expert's mat-vecs by rows instead. */
-    private static final boolean PARALLEL_EXPERTS =
-            !"false".equalsIgnoreCase(System.getProperty("trillium.parallelExperts"));
 
     private final ExpertSource source;
     private final ComputeBackend backend;
@@ -46,7 +43,9 @@ public final class ExpertExecutor {
     public ExpertExecutor(ExpertSource source, ComputeBackend backend, int hidden, int expertFfn, int used) {
         this.source = source;
         this.backend = backend;
-        this.pool = PARALLEL_EXPERTS && backend instanceof CpuBackend cpu && cpu.threads() > 1 ? cpu.pool() : null;
+        // -Dtrillium.parallelExperts=false (read per executor, i.e. per state) splits each expert's mat-vecs by rows.
+        boolean parallel = !"false".equalsIgnoreCase(System.getProperty("trillium.parallelExperts"));
+        this.pool = parallel && backend instanceof CpuBackend cpu && cpu.threads() > 1 ? cpu.pool() : null;
         this.hidden = hidden;
         this.expertFfn = expertFfn;
         this.gate = new float[expertFfn];
