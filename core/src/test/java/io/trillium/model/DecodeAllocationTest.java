@@ -40,7 +40,7 @@ class DecodeAllocationTest {
     Path dir;
 
     @ParameterizedTest(name = "{0}")
-    @ValueSource(strings = {"synth-deepseek2", "synth-qwen3moe", "ds2-tiny-Q4_K_M"})
+    @ValueSource(strings = {"synth-deepseek2", "synth-qwen3moe", "ds2-tiny-Q4_K_M", "qwen3moe-tiny-F32"})
     void warmDecodeAllocatesNothing(String name) throws IOException {
         Path file = name.startsWith("synth-") ? synth(name.substring(6)) : Fixtures.models().resolve(name + ".gguf");
         var mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
