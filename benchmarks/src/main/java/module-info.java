@@ -3,4 +3,6 @@ module io.trillium.benchmarks {
     requires io.trillium.core;
     requires jmh.core;
     requires jdk.incubator.vector;
+    requires jdk.jfr;
+    requires jdk.management;
 }

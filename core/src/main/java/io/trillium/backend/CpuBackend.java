@@ -4,6 +4,8 @@ import io.trillium.quant.DotKernel;
 import io.trillium.quant.Kernels;
 import io.trillium.quant.Tensor;
 
+import java.lang.foreign.MemorySegment;
+
 /**
  * The CPU backend: Vector API kernels on the quantized blocks in place, mat-vecs split by rows
  * over a persistent {@link WorkerPool}.
@@ -13,6 +15,7 @@ public final class CpuBackend implements ComputeBackend {
     private static final long PARALLEL_BYTES = 256 * 1024;
 
     private final WorkerPool pool;
+    private final RowsTask rowsTask = new RowsTask();   // one mat-vec at a time: reused, never reallocated
 
     public CpuBackend(int threads) {
         this.pool = new WorkerPool(threads);
@@ -33,10 +36,16 @@ public final class CpuBackend implements ComputeBackend {
         DotKernel k = Kernels.simd(w.type());
         long rb = w.rowBytes();
         if (xOff == 0 && yOff == 0) {
-            if (rows * rb < PARALLEL_BYTES || pool.threads() == 1) {
+            if (rows * rb < PARALLEL_BYTES || pool.threads() == 1 || pool.insideLoop()) {
                 k.matVec(w.data(), 0, rb, x, n, y, 0, rows);
             } else {
-                pool.parallelFor(rows, 16, (from, to) -> k.matVec(w.data(), 0, rb, x, n, y, from, to));
+                RowsTask t = rowsTask;
+                t.set(k, w.data(), rb, x, n, y);
+                try {
+                    pool.parallelFor(rows, 16, t);
+                } finally {
+                    t.clear();
+                }
             }
             return;
         }
@@ -44,6 +53,16 @@ public final class CpuBackend implements ComputeBackend {
         for (int r = 0; r < rows; r++) {
             y[yOff + r] = k.dot(w.data(), r * rb, x, xOff, n);
         }
+    }
+
+    /**
+     * {@link #matVec(Tensor, float[], int, float[], int)} with both offsets 0, entirely on the calling
+     * thread: for work that is already spread over the pool (one expert per worker). Safe to call from
+     * several threads at once.
+     */
+    public static void matVecHere(Tensor w, float[] x, float[] y) {
+        DotKernel k = Kernels.simd(w.type());
+        k.matVec(w.data(), 0, w.rowBytes(), x, Math.toIntExact(w.rowLength()), y, 0, Math.toIntExact(w.rowCount()));
     }
 
     @Override
@@ -59,5 +78,33 @@ public final class CpuBackend implements ComputeBackend {
     @Override
     public void close() {
         pool.close();
+    }
+
+    /** The rows of one mat-vec, split over the pool; its fields are set per call (no allocation). */
+    private static final class RowsTask implements WorkerPool.RangeTask {
+        private DotKernel k;
+        private MemorySegment w;
+        private long rowBytes;
+        private float[] x;
+        private int n;
+        private float[] y;
+
+        void set(DotKernel k, MemorySegment w, long rowBytes, float[] x, int n, float[] y) {
+            this.k = k;
+            this.w = w;
+            this.rowBytes = rowBytes;
+            this.x = x;
+            this.n = n;
+            this.y = y;
+        }
+
+        void clear() {
+            set(null, null, 0, null, 0, null);
+        }
+
+        @Override
+        public void run(int from, int to) {
+            k.matVec(w, 0, rowBytes, x, n, y, from, to);
+        }
     }
 }

@@ -1,13 +1,22 @@
 package io.trillium.backend;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
 
 /**
  * A persistent pool of worker threads for data-parallel loops: {@link #parallelFor} splits
  * {@code [0, n)} into chunks that the workers and the calling thread take in turn. Workers spin
  * briefly, then park, between jobs, so a decode step pays no thread start-up.
+ *
+ * <p>A loop allocates nothing: the pool has one job slot whose parameters are rewritten per loop.
+ * Chunks are claimed with a CAS on one {@code long} that packs the loop's generation (high 32 bits)
+ * and the next chunk (low 32 bits), so a worker still busy with a finished loop cannot claim a chunk
+ * of the next one: its CAS names the old generation and fails. A successful claim of chunk
+ * {@code c < chunks} of generation {@code g} means loop {@code g} is still running, so the parameters
+ * the worker read after seeing {@code g} are still {@code g}'s (the caller rewrites them only after
+ * every chunk of {@code g} is done).
  */
 public final class WorkerPool implements AutoCloseable {
 
@@ -18,10 +27,30 @@ public final class WorkerPool implements AutoCloseable {
     }
 
     private static final int SPINS = 20_000;
+    private static final VarHandle CLAIM;
+
+    static {
+        try {
+            CLAIM = MethodHandles.lookup().findVarHandle(WorkerPool.class, "claim", long.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
 
     private final Thread[] workers;
-    private final AtomicReference<Job> current = new AtomicReference<>();
     private volatile boolean closed;
+
+    // ---- the job slot: plain fields written by the caller before it publishes a new generation in `claim`
+    private RangeTask task;
+    private int n;
+    private int chunks;
+    /** generation << 32 | next chunk; written with volatile/CAS semantics through CLAIM. */
+    @SuppressWarnings("unused")
+    private volatile long claim;
+    private final AtomicInteger done = new AtomicInteger();
+    private volatile Throwable failure;
+    private int generation;          // the caller's copy of the current generation
+    private boolean running;         // a loop is in progress (caller side; guards reentrance)
 
     /** A pool with {@code threads} participants in all: the caller plus {@code threads - 1} workers. */
     public WorkerPool(int threads) {
@@ -39,52 +68,121 @@ public final class WorkerPool implements AutoCloseable {
         return workers.length + 1;
     }
 
+    /** The worker threads (not the callers), e.g. to measure what they allocate. */
+    public Thread[] workers() {
+        return workers.clone();
+    }
+
     /**
      * Runs {@code task} over {@code [0, n)} in chunks of at least {@code grain} indices and returns
-     * when all are done. Not reentrant: one loop at a time per pool.
+     * when all are done. One loop at a time per pool: a loop started from inside a running loop's task
+     * runs on the calling thread. The first exception a chunk throws is rethrown here (an unchecked
+     * one as it is); the remaining chunks are skipped.
      */
     public void parallelFor(int n, int grain, RangeTask task) {
         if (closed) {
             throw new IllegalStateException("the worker pool is closed");
         }
         int chunks = Math.min(Math.max(1, n / Math.max(1, grain)), threads() * 4);
-        if (chunks <= 1 || workers.length == 0) {
-            task.run(0, n);
+        if (chunks <= 1 || workers.length == 0 || running || isWorker()) {
+            if (n > 0) {
+                task.run(0, n);
+            }
             return;
         }
-        Job job = new Job(task, n, chunks);
-        current.set(job);
-        for (Thread w : workers) {
-            LockSupport.unpark(w);
+        running = true;
+        try {
+            this.task = task;
+            this.n = n;
+            this.chunks = chunks;
+            this.failure = null;
+            done.set(0);
+            int g = ++generation;
+            CLAIM.setVolatile(this, (long) g << 32);   // publishes the fields above
+            for (Thread w : workers) {
+                LockSupport.unpark(w);
+            }
+            work(g);
+            while (done.get() < chunks) {
+                Thread.onSpinWait();
+            }
+            this.task = null;   // no reference to the caller's task once it returns
+        } finally {
+            running = false;
         }
-        job.work();
-        while (job.done.get() < chunks) {
-            Thread.onSpinWait();
-        }
-        current.compareAndSet(job, null);
-        Throwable f = job.failure;
-        if (f instanceof RuntimeException re) {
-            throw re;
-        } else if (f instanceof Error e) {
-            throw e;
-        } else if (f != null) {
+        Throwable f = failure;
+        if (f != null) {
+            failure = null;
+            if (f instanceof RuntimeException re) {
+                throw re;
+            } else if (f instanceof Error e) {
+                throw e;
+            }
             throw new IllegalStateException(f);
         }
     }
 
-    private void workLoop() {
-        Job last = null;
-        while (!closed) {
-            Job job = current.get();
-            if (job != null && job != last) {
-                job.work();
-                last = job;
+    /** True on a worker, or on a caller inside a running loop's task: a loop started now would run inline. */
+    boolean insideLoop() {
+        return running || isWorker();
+    }
+
+    private boolean isWorker() {
+        Thread t = Thread.currentThread();
+        for (Thread w : workers) {
+            if (w == t) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Claims and runs chunks of generation {@code g} until none is left; false if there was none. */
+    private boolean work(int g) {
+        boolean any = false;
+        while (true) {
+            long c = (long) CLAIM.getVolatile(this);
+            if ((int) (c >>> 32) != g) {
+                return any;
+            }
+            RangeTask t = task;   // read after seeing g: g's parameters, or a later loop's (then the CAS fails)
+            int len = n;
+            int k = chunks;
+            int idx = (int) c;
+            if (idx >= k) {
+                return any;
+            }
+            if (!CLAIM.compareAndSet(this, c, c + 1)) {
                 continue;
             }
-            for (int i = 0; i < SPINS && current.get() == job && !closed; i++) {
+            any = true;
+            try {
+                if (failure == null) {
+                    t.run((int) ((long) len * idx / k), (int) ((long) len * (idx + 1) / k));
+                }
+            } catch (Throwable e) {
+                if (failure == null) {
+                    failure = e;
+                }
+            } finally {
+                done.incrementAndGet();
+            }
+        }
+    }
+
+    private void workLoop() {
+        int last = 0;
+        while (!closed) {
+            int g = (int) ((long) CLAIM.getVolatile(this) >>> 32);
+            if (g != last) {
+                work(g);
+                last = g;
+                continue;
+            }
+            for (int i = 0; i < SPINS && (int) ((long) CLAIM.getVolatile(this) >>> 32) == g && !closed; i++) {
                 Thread.onSpinWait();
             }
-            if (current.get() == job && !closed) {
+            if ((int) ((long) CLAIM.getVolatile(this) >>> 32) == g && !closed) {
                 LockSupport.parkNanos(this, 1_000_000);
             }
         }
@@ -95,35 +193,6 @@ public final class WorkerPool implements AutoCloseable {
         closed = true;
         for (Thread w : workers) {
             LockSupport.unpark(w);
-        }
-    }
-
-    private static final class Job {
-        final RangeTask task;
-        final int n;
-        final int chunks;
-        final AtomicInteger next = new AtomicInteger();
-        final AtomicInteger done = new AtomicInteger();
-        volatile Throwable failure;
-
-        Job(RangeTask task, int n, int chunks) {
-            this.task = task;
-            this.n = n;
-            this.chunks = chunks;
-        }
-
-        void work() {
-            for (int c; (c = next.getAndIncrement()) < chunks; ) {
-                try {
-                    if (failure == null) {
-                        task.run((int) ((long) n * c / chunks), (int) ((long) n * (c + 1) / chunks));
-                    }
-                } catch (Throwable t) {
-                    failure = t;
-                } finally {
-                    done.incrementAndGet();
-                }
-            }
         }
     }
 }

@@ -10,6 +10,7 @@ import io.trillium.moe.ExpertExecutor;
 import io.trillium.moe.ExpertWeights;
 import io.trillium.moe.GgufExperts;
 import io.trillium.moe.Router;
+import io.trillium.quant.Dequantizer;
 import io.trillium.quant.GgmlType;
 import io.trillium.quant.Kernels;
 import io.trillium.quant.Tensor;
@@ -48,6 +49,7 @@ public final class DeepseekModel implements LanguageModel {
     private final ComputeBackend backend;
     private final Arena arena;   // F32 copies made at load (legacy attn_kv_b): off-heap, freed by close()
     private final Tensor embed;
+    private final Dequantizer embedRow;
     private final Tensor output;
     private final float[] outputNorm;
     private final Layer[] layers;
@@ -88,6 +90,7 @@ public final class DeepseekModel implements LanguageModel {
         this.kqScale = (float) (mscale * mscale / Math.sqrt(nope + ropeDims));
 
         this.embed = tensor("token_embd.weight", d, cfg.vocab());
+        this.embedRow = Kernels.reference(embed.type());
         this.output = gguf.hasTensor("output.weight") ? tensor("output.weight", d, cfg.vocab()) : embed;
         this.outputNorm = vector("output_norm.weight", d);
 
@@ -289,7 +292,7 @@ public final class DeepseekModel implements LanguageModel {
         float eps = cfg.rmsEps();
         float[] x = s.x;
         float[] h = s.h;
-        embed.dequantizeRows(token, token + 1, x, 0);
+        embedRow.dequantize(embed.data(), token * embed.rowBytes(), x, 0, cfg.hidden());
         rope.angles(pos, s.cos, s.sin);
 
         for (int l = 0; l < layers.length; l++) {
@@ -318,7 +321,12 @@ public final class DeepseekModel implements LanguageModel {
             // The part that grows with the context runs heads in parallel (plain Java, no backend calls).
             float[] cache = s.cache.layer(l);
             if (pool != null && (long) heads * (pos + 1) * width >= PARALLEL_ATTENTION) {
-                pool.parallelFor(heads, 1, (from, to) -> attend(s, cache, pos, from, to));
+                s.attendTask.cache = cache;
+                try {
+                    pool.parallelFor(heads, 1, s.attendTask);
+                } finally {
+                    s.attendTask.cache = null;
+                }
             } else {
                 attend(s, cache, pos, 0, heads);
             }
@@ -409,17 +417,29 @@ public final class DeepseekModel implements LanguageModel {
         final Router router;
         final ExpertExecutor experts;
         final float[] logits = new float[cfg.vocab()];
+        final AttendTask attendTask = new AttendTask();
 
         MlaState(int capacity) {
             cache = new LatentKvCache(cfg.layers(), kvLora, ropeDims, capacity);
             att = new float[Math.multiplyExact(cfg.heads(), capacity)];
             router = cfg.experts() > 0 ? new Router(cfg) : null;
             experts = cfg.experts() > 0
-                    ? new ExpertExecutor(DeepseekModel.this.experts, backend, cfg.hidden(), cfg.expertFfn()) : null;
+                    ? new ExpertExecutor(DeepseekModel.this.experts, backend, cfg.hidden(), cfg.expertFfn(),
+                    cfg.expertsUsed()) : null;
         }
 
         DeepseekModel model() {
             return DeepseekModel.this;
+        }
+
+        /** The heads' attention over the pool, made once per state; the layer's cache is set per call. */
+        final class AttendTask implements WorkerPool.RangeTask {
+            float[] cache;
+
+            @Override
+            public void run(int from, int to) {
+                attend(MlaState.this, cache, pos, from, to);
+            }
         }
 
         @Override

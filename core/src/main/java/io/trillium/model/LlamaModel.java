@@ -209,7 +209,8 @@ public final class LlamaModel implements LanguageModel {
 
             // Heads are independent: split them over the pool when there is enough work.
             if (pool != null && (long) c.heads() * (pos + 1) * (hd + hdv) >= 1 << 16) {
-                pool.parallelFor(c.heads(), 1, (from, to) -> attend(s, layer, from, to));
+                s.attendTask.layer = layer;
+                pool.parallelFor(c.heads(), 1, s.attendTask);
             } else {
                 attend(s, l, 0, c.heads());
             }
@@ -377,15 +378,27 @@ public final class LlamaModel implements LanguageModel {
             router = moe ? new Router(c) : null;
             ids = new int[moe ? c.expertsUsed() : 0];
             weights = new float[moe ? c.expertsUsed() : 0];
-            executor = moe ? new ExpertExecutor(experts, backend, h, expertFfn) : null;
+            executor = moe ? new ExpertExecutor(experts, backend, h, expertFfn, c.expertsUsed()) : null;
             shGate = new float[sharedFfn];
             shUp = new float[sharedFfn];
             shOut = new float[sharedFfn > 0 ? h : 0];
             one = new float[1];
         }
 
+        final AttendTask attendTask = new AttendTask();
+
         LlamaModel model() {
             return LlamaModel.this;
+        }
+
+        /** The heads' attention over the pool, made once per state; the layer is set per call. */
+        final class AttendTask implements WorkerPool.RangeTask {
+            int layer;
+
+            @Override
+            public void run(int from, int to) {
+                attend(LlamaState.this, layer, from, to);
+            }
         }
 
         @Override

@@ -80,4 +80,93 @@ class WorkerPoolTest {
         assertThrows(IllegalStateException.class, () -> pool.parallelFor(10, 1, (a, b) -> { }));
         assertThrows(IllegalArgumentException.class, () -> new WorkerPool(0));
     }
+
+    /** One task object reused with new parameters per loop, as the backend does: no chunk of a loop runs with another's. */
+    @Test
+    void aReusedTaskNeverSeesAnotherLoopsParameters() {
+        final class Reused implements WorkerPool.RangeTask {
+            int loop;
+            int n;
+            int[] owner;      // owner[i] = loop that covered index i
+            volatile boolean bad;
+
+            @Override
+            public void run(int from, int to) {
+                if (to > n) {
+                    bad = true;
+                }
+                for (int i = from; i < to; i++) {
+                    if (owner[i] != loop - 1) {
+                        bad = true;
+                    }
+                    owner[i] = loop;
+                }
+            }
+        }
+        try (WorkerPool pool = new WorkerPool(3)) {
+            Reused t = new Reused();
+            int[][] owners = new int[200][];
+            for (int loop = 1; loop <= 20_000; loop++) {
+                int n = 1 + (loop * 37) % 200;
+                if (owners[n - 1] == null) {
+                    owners[n - 1] = new int[n];
+                    java.util.Arrays.fill(owners[n - 1], -1);
+                }
+                t.loop = loop;
+                t.n = n;
+                t.owner = owners[n - 1];
+                java.util.Arrays.fill(t.owner, loop - 1);
+                pool.parallelFor(n, 1, t);
+                for (int i = 0; i < n; i++) {
+                    assertEquals(loop, t.owner[i], "loop " + loop + " index " + i);
+                }
+                assertFalse(t.bad, "a chunk ran with another loop's parameters (loop " + loop + ")");
+            }
+        }
+    }
+
+    @Test
+    void aLoopInsideALoopRunsInline() {
+        try (WorkerPool pool = new WorkerPool(2)) {
+            AtomicIntegerArray hits = new AtomicIntegerArray(64 * 64);
+            pool.parallelFor(64, 1, (from, to) -> {
+                for (int i = from; i < to; i++) {
+                    int row = i;
+                    pool.parallelFor(64, 1, (a, b) -> {
+                        for (int j = a; j < b; j++) {
+                            hits.incrementAndGet(row * 64 + j);
+                        }
+                    });
+                }
+            });
+            for (int i = 0; i < 64 * 64; i++) {
+                assertEquals(1, hits.get(i), "index " + i);
+            }
+        }
+    }
+
+    /** A loop allocates nothing on the caller once warm (best of a few rounds: the JIT may allocate early on). */
+    @Test
+    void aLoopAllocatesNothing() {
+        var mx = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        org.junit.jupiter.api.Assumptions.assumeTrue(mx.isThreadAllocatedMemorySupported());
+        mx.setThreadAllocatedMemoryEnabled(true);
+        try (WorkerPool pool = new WorkerPool(2)) {
+            long[] sums = new long[64];
+            WorkerPool.RangeTask task = (from, to) -> {
+                for (int i = from; i < to; i++) {
+                    sums[i]++;
+                }
+            };
+            long best = Long.MAX_VALUE;
+            for (int round = 0; round < 10 && best > 0; round++) {
+                long before = mx.getCurrentThreadAllocatedBytes();
+                for (int i = 0; i < 10_000; i++) {
+                    pool.parallelFor(64, 1, task);
+                }
+                best = Math.min(best, mx.getCurrentThreadAllocatedBytes() - before);
+            }
+            assertTrue(best < 10_000, "10,000 loops allocated " + best + " bytes");   // < 1 byte per loop
+        }
+    }
 }

@@ -35,6 +35,8 @@ public final class F32Dot implements DotKernel {
         }
     }
 
+    // The loads are written out, not in a helper: a helper C2 compiled on its own first is not inlined
+    // later ("already compiled into a medium method") and then returns boxed vectors, 96 bytes a load.
     private static float dotRow(MemorySegment w, long offset, float[] x, int xOffset, int n) {
         FloatVector acc0 = FloatVector.zero(F);
         FloatVector acc1 = FloatVector.zero(F);
@@ -43,22 +45,18 @@ public final class F32Dot implements DotKernel {
         int i = 0;
         for (; i + 4 * L <= n; i += 4 * L) {
             long o = offset + (long) i * 4;
-            acc0 = load(w, o).fma(FloatVector.fromArray(F, x, xOffset + i), acc0);
-            acc1 = load(w, o + 4L * L).fma(FloatVector.fromArray(F, x, xOffset + i + L), acc1);
-            acc2 = load(w, o + 8L * L).fma(FloatVector.fromArray(F, x, xOffset + i + 2 * L), acc2);
-            acc3 = load(w, o + 12L * L).fma(FloatVector.fromArray(F, x, xOffset + i + 3 * L), acc3);
+            acc0 = FloatVector.fromMemorySegment(F, w, o, LE).fma(FloatVector.fromArray(F, x, xOffset + i), acc0);
+            acc1 = FloatVector.fromMemorySegment(F, w, o + 4L * L, LE).fma(FloatVector.fromArray(F, x, xOffset + i + L), acc1);
+            acc2 = FloatVector.fromMemorySegment(F, w, o + 8L * L, LE).fma(FloatVector.fromArray(F, x, xOffset + i + 2 * L), acc2);
+            acc3 = FloatVector.fromMemorySegment(F, w, o + 12L * L, LE).fma(FloatVector.fromArray(F, x, xOffset + i + 3 * L), acc3);
         }
         for (; i + L <= n; i += L) {
-            acc0 = load(w, offset + (long) i * 4).fma(FloatVector.fromArray(F, x, xOffset + i), acc0);
+            acc0 = FloatVector.fromMemorySegment(F, w, offset + (long) i * 4, LE).fma(FloatVector.fromArray(F, x, xOffset + i), acc0);
         }
         float sum = acc0.add(acc1).add(acc2.add(acc3)).reduceLanes(VectorOperators.ADD);
         for (; i < n; i++) {
             sum += w.get(LE_FLOAT, offset + (long) i * 4) * x[xOffset + i];
         }
         return sum;
-    }
-
-    private static FloatVector load(MemorySegment w, long o) {
-        return FloatVector.fromMemorySegment(F, w, o, LE);
     }
 }

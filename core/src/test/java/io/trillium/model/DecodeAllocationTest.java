@@ -1,0 +1,139 @@
+package io.trillium.model;
+
+import io.trillium.backend.CpuBackend;
+import io.trillium.fixtures.Fixtures;
+import io.trillium.model.synth.ModelSynthesizer;
+import io.trillium.model.synth.SynthSpec;
+import io.trillium.quant.GgmlType;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/**
+ * The decode loop allocates nothing on the heap once warm: not on the calling thread, not on the
+ * pool's workers. The synthesized models are sized so that every parallel path runs: mat-vecs split
+ * by rows (the output matrix), the experts of a token in parallel, the attention heads in parallel
+ * (past {@value #TOKENS_PARALLEL_ATTENTION} tokens); the fixtures run the serial paths.
+ *
+ * <p>The bound, {@value #BOUND} bytes per token (1,280 bytes a round of {@value #TOKENS} tokens), is
+ * above what a warm decode allocates (nothing; the snapshots themselves allocate nothing measurable)
+ * and below the smallest regression: one 16-byte object (a capturing lambda, a job) per pooled loop,
+ * and every token runs at least one pooled mat-vec (the output matrix), shows as at least 16 bytes
+ * per token in every round. (Checked: a lambda per row-split mat-vec gives 16-64 bytes per token.) Rounds before the JIT has compiled the kernels allocate
+ * (interpreted Vector API code boxes its vectors; a deoptimisation can bring that back for a while),
+ * so the test decodes rounds until one stays under the bound and fails only if none of
+ * {@value #ROUNDS} does: a real per-token allocation is in every round; a JIT transient is not.
+ */
+class DecodeAllocationTest {
+    private static final int TOKENS = 160;
+    private static final int TOKENS_PARALLEL_ATTENTION = 128;
+    private static final int ROUNDS = 12;
+    private static final double BOUND = 8;
+
+    @TempDir
+    Path dir;
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"synth-deepseek2", "synth-qwen3moe", "ds2-tiny-Q4_K_M", "qwen3moe-tiny-F32"})
+    void warmDecodeAllocatesNothing(String name) throws IOException {
+        Path file = name.startsWith("synth-") ? synth(name.substring(6)) : Fixtures.models().resolve(name + ".gguf");
+        var mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+        assumeAllocationCounting(mx);
+        CpuBackend backend = new CpuBackend(2);
+        try (LanguageModel m = Models.load(file, backend)) {
+            LanguageModel.State s = m.newState(TOKENS + 1);
+            Thread[] workers = backend.pool().workers();
+            long[] ids = new long[workers.length + 1];
+            ids[0] = Thread.currentThread().threadId();
+            for (int i = 0; i < workers.length; i++) {
+                ids[i + 1] = workers[i].threadId();
+            }
+            long[] before = new long[ids.length];
+            long[] after = new long[ids.length];
+            int[] one = {1};
+            double best = Double.MAX_VALUE;
+            StringBuilder seen = new StringBuilder();
+            for (int round = 0; round < ROUNDS && best > BOUND; round++) {
+                s.reset();
+                snapshot(mx, ids, before);
+                for (int i = 0; i < TOKENS; i++) {
+                    float[] logits = m.forward(s, one);
+                    one[0] = (int) ((i * 7919L + (logits[i % logits.length] > 0 ? 1 : 0)) % m.config().vocab());
+                }
+                snapshot(mx, ids, after);
+                long bytes = 0;
+                for (int i = 0; i < ids.length; i++) {
+                    bytes += after[i] - before[i];
+                }
+                double perToken = (double) bytes / TOKENS;
+                best = Math.min(best, perToken);
+                seen.append(String.format(" %.1f", perToken));
+            }
+            System.out.printf("%s: bytes per decoded token, per round (caller + %d workers):%s%n",
+                    name, workers.length, seen);
+            assertTrue(best <= BOUND, name + ": the decode loop allocates " + best
+                    + " bytes per token at best (rounds:" + seen + "), bound " + BOUND);
+        }
+    }
+
+    /** The same logits bit for bit on 1, 2 and 3 threads (experts in parallel, rows split, heads split). */
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"deepseek2", "qwen3moe"})
+    void threadCountDoesNotChangeALogit(String arch) throws IOException {
+        Path file = synth(arch);
+        int[] tokens = new int[TOKENS_PARALLEL_ATTENTION + 8];
+        for (int i = 0; i < tokens.length; i++) {
+            tokens[i] = (i * 7919) % 2000;
+        }
+        float[] reference = null;
+        for (int threads = 1; threads <= 3; threads++) {
+            try (LanguageModel m = Models.load(file, new CpuBackend(threads))) {
+                m.forward(m.newState(tokens.length), tokens);   // warm-up: interpreted Vector API code rounds differently
+                float[] logits = m.forward(m.newState(tokens.length), tokens).clone();
+                if (reference == null) {
+                    reference = logits;
+                } else {
+                    assertArrayEquals(reference, logits, arch + ": " + threads + " threads vs 1");
+                }
+            }
+        }
+    }
+
+    private Path synth(String arch) throws IOException {
+        Path file = dir.resolve(arch + ".gguf");
+        if (file.toFile().exists()) {
+            return file;
+        }
+        // Q4_K 512 × 512 experts: 2 chosen = 6 matrices of 144 KiB, above the parallel-experts threshold;
+        // the 2000 × 512 output matrix (562 KiB) is split by rows.
+        SynthSpec.Builder b = SynthSpec.builder(arch).hidden(512).layers(2).heads(4).vocab(2000).ctx(256)
+                .weightType(GgmlType.Q4_K).experts(8).used(2).expertFfn(512).seed(3);
+        if (arch.equals("deepseek2")) {
+            b.ffn(1024).leadingDense(1).sharedExperts(1).kvLoraRank(256).qLoraRank(256).ropeDims(32).nopeDims(64).vDim(64);
+        } else {
+            b.kvHeads(2).headDim(64);
+        }
+        new ModelSynthesizer(b.build()).write(file);
+        return file;
+    }
+
+    private static void snapshot(com.sun.management.ThreadMXBean mx, long[] ids, long[] into) {
+        for (int i = 0; i < ids.length; i++) {
+            into[i] = mx.getThreadAllocatedBytes(ids[i]);
+        }
+    }
+
+    private static void assumeAllocationCounting(com.sun.management.ThreadMXBean mx) {
+        org.junit.jupiter.api.Assumptions.assumeTrue(mx.isThreadAllocatedMemorySupported(),
+                "the JVM does not count allocated bytes per thread");
+        if (!mx.isThreadAllocatedMemoryEnabled()) {
+            mx.setThreadAllocatedMemoryEnabled(true);
+        }
+    }
+}
