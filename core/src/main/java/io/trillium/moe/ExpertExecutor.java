@@ -22,6 +22,7 @@ public final class ExpertExecutor {
 
     private final ExpertSource source;
     private final ComputeBackend backend;
+    private final CpuBackend cpu;   // the backend as a CpuBackend when it is one (parallel experts)
     private final WorkerPool pool;       // experts in parallel; null when serial
     private final int hidden;
     private final int expertFfn;
@@ -45,7 +46,8 @@ public final class ExpertExecutor {
         this.backend = backend;
         // -Dtrillium.parallelExperts=false (read per executor, i.e. per state) splits each expert's mat-vecs by rows.
         boolean parallel = !"false".equalsIgnoreCase(System.getProperty("trillium.parallelExperts"));
-        this.pool = parallel && backend instanceof CpuBackend cpu && cpu.threads() > 1 ? cpu.pool() : null;
+        this.cpu = backend instanceof CpuBackend c ? c : null;
+        this.pool = parallel && cpu != null && cpu.threads() > 1 ? cpu.pool() : null;
         this.hidden = hidden;
         this.expertFfn = expertFfn;
         this.gate = new float[expertFfn];
@@ -115,10 +117,10 @@ public final class ExpertExecutor {
             for (int j = from; j < to; j++) {
                 ExpertWeights e = chosen[j];
                 float[] g = slotGate[j];
-                CpuBackend.matVecHere(e.gate(), h, g);
-                CpuBackend.matVecHere(e.up(), h, slotUp[j]);
+                cpu.matVecHere(e.gate(), h, g);
+                cpu.matVecHere(e.up(), h, slotUp[j]);
                 Ops.swiglu(g, slotUp[j], (int) e.gate().rowCount());
-                CpuBackend.matVecHere(e.down(), g, slotOut[j]);
+                cpu.matVecHere(e.down(), g, slotOut[j]);
             }
         }
     }

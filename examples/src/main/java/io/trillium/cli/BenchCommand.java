@@ -28,6 +28,10 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--threads", paramLabel = "N", description = "threads (default: all processors)")
     Integer threads;
 
+    @Option(names = "--q8-activations", description = "quantize activations to Q8_0/Q8_K and use the integer "
+            + "(native) kernels, as llama.cpp does: faster, approximate (default: exact float activations)")
+    boolean q8Activations;
+
     @Option(names = "--prompt-tokens", paramLabel = "N", defaultValue = "64", description = "prefill length (default ${DEFAULT-VALUE})")
     int promptTokens;
 
@@ -61,7 +65,9 @@ final class BenchCommand implements Callable<Integer> {
         System.out.printf("machine: %d threads, memory read %.2f GB/s (measured now), ceiling %.1f tok/s%n",
                 t, bw / 1e9, ceiling);
 
-        try (LanguageModel m = Models.load(model, new CpuBackend(t))) {
+        System.out.printf("kernels: %s activations; %s%n", q8Activations ? "Q8 (approximate)" : "float32 (exact)",
+                io.trillium.quant.Kernels.nativeStatus());
+        try (LanguageModel m = Models.load(model, new CpuBackend(t, q8Activations))) {
             int ctx = Math.min(m.config().contextLength(), promptTokens + decodeTokens + 1);
             LanguageModel.State s = m.newState(ctx);
             SplittableRandom rnd = new SplittableRandom(1);

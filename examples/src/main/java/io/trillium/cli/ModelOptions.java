@@ -21,6 +21,10 @@ final class ModelOptions {
     @Option(names = "--threads", paramLabel = "N", description = "CPU threads (default: all processors)")
     Integer threads;
 
+    @Option(names = "--q8-activations", description = "quantize activations to Q8_0/Q8_K and use the integer "
+            + "(native) kernels, as llama.cpp does: faster, approximate (default: exact float activations)")
+    boolean q8Activations;
+
     LanguageModel load() throws IOException {
         if (!Files.exists(model)) {
             throw new IllegalArgumentException("--model " + model + ": no such file");
@@ -29,7 +33,7 @@ final class ModelOptions {
         if (n < 1) {
             throw new IllegalArgumentException("--threads must be >= 1, got " + n);
         }
-        return Models.load(model, new CpuBackend(n));
+        return Models.load(model, new CpuBackend(n, q8Activations));
     }
 
     /** The prompt as the model's metadata asks (BOS when add_bos_token), special-token text kept plain. */
