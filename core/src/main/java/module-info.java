@@ -10,5 +10,6 @@ module io.trillium.core {
     exports io.trillium.model.synth;
     exports io.trillium.moe;
     exports io.trillium.backend;
+    exports io.trillium.api;
     exports io.trillium.kv;
 }

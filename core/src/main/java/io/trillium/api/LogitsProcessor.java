@@ -1,0 +1,10 @@
+package io.trillium.api;
+
+/**
+ * Rewrites the logits before sampling (penalties, bias, masks); processors run in the order given,
+ * each in place.
+ */
+@FunctionalInterface
+public interface LogitsProcessor {
+    void process(float[] logits, SamplingContext context);
+}
