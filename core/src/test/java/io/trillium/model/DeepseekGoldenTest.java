@@ -21,9 +21,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -69,10 +67,7 @@ class DeepseekGoldenTest {
     }
 
     static float[] readF32(String file) throws IOException {
-        ByteBuffer b = ByteBuffer.wrap(Files.readAllBytes(Fixtures.models().resolve(file))).order(ByteOrder.LITTLE_ENDIAN);
-        float[] v = new float[b.remaining() / 4];
-        b.asFloatBuffer().get(v);
-        return v;
+        return Fixtures.readF32(Fixtures.models().resolve(file));
     }
 
     static int[] ints(JsonNode a) {
@@ -81,19 +76,6 @@ class DeepseekGoldenTest {
             r[i] = a.get(i).asInt();
         }
         return r;
-    }
-
-    /** ||a − b|| / ||b||. */
-    static double relL2(float[] a, float[] b) {
-        assertEquals(b.length, a.length, "logit count");
-        double num = 0;
-        double den = 0;
-        for (int i = 0; i < a.length; i++) {
-            double d = (double) a[i] - b[i];
-            num += d * d;
-            den += (double) b[i] * b[i];
-        }
-        return Math.sqrt(num / den);
     }
 
     /** Argmax, ties to the lowest id. */
@@ -125,7 +107,7 @@ class DeepseekGoldenTest {
                 logits = m.forward(s, new int[] {greedy[k]});
             }
         }
-        double vsLlama = relL2(last, readF32(c.get("last_logits_file").asText()));
+        double vsLlama = Fixtures.relL2(last, readF32(c.get("last_logits_file").asText()));
         boolean quantized = c.has("numpy_float_reference");
         if (!quantized) {
             System.out.printf("%s %s: rel-L2 vs llama.cpp %.3e, greedy %s%n", name, c.get("id").asText(), vsLlama,
@@ -134,7 +116,7 @@ class DeepseekGoldenTest {
             assertArrayEquals(ints(c.get("greedy_tokens")), greedy, "greedy tokens");
         } else {
             JsonNode ref = c.get("numpy_float_reference");
-            double vsRef = relL2(last, readF32(ref.get("last_logits_file").asText()));
+            double vsRef = Fixtures.relL2(last, readF32(ref.get("last_logits_file").asText()));
             System.out.printf("%s %s: rel-L2 vs float reference %.3e, greedy vs reference %s "
                             + "(for information: rel-L2 vs llama.cpp %.3e, greedy vs llama.cpp %s)%n",
                     name, c.get("id").asText(), vsRef,
@@ -159,14 +141,14 @@ class DeepseekGoldenTest {
             a = m.forward(inc, new int[] {seq[n - 1]}).clone();
             fresh.reset();
             float[] b = m.forward(fresh, Arrays.copyOf(seq, n));
-            worst = Math.max(worst, relL2(a, b));
+            worst = Math.max(worst, Fixtures.relL2(a, b));
             assertEquals(n, inc.position());
         }
         System.out.printf("incremental vs recompute, %d positions: worst rel-L2 %.3e%n", seq.length, worst);
         assertTrue(worst <= 1e-5, "incremental decode differs from recompute: " + worst);
         // a brand-new state fed the whole sequence in one call agrees with the incremental one
         float[] whole = m.forward(m.newState(seq.length), seq);
-        assertTrue(relL2(a, whole) <= 1e-5, "new state vs incremental");
+        assertTrue(Fixtures.relL2(a, whole) <= 1e-5, "new state vs incremental");
     }
 
     @Test
@@ -178,7 +160,7 @@ class DeepseekGoldenTest {
             one = m.forward(m.newState(seq.length), seq).clone();
         }
         try (LanguageModel m = Models.load(Fixtures.models().resolve(F32 + ".gguf"), new CpuBackend(3))) {
-            double rel = relL2(m.forward(m.newState(seq.length), seq), one);
+            double rel = Fixtures.relL2(m.forward(m.newState(seq.length), seq), one);
             System.out.printf("3 threads vs 1 thread, 100 tokens: rel-L2 %.3e%n", rel);
             assertTrue(rel <= 1e-6, "rel-L2 " + rel);
         }
@@ -296,7 +278,7 @@ class DeepseekGoldenTest {
         LanguageModel split = model(F32);
         float[] b = split.forward(split.newState(prompt.length), prompt).clone();
         try (LanguageModel m = Models.load(file)) {
-            double rel = relL2(m.forward(m.newState(prompt.length), prompt), b);
+            double rel = Fixtures.relL2(m.forward(m.newState(prompt.length), prompt), b);
             System.out.printf("2-D attn_k_b/attn_v_b p3: rel-L2 vs 3-D %.3e%n", rel);
             assertTrue(rel <= 1e-6, "rel-L2 " + rel);
             m.close();   // closing twice is harmless
@@ -355,7 +337,7 @@ class DeepseekGoldenTest {
         }
         try (LanguageModel m = Models.load(liteVariant(dir.resolve("lite.gguf"), true))) {
             assertEquals(0, m.config().qLoraRank());
-            double rel = relL2(m.forward(m.newState(prompt.length), prompt), full);
+            double rel = Fixtures.relL2(m.forward(m.newState(prompt.length), prompt), full);
             System.out.printf("attn_q (q_lora_rank 0) p3: rel-L2 vs attn_q_a = I %.3e%n", rel);
             assertTrue(rel <= 1e-5, "rel-L2 " + rel);
         }
@@ -372,7 +354,7 @@ class DeepseekGoldenTest {
                     int[] prompt = ints(golden(F32).get("cases").get(i).get("prompt_tokens"));
                     float[] a = m.forward(m.newState(prompt.length), prompt).clone();
                     float[] b = split.forward(split.newState(prompt.length), prompt);
-                    double rel = relL2(a, b);
+                    double rel = Fixtures.relL2(a, b);
                     System.out.printf("%s p%d: rel-L2 vs split attn_k_b/attn_v_b %.3e%n",
                             keepSplit ? "attn_kv_b + split (split used)" : "legacy attn_kv_b", i + 1, rel);
                     assertTrue(rel <= 1e-4, "rel-L2 " + rel);
@@ -380,5 +362,4 @@ class DeepseekGoldenTest {
             }
         }
     }
-
 }

@@ -14,9 +14,6 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -73,25 +70,6 @@ class LlamaGoldenTest {
         return out;
     }
 
-    /** Raw little-endian float32 values. */
-    static float[] readF32(Path file) throws IOException {
-        ByteBuffer b = ByteBuffer.wrap(Files.readAllBytes(file)).order(ByteOrder.LITTLE_ENDIAN);
-        float[] out = new float[b.remaining() / 4];
-        b.asFloatBuffer().get(out);
-        return out;
-    }
-
-    static double relL2(float[] a, float[] b) {
-        double num = 0;
-        double den = 0;
-        for (int i = 0; i < b.length; i++) {
-            double d = (double) a[i] - b[i];
-            num += d * d;
-            den += (double) b[i] * b[i];
-        }
-        return Math.sqrt(num / den);
-    }
-
     static double maxAbs(float[] a, float[] b) {
         double m = 0;
         for (int i = 0; i < b.length; i++) {
@@ -121,9 +99,9 @@ class LlamaGoldenTest {
 
         LanguageModel.State state = lm.newState(512);
         float[] logits = lm.forward(state, prompt).clone();
-        float[] expected = readF32(Fixtures.models().resolve(c.get("last_logits_file").asText()));
+        float[] expected = Fixtures.readF32(Fixtures.models().resolve(c.get("last_logits_file").asText()));
         assertEquals(expected.length, logits.length, "vocab");
-        double rel = relL2(logits, expected);
+        double rel = Fixtures.relL2(logits, expected);
         double max = maxAbs(logits, expected);
         System.out.printf("%s %s: last-position logits rel-L2 %.3e, max |d| %.3e%n", model, id, rel, max);
         assertTrue(rel <= 1e-4, model + " " + id + ": rel-L2 " + rel);
@@ -156,7 +134,7 @@ class LlamaGoldenTest {
         }
         LanguageModel.State fresh = lm.newState(64);
         float[] whole = lm.forward(fresh, all);
-        assertTrue(relL2(incremental, whole) <= 1e-5, "rel-L2 " + relL2(incremental, whole));
+        assertTrue(Fixtures.relL2(incremental, whole) <= 1e-5, "rel-L2 " + Fixtures.relL2(incremental, whole));
 
         // reset reuses the state: the same sequence again gives the same logits
         fresh.reset();
@@ -177,7 +155,7 @@ class LlamaGoldenTest {
             float[] a = serial.forward(serial.newState(ids.length), ids).clone();
             float[] b = parallel.forward(parallel.newState(ids.length), ids);
             // not bit-exact: the Vector API's reduceLanes order may differ between JIT tiers
-            assertTrue(relL2(b, a) <= 1e-6, "rel-L2 " + relL2(b, a));
+            assertTrue(Fixtures.relL2(b, a) <= 1e-6, "rel-L2 " + Fixtures.relL2(b, a));
         }
     }
 

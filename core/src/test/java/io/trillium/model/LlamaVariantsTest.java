@@ -21,8 +21,6 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Random;
 
-import static io.trillium.model.LlamaGoldenTest.readF32;
-import static io.trillium.model.LlamaGoldenTest.relL2;
 import static org.junit.jupiter.api.Assertions.*;
 
 /**
@@ -141,7 +139,7 @@ class LlamaVariantsTest {
             for (String p : new String[] {"p1", "p2", "p3"}) {
                 var c = LlamaGoldenTest.goldenCase("llama-tiny-F32", p);
                 float[] got = m.forward(m.newState(64), LlamaGoldenTest.ints(c.get("prompt_tokens")));
-                double rel = relL2(got, readF32(Fixtures.models().resolve(c.get("last_logits_file").asText())));
+                double rel = Fixtures.relL2(got, Fixtures.readF32(Fixtures.models().resolve(c.get("last_logits_file").asText())));
                 System.out.printf("%s %s: rel-L2 %.3e vs llama-tiny%n", what, p, rel);
                 assertTrue(rel <= 1e-4, what + " " + p + ": rel-L2 " + rel);
             }
@@ -193,7 +191,7 @@ class LlamaVariantsTest {
     static void assertDiffers(Path model) throws IOException {
         try (LanguageModel m = Models.load(model, new CpuBackend(2))) {
             float[] got = m.forward(m.newState(16), new int[] {1, 450, 4996, 17354, 1701, 29916});
-            double rel = relL2(got, readF32(Fixtures.models().resolve("llama-tiny-F32.p1.last_logits.f32")));
+            double rel = Fixtures.relL2(got, Fixtures.readF32(Fixtures.models().resolve("llama-tiny-F32.p1.last_logits.f32")));
             assertTrue(rel > 1e-2, "rel-L2 " + rel);
         }
     }
@@ -257,12 +255,12 @@ class LlamaVariantsTest {
              LanguageModel b = Models.load(moePath, new CpuBackend(2))) {
             float[] la = a.forward(a.newState(16), ids).clone();
             float[] lb = b.forward(b.newState(16), ids);
-            double rel = relL2(lb, la);
+            double rel = Fixtures.relL2(lb, la);
             assertTrue(rel <= 1e-5, "rel-L2 " + rel);
             // and the q/k norms matter: without them the logits differ
-            float[] plain = LlamaGoldenTest.readF32(Fixtures.models().resolve("llama-tiny-F32.p1.last_logits.f32"));
+            float[] plain = Fixtures.readF32(Fixtures.models().resolve("llama-tiny-F32.p1.last_logits.f32"));
             float[] p1 = a.forward(a.newState(16), new int[] {1, 450, 4996, 17354, 1701, 29916});
-            assertTrue(relL2(p1, plain) > 1e-2, "q/k norm applied");
+            assertTrue(Fixtures.relL2(p1, plain) > 1e-2, "q/k norm applied");
         }
     }
 

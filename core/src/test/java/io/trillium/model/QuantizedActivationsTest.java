@@ -6,9 +6,6 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.nio.file.Files;
 import java.nio.file.Path;
 
 import static org.junit.jupiter.api.Assertions.*;
@@ -26,8 +23,8 @@ class QuantizedActivationsTest {
     void q8ActivationsApproximateTheFloatReference(String model, String prompt) throws IOException {
         Path dir = Fixtures.models();
         String text = prompt.equals("p1") ? "The quick brown fox" : "Once upon a time";
-        float[] ref = read(dir.resolve(model + "." + prompt + ".ref_last_logits.f32"));
-        float[] cpp = read(dir.resolve(model + "." + prompt + ".last_logits.f32"));
+        float[] ref = Fixtures.readF32(dir.resolve(model + "." + prompt + ".ref_last_logits.f32"));
+        float[] cpp = Fixtures.readF32(dir.resolve(model + "." + prompt + ".last_logits.f32"));
         float[] exact;
         float[] fast;
         try (LanguageModel m = Models.load(dir.resolve(model + ".gguf"), new CpuBackend(1))) {
@@ -36,20 +33,13 @@ class QuantizedActivationsTest {
         try (LanguageModel m = Models.load(dir.resolve(model + ".gguf"), new CpuBackend(2, true))) {
             fast = m.forward(m.newState(64), m.tokenizer().encode(text, true, false)).clone();
         }
-        double exactVsRef = SynthForwardTest.relL2(exact, ref);
-        double fastVsRef = SynthForwardTest.relL2(fast, ref);
-        double fastVsCpp = SynthForwardTest.relL2(fast, cpp);
+        double exactVsRef = Fixtures.relL2(exact, ref);
+        double fastVsRef = Fixtures.relL2(fast, ref);
+        double fastVsCpp = Fixtures.relL2(fast, cpp);
         System.out.printf("%s %s: q8-activations rel-L2 vs float reference %.3e, vs llama.cpp %.3e "
                 + "(exact mode vs float reference %.1e)%n", model, prompt, fastVsRef, fastVsCpp, exactVsRef);
         assertTrue(exactVsRef <= 1e-3, "default mode stays exact");
         assertTrue(fastVsRef > 0, "the fast mode really quantizes activations");
         assertTrue(fastVsRef < 0.5, "still an approximation of the same model: " + fastVsRef);
-    }
-
-    static float[] read(Path p) throws IOException {
-        ByteBuffer b = ByteBuffer.wrap(Files.readAllBytes(p)).order(ByteOrder.LITTLE_ENDIAN);
-        float[] f = new float[b.remaining() / 4];
-        b.asFloatBuffer().get(f);
-        return f;
     }
 }

@@ -1,5 +1,6 @@
 package io.trillium.model;
 
+import io.trillium.fixtures.Fixtures;
 import io.trillium.backend.CpuBackend;
 import io.trillium.model.synth.ModelSynthesizer;
 import io.trillium.model.synth.SynthSpec;
@@ -57,17 +58,9 @@ class SynthForwardTest {
             assertTrue(Float.isFinite(v), "finite logits");
         }
         assertEquals(600, full.length);
-        assertTrue(relL2(incremental, full) <= 1e-5, "KV cache vs recompute: " + relL2(incremental, full));
-        assertTrue(relL2(twoThreads, full) <= 1e-5, "2 threads vs 1: " + relL2(twoThreads, full));
+        assertTrue(Fixtures.relL2(incremental, full) <= 1e-5, "KV cache vs recompute: " + Fixtures.relL2(incremental, full));
+        assertTrue(Fixtures.relL2(twoThreads, full) <= 1e-5, "2 threads vs 1: " + Fixtures.relL2(twoThreads, full));
         assertTrue(norm(full) > 0, "non-trivial logits");
-    }
-
-    static double relL2(float[] a, float[] b) {
-        double num = 0;
-        for (int i = 0; i < a.length; i++) {
-            num += (a[i] - b[i]) * (double) (a[i] - b[i]);
-        }
-        return Math.sqrt(num) / norm(b);
     }
 
     static double norm(float[] a) {

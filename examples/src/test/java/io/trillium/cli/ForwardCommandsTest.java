@@ -8,8 +8,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -35,13 +33,6 @@ class ForwardCommandsTest {
         throw new AssertionError("no case " + id);
     }
 
-    static float[] readF32(Path file) throws IOException {
-        ByteBuffer b = ByteBuffer.wrap(Files.readAllBytes(file)).order(ByteOrder.LITTLE_ENDIAN);
-        float[] out = new float[b.remaining() / 4];
-        b.asFloatBuffer().get(out);
-        return out;
-    }
-
     static String ids(JsonNode array) {
         List<String> s = new ArrayList<>();
         array.forEach(n -> s.add(n.asText()));
@@ -59,8 +50,8 @@ class ForwardCommandsTest {
         assertTrue(r.out().contains("argmax " + c.get("last_logits_argmax").asInt()), r.out());
         assertEquals(1, r.out().lines().count(), "one summary line");
 
-        float[] got = readF32(out);
-        float[] expected = readF32(Fixtures.models().resolve(c.get("last_logits_file").asText()));
+        float[] got = Fixtures.readF32(out);
+        float[] expected = Fixtures.readF32(Fixtures.models().resolve(c.get("last_logits_file").asText()));
         assertEquals(expected.length, got.length);
         double num = 0;
         double den = 0;
