@@ -25,19 +25,50 @@ final class Scratch {
     }
 
     /**
-     * Fills {@code keys[0..n)} so that an ascending sort orders ids by descending logit, ties by
-     * ascending id; the id is the low 32 bits. NaN sorts last.
+     * Writes one key per candidate token (logit neither −∞ nor NaN, which are already out) into the
+     * scratch and returns their number {@code m}. Ascending key order is descending logit, ties by
+     * ascending id; the id is the low 32 bits. Keys are unique, so a rank cut is exact.
      */
-    static long[] sortedByLogitDesc(float[] logits) {
-        int n = logits.length;
-        long[] keys = keys(n);
-        for (int i = 0; i < n; i++) {
-            int b = Float.floatToIntBits(logits[i]);
+    static int candidateKeys(float[] logits, long[] keys) {
+        int m = 0;
+        for (int i = 0; i < logits.length; i++) {
+            float v = logits[i];
+            if (v == Float.NEGATIVE_INFINITY || Float.isNaN(v)) continue;
+            int b = Float.floatToIntBits(v);
             b ^= (b >> 31) & 0x7fffffff; // monotone float → signed int
-            keys[i] = ((long) ~b << 32) | i; // ~ reverses the order: largest logit first
+            keys[m++] = ((long) ~b << 32) | i; // ~ reverses the order: largest logit first
         }
-        java.util.Arrays.sort(keys, 0, n);
-        return keys;
+        return m;
+    }
+
+    /**
+     * Quickselect: reorders {@code a[0..n)} so that {@code a[k]} holds the key of rank {@code k} with
+     * smaller keys before it and larger after. Expected O(n), cheaper than sorting a whole vocabulary.
+     */
+    static void select(long[] a, int n, int k) {
+        int lo = 0, hi = n - 1;
+        while (hi > lo) {
+            int mid = (lo + hi) >>> 1;
+            if (a[mid] < a[lo]) swap(a, lo, mid); // median of three guards against sorted input
+            if (a[hi] < a[lo]) swap(a, lo, hi);
+            if (a[hi] < a[mid]) swap(a, mid, hi);
+            long pivot = a[mid];
+            int i = lo, j = hi;
+            while (i <= j) {
+                while (a[i] < pivot) i++;
+                while (a[j] > pivot) j--;
+                if (i <= j) swap(a, i++, j--);
+            }
+            if (k <= j) hi = j;
+            else if (k >= i) lo = i;
+            else return;
+        }
+    }
+
+    private static void swap(long[] a, int i, int j) {
+        long t = a[i];
+        a[i] = a[j];
+        a[j] = t;
     }
 
     static int id(long key) {

@@ -13,7 +13,10 @@ public record TopK(int k) implements LogitsProcessor {
     public void process(float[] logits, SamplingContext context) {
         int n = logits.length;
         if (k <= 0 || k >= n) return;
-        long[] keys = Scratch.sortedByLogitDesc(logits);
-        for (int r = k; r < n; r++) logits[Scratch.id(keys[r])] = Float.NEGATIVE_INFINITY;
+        long[] keys = Scratch.keys(n);
+        int m = Scratch.candidateKeys(logits, keys); // tokens already at −∞ need no second look
+        if (m <= k) return;
+        Scratch.select(keys, m, k);
+        for (int r = k; r < m; r++) logits[Scratch.id(keys[r])] = Float.NEGATIVE_INFINITY;
     }
 }

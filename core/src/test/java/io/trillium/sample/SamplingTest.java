@@ -94,6 +94,23 @@ class SamplingTest {
             assertTrue(Arrays.asList(ord).indexOf(tok) < k);
         }
         assertArrayEquals(new float[]{1, 2}, apply(new TopK(0), new float[]{1, 2}));
+        // larger vocabularies (sorted, reversed, constant, random, partly masked) exercise the quickselect
+        for (int t = 0; t < 40; t++) {
+            int n = 1000 + rnd.nextInt(4000), k = 1 + rnd.nextInt(200);
+            float[] l = new float[n];
+            for (int i = 0; i < n; i++) {
+                l[i] = switch (t % 5) {
+                    case 0 -> i;
+                    case 1 -> -i;
+                    case 2 -> 1f;
+                    case 3 -> rnd.nextInt(10);
+                    default -> rnd.nextInt(4) == 0 ? NEG_INF : (float) rnd.nextGaussian();
+                };
+            }
+            float[] out = apply(new TopK(k), l);
+            Integer[] ord = order(l);
+            for (int r = 0; r < n; r++) assertEquals(r < k ? l[ord[r]] : NEG_INF, out[ord[r]]);
+        }
     }
 
     @Test
