@@ -176,6 +176,23 @@ public final class SamplerChain implements Sampler {
     public int penaltyLastN() { return penaltyLastN; }
     public Map<Integer, Float> logitBias() { return logitBias; }
 
+    /** Chains with the same settings are equal (and sample identically). */
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof SamplerChain c && Float.compare(temperature, c.temperature) == 0 && topK == c.topK
+                && Double.compare(topP, c.topP) == 0 && Double.compare(minP, c.minP) == 0
+                && Float.compare(repeatPenalty, c.repeatPenalty) == 0
+                && Float.compare(frequencyPenalty, c.frequencyPenalty) == 0
+                && Float.compare(presencePenalty, c.presencePenalty) == 0
+                && penaltyLastN == c.penaltyLastN && logitBias.equals(c.logitBias);
+    }
+
+    @Override
+    public int hashCode() {
+        return java.util.Objects.hash(temperature, topK, topP, minP, repeatPenalty, frequencyPenalty,
+                presencePenalty, penaltyLastN, logitBias);
+    }
+
     @Override
     public String toString() {
         return "SamplerChain" + processors() + " → " + last;

@@ -265,6 +265,8 @@ class SamplingTest {
         assertSame(Draw.INSTANCE, c.finalSampler());
         assertSame(Greedy.INSTANCE, c.temperature(0).finalSampler());
         assertEquals(List.of(), Samplers.builder().processors());
+        assertEquals(Samplers.topP(0.95).temperature(0.6), Samplers.temperature(0.6).topP(0.95));
+        assertNotEquals(Samplers.topP(0.95), Samplers.topP(0.9));
 
         // the building blocks composed by hand draw exactly like the chain
         Sampler manual = Samplers.chain(c.processors(), Samplers.draw());
