@@ -12,4 +12,5 @@ module io.trillium.core {
     exports io.trillium.backend;
     exports io.trillium.api;
     exports io.trillium.kv;
+    exports io.trillium.sample;
 }

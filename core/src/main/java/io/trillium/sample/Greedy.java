@@ -1,0 +1,21 @@
+package io.trillium.sample;
+
+import io.trillium.api.Sampler;
+import io.trillium.api.SamplingContext;
+
+/** Argmax: the highest logit wins, ties go to the lowest id. Stateless, uses no randomness. */
+public final class Greedy implements Sampler {
+    public static final Greedy INSTANCE = new Greedy();
+
+    private Greedy() {}
+
+    @Override
+    public int sample(float[] logits, SamplingContext context) {
+        return Scratch.argmax(logits);
+    }
+
+    @Override
+    public String toString() {
+        return "Greedy";
+    }
+}
