@@ -284,7 +284,7 @@ class ApiTest {
         Path bad = java.nio.file.Files.createTempFile("bad", ".gguf");
         try {
             java.nio.file.Files.writeString(bad, "this is not gguf at all, not at all");
-            assertThrows(TrilliumException.class, () -> Trillium.load(bad, LoadOptions.defaults()));
+            assertThrows(ModelFormatException.class, () -> Trillium.load(bad, LoadOptions.defaults()));
         } finally {
             java.nio.file.Files.delete(bad);
         }
@@ -330,6 +330,70 @@ class ApiTest {
             GenerationResult r = s.generate(other);
             assertEquals(0, r.metrics().cachedPromptTokens());
             assertArrayEquals(fresh.generate(other).ids(), r.ids());
+        }
+    }
+
+    /** Forces the generated tokens, step by step (a logits processor masking everything else). */
+    static LogitsProcessor force(int... ids) {
+        return (logits, ctx) -> {
+            int want = ids[Math.min(ctx.generatedCount(), ids.length - 1)];
+            java.util.Arrays.fill(logits, Float.NEGATIVE_INFINITY);
+            logits[want] = 0;
+        };
+    }
+
+    /** The id of the single-byte token for {@code b} (byte-level vocabulary). */
+    static int byteToken(Model m, int b) {
+        for (int id = 0; id < m.tokenizer().vocabSize(); id++) {
+            byte[] t = m.tokenizer().tokenBytes(id);
+            if (t.length == 1 && (t[0] & 0xFF) == b) {
+                return id;
+            }
+        }
+        throw new AssertionError("no byte token " + b);
+    }
+
+    @Test
+    void splitUtf8IsHeldBackAndStopStringAcrossIt() {
+        int c3 = byteToken(qwen, 0xC3);
+        int a9 = byteToken(qwen, 0xA9);
+        int x = byteToken(qwen, 'x');
+        int[] forced = {x, c3, a9, x, c3, a9, x};
+        try (Session s = qwen.newSession()) {
+            List<Token> tokens = new ArrayList<>();
+            GenerationResult r = s.generate(GenerationRequest.builder().prompt("Hi").maxTokens(forced.length)
+                    .logitsProcessor(force(forced)).build(), tokens::add);
+            assertArrayEquals(forced, r.ids());
+            assertEquals("x\u00e9x\u00e9x", r.text());
+            assertEquals("", tokens.get(1).text());          // 0xC3 alone is held back
+            assertEquals("\u00e9", tokens.get(2).text());
+            assertEquals(0.0, tokens.get(0).logprob(), 1e-9);  // forced: probability 1
+            for (Token t : tokens) {
+                assertFalse(t.text().contains("\uFFFD"));
+            }
+            // a stop string that starts inside one token and ends in a later one, split mid-character
+            List<Token> streamed = new ArrayList<>();
+            GenerationResult stopped = s.generate(GenerationRequest.builder().prompt("Hi").maxTokens(forced.length)
+                    .logitsProcessor(force(forced)).stop("\u00e9x\u00e9").build(), streamed::add);
+            assertEquals(FinishReason.STOP_STRING, stopped.finishReason());
+            assertEquals("x", stopped.text());
+            assertEquals(6, stopped.ids().length);
+            StringBuilder joined = new StringBuilder();
+            streamed.forEach(t -> joined.append(t.text()));
+            assertEquals("x", joined.toString());
+        }
+    }
+
+    @Test
+    void endOfGenerationTokenStops() {
+        int eos = qwen.endOfGenerationIds()[0];
+        int x = byteToken(qwen, 'x');
+        try (Session s = qwen.newSession()) {
+            GenerationResult r = s.generate(GenerationRequest.builder().prompt("Hi").maxTokens(10)
+                    .logitsProcessor(force(x, x, eos)).build());
+            assertEquals(FinishReason.STOP_TOKEN, r.finishReason());
+            assertArrayEquals(new int[] {x, x}, r.ids());
+            assertEquals("xx", r.text());
         }
     }
 }
