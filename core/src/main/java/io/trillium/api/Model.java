@@ -79,7 +79,10 @@ public final class Model implements AutoCloseable {
         return Arrays.binarySearch(stopIds, id) >= 0;
     }
 
-    /** A session with the default context length ({@link LoadOptions#contextLength()}, else the model's). */
+    /**
+     * A session with the default context length: {@link LoadOptions#contextLength()}, else the model's
+     * trained context (which can be large: the KV cache is allocated for all of it).
+     */
     public Session newSession() {
         int ctx = options.contextLength() > 0 ? options.contextLength() : info.contextLength();
         return newSession(ctx);
