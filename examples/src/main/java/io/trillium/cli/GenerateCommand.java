@@ -1,7 +1,11 @@
 package io.trillium.cli;
 
+import io.trillium.api.GenerationRequest;
+import io.trillium.api.GenerationResult;
+import io.trillium.api.Model;
+import io.trillium.api.Sampler;
+import io.trillium.api.Session;
 import io.trillium.model.LanguageModel;
-import io.trillium.tokenizer.StreamingDecoder;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -9,20 +13,35 @@ import picocli.CommandLine.Option;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
-import java.util.Arrays;
-import java.util.OptionalInt;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.Callable;
 
-/** {@code trillium generate --model FILE --prompt TEXT --max-tokens N --greedy [--ids] [--threads N]}. */
+/**
+ * {@code trillium generate [--model FILE] --prompt TEXT --max-tokens N [sampling flags] [--stop STR]}: streams the
+ * continuation through the public API, then prints the metrics to stderr. {@code --greedy --ids} keeps the direct
+ * forward-pass path (exactly N ids, EOS does not stop), which external checks rely on.
+ */
 @Command(name = "generate", mixinStandardHelpOptions = true,
-        description = {"Continue the prompt token by token.",
-                "--greedy (required for now: sampling comes later) takes the most likely token, ties to the lowest id.",
-                "With --ids: the prompt ids on line 1, the N generated ids on line 2 (EOS does not stop), then the text.",
-                "Without --ids: the generated text is streamed, stopping at EOS."})
+        description = {"Continue the prompt, streaming the text; metrics go to stderr.",
+                "Default sampling: temperature 0.8, top-p 0.95, random seed (printed; repeat a run with --seed).",
+                "--greedy or --temperature 0 takes the most likely token, ties to the lowest id.",
+                "With --greedy --ids: the prompt ids on line 1, the N generated ids on line 2 (EOS does not stop), then the text.",
+                "Without --model: the demo model (random weights, see `trillium demo`)."})
 final class GenerateCommand implements Callable<Integer> {
 
-    @Mixin
-    ModelOptions model;
+    @Option(names = "--model", paramLabel = "FILE",
+            description = "GGUF model file (the first file of a split set opens all parts); default: the demo model")
+    Path modelFile;
+
+    @Option(names = "--threads", paramLabel = "N", description = "CPU threads (default: all processors)")
+    Integer threads;
+
+    @Option(names = "--q8-activations", description = "quantize activations to 8 bits for the integer kernels: "
+            + "faster, approximate (default: exact float activations)")
+    boolean q8Activations;
 
     @Option(names = "--prompt", required = true, paramLabel = "TEXT",
             description = "prompt text (tokenized as the model's metadata says: BOS when add_bos_token)")
@@ -31,50 +50,81 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--max-tokens", paramLabel = "N", defaultValue = "64", description = "tokens to generate (default ${DEFAULT-VALUE})")
     int maxTokens;
 
-    @Option(names = "--greedy", description = "greedy decoding (the only mode so far; must be given)")
-    boolean greedy;
+    @Option(names = "--stop", paramLabel = "STR", description = "stop before this text (repeatable)")
+    List<String> stop = new ArrayList<>();
 
-    @Option(names = "--ids", description = "print the prompt ids and the generated ids before the text")
+    @Option(names = "--ids", description = "with --greedy: print the prompt ids and the generated ids before the text")
     boolean ids;
+
+    @Option(names = "--cache-dir", paramLabel = "DIR", description = "demo model directory when no --model "
+            + "(default: ${XDG_CACHE_HOME:-~/.cache}/trillium)")
+    Path cacheDir;
+
+    @Mixin
+    SamplingOptions sampling;
 
     @Override
     public Integer call() throws IOException {
-        // An explicit --greedy keeps today's scripts meaning the same once sampling becomes the default.
-        if (!greedy) {
-            throw new IllegalArgumentException("sampling is not implemented yet: pass --greedy");
-        }
         if (maxTokens < 1) {
             throw new IllegalArgumentException("--max-tokens must be >= 1, got " + maxTokens);
         }
+        if (ids) {
+            if (!sampling.greedy) {
+                throw new IllegalArgumentException("--ids needs --greedy");
+            }
+            return greedyIds();
+        }
+        Path file = modelFile;
+        if (file == null) {
+            file = DemoCommand.ensureModel(DemoCommand.cacheDir(cacheDir));
+            System.err.println(DemoCommand.RANDOM_NOTE);
+        }
+        return run(file, threads, q8Activations, prompt, maxTokens, stop, sampling);
+    }
+
+    /** One streamed generation through the API; shared with the demo command. */
+    static int run(Path file, Integer threads, boolean q8, String prompt, int maxTokens, List<String> stop,
+                   SamplingOptions sampling) {
+        Sampler sampler = sampling.sampler();
+        long seed = sampling.seed();
+        try (Model m = ApiSupport.load(file, threads, q8)) {
+            int promptLength = m.tokenizer().encode(prompt, true, false).length;
+            try (Session s = m.newSession(ApiSupport.contextLength(m, promptLength + maxTokens))) {
+                GenerationRequest req = GenerationRequest.builder().prompt(prompt).maxTokens(maxTokens)
+                        .stop(stop.toArray(String[]::new)).sampler(sampler).seed(seed).build();
+                GenerationResult r = s.generate(req, ApiSupport.streamTo(System.out));
+                ApiSupport.write(System.out, "\n");
+                System.err.println("finish: " + r.finishReason().name().toLowerCase(Locale.ROOT) + ", seed " + seed);
+                ApiSupport.printMetrics(System.err, r.metrics());
+            }
+        }
+        return 0;
+    }
+
+    /** The pre-API path: exactly N greedy ids from the forward pass, EOS included. */
+    private int greedyIds() throws IOException {
+        if (modelFile == null) {
+            throw new IllegalArgumentException("--ids needs --model");
+        }
+        ModelOptions model = new ModelOptions();
+        model.model = modelFile;
+        model.threads = threads;
+        model.q8Activations = q8Activations;
         PrintStream out = System.out;
         try (LanguageModel m = model.load()) {
             int[] prompt = ModelOptions.encodePrompt(m, this.prompt);
             // the last generated token is never fed back
             LanguageModel.State state = m.newState(prompt.length + maxTokens - 1);
-            OptionalInt eos = m.tokenizer().eos();
-            StreamingDecoder text = new StreamingDecoder(m.tokenizer());
             int[] generated = new int[maxTokens];
-            int n = 0;
             float[] logits = m.forward(state, prompt);
-            while (n < maxTokens) {
-                int next = ModelOptions.argmax(logits);
-                if (!ids && eos.isPresent() && next == eos.getAsInt()) {
-                    break;
-                }
-                generated[n++] = next;
-                if (!ids) {
-                    write(out, text.accept(next));
-                }
-                if (n < maxTokens) {
-                    logits = m.forward(state, new int[] {next});
+            for (int n = 0; n < maxTokens; n++) {
+                generated[n] = ModelOptions.argmax(logits);
+                if (n + 1 < maxTokens) {
+                    logits = m.forward(state, new int[] {generated[n]});
                 }
             }
-            if (ids) {
-                int[] gen = Arrays.copyOf(generated, n);
-                write(out, ModelOptions.join(prompt) + "\n" + ModelOptions.join(gen) + "\n" + m.tokenizer().decode(gen) + "\n");
-            } else {
-                write(out, text.flush() + "\n");
-            }
+            write(out, ModelOptions.join(prompt) + "\n" + ModelOptions.join(generated) + "\n"
+                    + m.tokenizer().decode(generated) + "\n");
             return 0;
         }
     }

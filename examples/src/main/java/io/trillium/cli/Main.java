@@ -7,7 +7,8 @@ import picocli.CommandLine.Command;
 @Command(name = "trillium", mixinStandardHelpOptions = true, version = "trillium 0.1.0",
         description = "Run trillion-parameter Mixture-of-Experts models from Java.",
         subcommands = {InspectCommand.class, DumpTensorCommand.class, TokenizeCommand.class, TemplateCommand.class,
-                LogitsCommand.class, GenerateCommand.class, BenchCommand.class, SynthCommand.class,
+                LogitsCommand.class, GenerateCommand.class, ChatCommand.class, DemoCommand.class, BenchCommand.class,
+                SynthCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main {
 
