@@ -64,7 +64,7 @@ final class DemoCommand implements Callable<Integer> {
     /** The demo model's shape: Kimi K2's layout, tiny. */
     static SynthSpec spec() {
         return SynthSpec.presetBuilder("ds2-tiny").name("trillium demo, Kimi K2 layout (random weights)")
-                .hidden(256).layers(4).experts(16).used(4).weightType(GgmlType.Q8_0).seed(42).build();
+                .hidden(256).layers(4).vocab(300).experts(16).used(4).weightType(GgmlType.Q8_0).seed(42).build();
     }
 
     /** Writes the demo model into {@code dir} unless it is there; returns its path. */
