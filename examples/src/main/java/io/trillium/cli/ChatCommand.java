@@ -1,5 +1,6 @@
 package io.trillium.cli;
 
+import io.trillium.api.ContextOverflowException;
 import io.trillium.api.GenerationRequest;
 import io.trillium.api.GenerationResult;
 import io.trillium.api.Metrics;
@@ -98,7 +99,14 @@ final class ChatCommand implements Callable<Integer> {
                 conversation.add(Message.user(text));
                 GenerationRequest req = GenerationRequest.builder().messages(conversation).maxTokens(maxTokens)
                         .sampler(sampler).seed(seed + turn++).build();
-                GenerationResult r = s.generate(req, ApiSupport.streamTo(out));
+                GenerationResult r;
+                try {
+                    r = s.generate(req, ApiSupport.streamTo(out));
+                } catch (ContextOverflowException e) {
+                    conversation.removeLast();
+                    out.println("(" + e.getMessage() + "; /reset starts over)");
+                    continue;
+                }
                 ApiSupport.write(out, "\n");
                 conversation.add(Message.assistant(r.text()));
                 last = r.metrics();

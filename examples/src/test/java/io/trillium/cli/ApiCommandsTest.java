@@ -119,6 +119,8 @@ class ApiCommandsTest {
         assertTrue(out.startsWith("chat with qwen3moe-tiny-F32.gguf"), out);
         assertEquals(6, out.split("> ", -1).length - 1, "one prompt per input line: " + out);
         assertTrue(out.contains("decode: "), "stats printed: " + out);
+        // the second turn extends the first: its prompt reuses the session's KV cache
+        assertTrue(java.util.regex.Pattern.compile("\\([1-9][0-9]* cached\\)").matcher(out).find(), out);
         assertTrue(out.contains("(conversation cleared)"), out);
     }
 
