@@ -4,5 +4,7 @@ module io.trillium.examples {
     requires info.picocli;
     requires com.fasterxml.jackson.databind;
 
+    exports io.trillium.examples;
+
     opens io.trillium.cli to info.picocli;
 }
