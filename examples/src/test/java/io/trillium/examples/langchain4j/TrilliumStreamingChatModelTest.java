@@ -105,4 +105,25 @@ class TrilliumStreamingChatModelTest {
             assertInstanceOf(UnsupportedOperationException.class, e.getCause());
         }
     }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"qwen3moe-tiny-F32.gguf"})
+    void blockingChatModelMatchesTheStreamedText(String name) throws Exception {
+        try (Model model = Trillium.load(Fixtures.models().resolve(name), LoadOptions.defaults());
+             TrilliumStreamingChatModel streaming = TrilliumStreamingChatModel.builder().model(model)
+                     .defaultRequestParameters(ChatRequestParameters.builder().temperature(0.0).maxOutputTokens(6).build())
+                     .build()) {
+            Collector handler = new Collector();
+            streaming.chat(List.of(UserMessage.from("Hello")), handler);
+            String streamed = handler.done.get(60, TimeUnit.SECONDS).aiMessage().text();
+            ChatResponse blocking = new TrilliumChatModel(streaming).chat(UserMessage.from("Hello"));
+            assertEquals(streamed, blocking.aiMessage().text());
+            assertTrue(blocking.tokenUsage().outputTokenCount() <= 6);
+            assertThrows(UnsupportedOperationException.class, () -> new TrilliumChatModel(streaming).chat(
+                    ChatRequest.builder().messages(UserMessage.from("Hi"))
+                            .parameters(ChatRequestParameters.builder()
+                                    .responseFormat(dev.langchain4j.model.chat.request.ResponseFormat.JSON).build())
+                            .build()));
+        }
+    }
 }
