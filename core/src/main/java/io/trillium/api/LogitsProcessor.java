@@ -6,5 +6,6 @@ package io.trillium.api;
  */
 @FunctionalInterface
 public interface LogitsProcessor {
+    /** Rewrites {@code logits} (one value per vocabulary id) in place. */
     void process(float[] logits, SamplingContext context);
 }

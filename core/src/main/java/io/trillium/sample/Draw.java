@@ -10,6 +10,7 @@ import io.trillium.api.SamplingContext;
  * −∞ (or NaN) it falls back to the argmax. Stateless, allocation-free.
  */
 public final class Draw implements Sampler {
+    /** The shared instance (stateless). */
     public static final Draw INSTANCE = new Draw();
 
     private Draw() {}

@@ -5,6 +5,7 @@ import io.trillium.api.SamplingContext;
 
 /** Argmax: the highest logit wins, ties go to the lowest id. Stateless, uses no randomness. */
 public final class Greedy implements Sampler {
+    /** The shared instance (stateless). */
     public static final Greedy INSTANCE = new Greedy();
 
     private Greedy() {}

@@ -13,6 +13,7 @@ public final class LogitBias implements LogitsProcessor {
     private final int[] ids;
     private final float[] biases;
 
+    /** A processor adding {@code bias.get(id)} to each listed id's logit ({@code -inf} bans the token). */
     public LogitBias(Map<Integer, Float> bias) {
         TreeMap<Integer, Float> sorted = new TreeMap<>(bias);
         ids = new int[sorted.size()];

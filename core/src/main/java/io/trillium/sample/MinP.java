@@ -9,6 +9,7 @@ import io.trillium.api.SamplingContext;
  * The argmax always survives. {@code minP <= 0} keeps everything. Stateless.
  */
 public record MinP(double minP) implements LogitsProcessor {
+    /** Checks the threshold (values {@code <= 0} keep every token). */
     public MinP {
         if (Double.isNaN(minP)) throw new IllegalArgumentException("minP is NaN");
     }

@@ -14,16 +14,19 @@ import io.trillium.api.SamplingContext;
  * Tokens outside the vocabulary are ignored. Stateless; per-thread scratch.
  */
 public record Penalties(int lastN, float repeat, float frequency, float presence) implements LogitsProcessor {
+    /** Checks the window and penalty values. */
     public Penalties {
         if (!(repeat > 0)) throw new IllegalArgumentException("repeat penalty must be > 0: " + repeat);
         if (!Float.isFinite(frequency) || !Float.isFinite(presence))
             throw new IllegalArgumentException("frequency/presence must be finite");
     }
 
+    /** llama.cpp's repetition penalty alone over the last {@code lastN} tokens. */
     public static Penalties repetition(int lastN, float repeat) {
         return new Penalties(lastN, repeat, 0f, 0f);
     }
 
+    /** OpenAI-style frequency and presence penalties alone over the last {@code lastN} tokens. */
     public static Penalties openAi(int lastN, float frequency, float presence) {
         return new Penalties(lastN, 1f, frequency, presence);
     }
