@@ -1,16 +1,23 @@
-/** Model files, tokenizers, architectures, tiers and the public API of Trillium. */
+/**
+ * Trillium's engine and public API. Applications use {@code io.trillium.api} (with the built-in
+ * samplers of {@code io.trillium.sample} and the chat/tokenizer types its signatures mention); the
+ * documented lower layers {@code io.trillium.model} (raw logits) and {@code io.trillium.gguf} (tensors
+ * in place) stay open to power users. The engine's internals are exported only to Trillium's own
+ * modules.
+ */
 module io.trillium.core {
     requires transitive io.trillium.quant;
     requires com.fasterxml.jackson.databind;
 
+    exports io.trillium.api;
+    exports io.trillium.sample;
     exports io.trillium.chat;
-    exports io.trillium.gguf;
     exports io.trillium.tokenizer;
     exports io.trillium.model;
-    exports io.trillium.model.synth;
-    exports io.trillium.moe;
-    exports io.trillium.backend;
-    exports io.trillium.api;
-    exports io.trillium.kv;
-    exports io.trillium.sample;
+    exports io.trillium.gguf;
+
+    exports io.trillium.model.synth to io.trillium.examples, io.trillium.benchmarks;
+    exports io.trillium.backend to io.trillium.examples, io.trillium.benchmarks, io.trillium.cuda;
+    exports io.trillium.moe to io.trillium.examples, io.trillium.benchmarks, io.trillium.cuda;
+    exports io.trillium.kv to io.trillium.examples, io.trillium.benchmarks, io.trillium.cuda;
 }
