@@ -8,6 +8,8 @@
 module io.trillium.core {
     requires transitive io.trillium.quant;
     requires com.fasterxml.jackson.databind;
+    requires jdk.unsupported;     // ExtendedOpenOption.DIRECT (NVMe tier)
+    requires jdk.nio.mapmode;     // ExtendedMapMode.READ_ONLY_SYNC (PMem tier)
 
     exports io.trillium.api;
     exports io.trillium.sample;
@@ -19,5 +21,6 @@ module io.trillium.core {
     exports io.trillium.model.synth to io.trillium.examples, io.trillium.benchmarks;
     exports io.trillium.backend to io.trillium.examples, io.trillium.benchmarks, io.trillium.cuda;
     exports io.trillium.moe to io.trillium.examples, io.trillium.benchmarks, io.trillium.cuda;
+    exports io.trillium.tier to io.trillium.examples, io.trillium.benchmarks, io.trillium.cuda;
     exports io.trillium.kv to io.trillium.examples, io.trillium.benchmarks, io.trillium.cuda;
 }

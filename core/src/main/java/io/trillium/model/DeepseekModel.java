@@ -8,7 +8,9 @@ import io.trillium.gguf.GgufFormatException;
 import io.trillium.kv.LatentKvCache;
 import io.trillium.moe.ExpertExecutor;
 import io.trillium.moe.ExpertWeights;
-import io.trillium.moe.GgufExperts;
+import io.trillium.moe.ExpertSource;
+import io.trillium.tier.ExpertCache;
+import io.trillium.tier.ExpertPlacement;
 import io.trillium.moe.Router;
 import io.trillium.quant.Dequantizer;
 import io.trillium.quant.GgmlType;
@@ -53,7 +55,7 @@ public final class DeepseekModel implements LanguageModel {
     private final Tensor output;
     private final float[] outputNorm;
     private final Layer[] layers;
-    private final GgufExperts experts;
+    private final ExpertSource experts;
     private final Rope rope;
     private final int nope;
     private final int ropeDims;
@@ -67,7 +69,8 @@ public final class DeepseekModel implements LanguageModel {
     /** Below this many multiply-adds per layer the heads' attention runs on the calling thread. */
     private static final long PARALLEL_ATTENTION = 1 << 16;
 
-    private DeepseekModel(GgufFile gguf, ModelConfig cfg, Tokenizer tokenizer, ComputeBackend backend, Arena arena) {
+    private DeepseekModel(GgufFile gguf, ModelConfig cfg, Tokenizer tokenizer, ComputeBackend backend, Arena arena,
+                          ExpertPlacement placement) {
         this.arena = arena;
         this.gguf = gguf;
         this.cfg = cfg;
@@ -147,7 +150,7 @@ public final class DeepseekModel implements LanguageModel {
                     attnOut, ffnNorm, dense, router, bias, shared);
         }
         this.sharedFfn = maxShared;
-        this.experts = cfg.experts() > 0 ? new GgufExperts(gguf, moe, cfg.experts()) : null;
+        this.experts = cfg.experts() > 0 ? placement.source(gguf, moe, cfg.experts()) : null;
     }
 
     /**
@@ -156,12 +159,18 @@ public final class DeepseekModel implements LanguageModel {
      * @throws GgufFormatException naming the tensor and its expected dims when one is missing or mis-shaped
      */
     public static LanguageModel create(GgufFile gguf, ModelConfig cfg, Tokenizer tokenizer, ComputeBackend backend) {
+        return create(gguf, cfg, tokenizer, backend, ExpertPlacement.mapped());
+    }
+
+    /** As {@link #create(GgufFile, ModelConfig, Tokenizer, ComputeBackend)}, with the experts where {@code placement} puts them. */
+    static LanguageModel create(GgufFile gguf, ModelConfig cfg, Tokenizer tokenizer, ComputeBackend backend,
+                                ExpertPlacement placement) {
         if (!cfg.isMla()) {
             throw new IllegalArgumentException("DeepseekModel runs deepseek2, not " + cfg.arch());
         }
         Arena arena = Arena.ofShared();
         try {
-            return new DeepseekModel(gguf, cfg, tokenizer, backend, arena);
+            return new DeepseekModel(gguf, cfg, tokenizer, backend, arena, placement);
         } catch (RuntimeException | Error e) {
             arena.close();
             throw e;
@@ -387,6 +396,9 @@ public final class DeepseekModel implements LanguageModel {
         }
         closed = true;
         arena.close();
+        if (experts instanceof ExpertCache cache) {
+            cache.close();
+        }
         gguf.close();
         backend.close();
     }

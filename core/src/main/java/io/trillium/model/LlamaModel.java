@@ -7,7 +7,9 @@ import io.trillium.gguf.GgufFile;
 import io.trillium.kv.KvCache;
 import io.trillium.moe.ExpertExecutor;
 import io.trillium.moe.ExpertWeights;
-import io.trillium.moe.GgufExperts;
+import io.trillium.moe.ExpertSource;
+import io.trillium.tier.ExpertCache;
+import io.trillium.tier.ExpertPlacement;
 import io.trillium.moe.Router;
 import io.trillium.quant.Dequantizer;
 import io.trillium.quant.Kernels;
@@ -41,12 +43,13 @@ public final class LlamaModel implements LanguageModel {
     private final Layer[] layers;
     private final float[] outputNorm;
     private final Tensor output;            // output.weight, or the tied token_embd
-    private final GgufExperts experts;      // null for a dense model
+    private final ExpertSource experts;      // null for a dense model
     private final int expertFfn;
     private final int sharedFfn;
     private final Rope rope;
 
-    private LlamaModel(GgufFile gguf, ModelConfig c, Tokenizer tokenizer, ComputeBackend backend) {
+    private LlamaModel(GgufFile gguf, ModelConfig c, Tokenizer tokenizer, ComputeBackend backend,
+                       ExpertPlacement placement) {
         this.gguf = gguf;
         this.c = c;
         this.tokenizer = tokenizer;
@@ -119,14 +122,20 @@ public final class LlamaModel implements LanguageModel {
         }
         expertFfn = eff;
         sharedFfn = sff;
-        experts = eff > 0 ? new GgufExperts(gguf, moe, c.experts()) : null;
+        experts = eff > 0 ? placement.source(gguf, moe, c.experts()) : null;
         // llama 3.1+: per-pair frequency factors
         rope = new Rope(c, optional("rope_freqs.weight", c.ropeDims() / 2).map(LlamaModel::floats).orElse(null));
     }
 
     /** Builds the forward pass of {@code cfg.arch()} on the tensors of {@code gguf}. */
     public static LanguageModel create(GgufFile gguf, ModelConfig cfg, Tokenizer tokenizer, ComputeBackend backend) {
-        return new LlamaModel(gguf, cfg, tokenizer, backend);
+        return create(gguf, cfg, tokenizer, backend, ExpertPlacement.mapped());
+    }
+
+    /** As {@link #create(GgufFile, ModelConfig, Tokenizer, ComputeBackend)}, with the experts where {@code placement} puts them. */
+    static LanguageModel create(GgufFile gguf, ModelConfig cfg, Tokenizer tokenizer, ComputeBackend backend,
+                                ExpertPlacement placement) {
+        return new LlamaModel(gguf, cfg, tokenizer, backend, placement);
     }
 
     @Override
@@ -292,6 +301,9 @@ public final class LlamaModel implements LanguageModel {
         try {
             backend.close();
         } finally {
+            if (experts instanceof ExpertCache cache) {
+                cache.close();
+            }
             gguf.close();
         }
     }

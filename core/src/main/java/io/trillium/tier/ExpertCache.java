@@ -1,0 +1,139 @@
+package io.trillium.tier;
+
+import io.trillium.gguf.GgufFile;
+import io.trillium.gguf.GgufTensorInfo;
+import io.trillium.moe.ExpertSource;
+import io.trillium.moe.ExpertWeights;
+import io.trillium.quant.Tensor;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Experts in DRAM slots (gate, up and down of one (layer, expert) together), read on a miss from a
+ * slow {@link Tier} and evicted least-recently-used to stay within the {@link DramTier} budget.
+ * Thread-safe; a miss holds the lock while it reads, which keeps concurrent sessions from reading the
+ * same expert twice. Evicting a slot only drops it from the budget: its memory stays valid while any
+ * reader still holds its views (see {@link DramTier}).
+ */
+public final class ExpertCache implements ExpertSource, AutoCloseable {
+    /** Counters since creation. */
+    public record Stats(long hits, long misses, long bytesRead, String tier, long dramUsed, long dramBudget) {
+        public double hitRate() {
+            long n = hits + misses;
+            return n == 0 ? 0 : (double) hits / n;
+        }
+    }
+
+    /** Where one stacked expert tensor of one layer lives: expert e is at {@code fileOffset + e * bytes}. */
+    private record Stack(Path file, GgufTensorInfo info, long bytes) {
+    }
+
+    private final Stack[][] stacks;   // [layer][gate, up, down], null for dense layers
+    private final int experts;
+    private final Tier tier;
+    private final DramTier dram;
+    private record Slot(ExpertWeights weights, MemorySegment memory) {
+    }
+
+    private final LinkedHashMap<Long, Slot> slots = new LinkedHashMap<>(16, 0.75f, true);
+    private final AtomicLong hits = new AtomicLong();
+    private final AtomicLong misses = new AtomicLong();
+    private final AtomicLong bytesRead = new AtomicLong();
+
+    /** Experts of the MoE layers ({@code isMoe[l]}) of {@code gguf}, read through {@code tier}. */
+    public ExpertCache(GgufFile gguf, boolean[] isMoe, int experts, Tier tier, DramTier dram) {
+        this.experts = experts;
+        this.tier = tier;
+        this.dram = dram;
+        this.stacks = new Stack[isMoe.length][];
+        String[] which = {"gate", "up", "down"};
+        for (int l = 0; l < isMoe.length; l++) {
+            if (!isMoe[l]) {
+                continue;
+            }
+            stacks[l] = new Stack[3];
+            for (int k = 0; k < 3; k++) {
+                GgufTensorInfo t = gguf.tensorInfo("blk." + l + ".ffn_" + which[k] + "_exps.weight");
+                if (t.rank() != 3 || t.dim(2) != experts) {
+                    throw new IllegalArgumentException(t + " in " + gguf.files().getFirst()
+                            + ": expected 3 dims with " + experts + " experts last");
+                }
+                stacks[l][k] = new Stack(gguf.files().get(t.part()), t, t.type().bytesFor(t.dim(0) * t.dim(1)));
+            }
+        }
+    }
+
+    @Override
+    public ExpertWeights expert(int layer, int expert) {
+        if (stacks[layer] == null || expert < 0 || expert >= experts) {
+            throw new IndexOutOfBoundsException("no expert " + expert + " in layer " + layer);
+        }
+        long key = (long) layer * experts + expert;
+        synchronized (slots) {
+            Slot slot = slots.get(key);
+            if (slot == null) {
+                misses.incrementAndGet();
+                slot = load(layer, expert);
+                slots.put(key, slot);
+            } else {
+                hits.incrementAndGet();
+            }
+            return slot.weights;
+        }
+    }
+
+    /** Reads one expert into a fresh slot, evicting LRU slots until it fits. Caller holds the lock. */
+    private Slot load(int layer, int expert) {
+        Stack[] s = stacks[layer];
+        long need = s[0].bytes + s[1].bytes + s[2].bytes;
+        if (need > dram.budget()) {
+            throw new IllegalStateException("one expert (" + need + " bytes) exceeds the DRAM budget of "
+                    + dram.budget() + " bytes");
+        }
+        MemorySegment slot;
+        while ((slot = dram.allocate(need)) == null) {
+            var eldest = slots.entrySet().iterator();
+            Slot victim = eldest.next().getValue();
+            eldest.remove();
+            dram.free(victim.memory);
+        }
+        try (Arena io = Arena.ofConfined()) {
+            Tensor[] t = new Tensor[3];
+            long at = 0;
+            for (int k = 0; k < 3; k++) {
+                Stack st = s[k];
+                MemorySegment src = tier.read(st.file, st.info.fileOffset() + expert * st.bytes, st.bytes, io);
+                MemorySegment dst = slot.asSlice(at, st.bytes);
+                dst.copyFrom(src);
+                bytesRead.addAndGet(st.bytes);
+                t[k] = new Tensor(st.info.name() + "[expert " + expert + "]", st.info.type(),
+                        new long[] {st.info.dim(0), st.info.dim(1)}, dst);
+                at += st.bytes;
+            }
+            return new Slot(new ExpertWeights(t[0], t[1], t[2]), slot);
+        } catch (RuntimeException | Error e) {
+            dram.free(slot);   // nothing half-read stays cached or counted
+            throw e;
+        }
+    }
+
+    public Stats stats() {
+        return new Stats(hits.get(), misses.get(), bytesRead.get(), tier.name(), dram.used(), dram.budget());
+    }
+
+    /** Slots currently cached. */
+    public int size() {
+        synchronized (slots) {
+            return slots.size();
+        }
+    }
+
+    @Override
+    public void close() {
+        tier.close();
+    }
+}
