@@ -128,6 +128,45 @@ class ExpertCacheTest {
         }
     }
 
+    @Test
+    void concurrentReadersSeeTheFileBytesWithinBudget() throws Exception {
+        Path file = model("qwen3moe-tiny-F32");
+        try (GgufFile g = GgufFile.open(file); NvmeTier tier = new NvmeTier()) {
+            int layers = g.metadata().getInt("qwen3moe.block_count");
+            int experts = Math.toIntExact(g.tensorInfo("blk.0.ffn_gate_exps.weight").dim(2));
+            boolean[] moe = new boolean[layers];
+            java.util.Arrays.fill(moe, true);
+            long budget = expertBytes(file) / 9;
+            ExpertCache c = new ExpertCache(g, moe, experts, tier, new DramTier(budget));
+            Thread[] ts = new Thread[4];
+            AtomicReference<Throwable> failure = new AtomicReference<>();
+            for (int t = 0; t < ts.length; t++) {
+                long seed = t;
+                ts[t] = Thread.ofPlatform().start(() -> {
+                    try {
+                        Random r = new Random(seed);
+                        for (int i = 0; i < 500; i++) {
+                            int l = r.nextInt(layers);
+                            int e = r.nextInt(experts);
+                            ExpertWeights w = c.expert(l, e);
+                            // evicted or not, a view taken stays readable and holds the file's bytes
+                            MemorySegment want = g.tensor("blk." + l + ".ffn_up_exps.weight").expert(e).data();
+                            assertEquals(-1, want.mismatch(w.up().data()));
+                            assertTrue(c.stats().dramUsed() <= budget);
+                        }
+                    } catch (Throwable x) {
+                        failure.compareAndSet(null, x);
+                    }
+                });
+            }
+            for (Thread t : ts) {
+                t.join();
+            }
+            assertNull(failure.get(), () -> String.valueOf(failure.get()));
+            assertTrue(c.stats().hits() > 0, c.stats().toString());
+        }
+    }
+
     /** Reads from a truncated copy of the file while {@code broken}: the real short-read path of NvmeTier. */
     private static final class FlakyTier implements Tier {
         final NvmeTier nvme = new NvmeTier();
