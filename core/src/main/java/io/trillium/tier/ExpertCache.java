@@ -44,7 +44,7 @@ public final class ExpertCache implements ExpertSource, AutoCloseable {
     private final AtomicLong misses = new AtomicLong();
     private final AtomicLong bytesRead = new AtomicLong();
 
-    /** Experts of the MoE layers ({@code isMoe[l]}) of {@code gguf}, read through {@code tier}. */
+    /** Experts of the MoE layers ({@code isMoe[l]}) of {@code gguf}, read through {@code tier}, which {@link #close()} closes. */
     public ExpertCache(GgufFile gguf, boolean[] isMoe, int experts, Tier tier, DramTier dram) {
         this.experts = experts;
         this.tier = tier;

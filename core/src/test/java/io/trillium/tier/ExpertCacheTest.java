@@ -82,6 +82,9 @@ class ExpertCacheTest {
         }
         long all = expertBytes(file);
         long small = all / 5;   // forces eviction
+        try (LanguageModel m = Models.load(file, new CpuBackend(2), ExpertPlacement.cached(NvmeTier::new, small))) {
+            assertLogits(want, run(m));
+        }
         Tier[] tiers = {new NvmeTier(), new PmemTier(false)};
         for (Tier tier : tiers) {
             AtomicReference<ExpertCache> cache = new AtomicReference<>();
