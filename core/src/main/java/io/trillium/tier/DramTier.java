@@ -12,6 +12,7 @@ public final class DramTier {
     private final long budget;
     private long used;
 
+    /** A budget of {@code budget} bytes. */
     public DramTier(long budget) {
         if (budget <= 0) {
             throw new IllegalArgumentException("DRAM budget must be positive: " + budget);
@@ -37,10 +38,12 @@ public final class DramTier {
         }
     }
 
+    /** Bytes handed out and not given back. */
     public synchronized long used() {
         return used;
     }
 
+    /** The most bytes ever handed out at once. */
     public long budget() {
         return budget;
     }

@@ -22,6 +22,7 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class ExpertCache implements ExpertSource, AutoCloseable {
     /** Counters since creation. */
     public record Stats(long hits, long misses, long bytesRead, String tier, long dramUsed, long dramBudget) {
+        /** Hits over all lookups (0 before the first). */
         public double hitRate() {
             long n = hits + misses;
             return n == 0 ? 0 : (double) hits / n;
@@ -44,7 +45,10 @@ public final class ExpertCache implements ExpertSource, AutoCloseable {
     private final AtomicLong misses = new AtomicLong();
     private final AtomicLong bytesRead = new AtomicLong();
 
-    /** Experts of the MoE layers ({@code isMoe[l]}) of {@code gguf}, read through {@code tier}, which {@link #close()} closes. */
+    /**
+     * Experts of the MoE layers ({@code isMoe[l]}) of {@code gguf}, read through {@code tier} (which
+     * {@link #close()} closes) into slots within {@code dram}'s budget.
+     */
     public ExpertCache(GgufFile gguf, boolean[] isMoe, int experts, Tier tier, DramTier dram) {
         this.experts = experts;
         this.tier = tier;
@@ -121,6 +125,7 @@ public final class ExpertCache implements ExpertSource, AutoCloseable {
         }
     }
 
+    /** The counters now, and the DRAM in use. */
     public Stats stats() {
         return new Stats(hits.get(), misses.get(), bytesRead.get(), tier.name(), dram.used(), dram.budget());
     }
@@ -132,6 +137,7 @@ public final class ExpertCache implements ExpertSource, AutoCloseable {
         }
     }
 
+    /** Closes the tier; slots already handed out stay readable. */
     @Override
     public void close() {
         tier.close();

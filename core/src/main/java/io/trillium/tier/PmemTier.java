@@ -23,6 +23,7 @@ public final class PmemTier implements Tier {
     private final Arena arena = Arena.ofShared();
     private final Map<Path, MemorySegment> maps = new HashMap<>();
 
+    /** With {@code strictDax}, a file not on a DAX file system is an error rather than a warning. */
     public PmemTier(boolean strictDax) {
         this.strictDax = strictDax;
     }
