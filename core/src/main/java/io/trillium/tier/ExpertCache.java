@@ -9,15 +9,19 @@ import io.trillium.quant.Tensor;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Experts in DRAM slots (gate, up and down of one (layer, expert) together), read on a miss from a
  * slow {@link Tier} and evicted least-recently-used to stay within the {@link DramTier} budget.
- * Thread-safe; a miss holds the lock while it reads, which keeps concurrent sessions from reading the
- * same expert twice. Evicting a slot only drops it from the budget: its memory stays valid while any
- * reader still holds its views (see {@link DramTier}).
+ * Thread-safe; a miss reads outside the lock (a second reader of the same expert waits for that read
+ * rather than starting another), and a read in flight holds its share of the budget. Evicting a slot
+ * only drops it from the budget: its memory stays valid while any reader still holds its views (see
+ * {@link DramTier}).
  */
 public final class ExpertCache implements ExpertSource, AutoCloseable {
     /** Counters since creation. */
@@ -41,6 +45,7 @@ public final class ExpertCache implements ExpertSource, AutoCloseable {
     }
 
     private final LinkedHashMap<Long, Slot> slots = new LinkedHashMap<>(16, 0.75f, true);
+    private final HashMap<Long, CompletableFuture<Slot>> loading = new HashMap<>();   // guarded by slots
     private final AtomicLong hits = new AtomicLong();
     private final AtomicLong misses = new AtomicLong();
     private final AtomicLong bytesRead = new AtomicLong();
@@ -77,51 +82,101 @@ public final class ExpertCache implements ExpertSource, AutoCloseable {
             throw new IndexOutOfBoundsException("no expert " + expert + " in layer " + layer);
         }
         long key = (long) layer * experts + expert;
+        CompletableFuture<Slot> pending;
+        MemorySegment memory;
         synchronized (slots) {
             Slot slot = slots.get(key);
-            if (slot == null) {
+            if (slot != null) {
+                hits.incrementAndGet();
+                return slot.weights;
+            }
+            pending = loading.get(key);
+            if (pending == null) {
                 misses.incrementAndGet();
-                slot = load(layer, expert);
-                slots.put(key, slot);
+                memory = reserve(layer);
+                pending = new CompletableFuture<>();
+                loading.put(key, pending);
             } else {
+                memory = null;   // another thread is reading it: wait for that read, not a second one
                 hits.incrementAndGet();
             }
-            return slot.weights;
         }
+        if (memory == null) {
+            try {
+                return pending.join().weights;
+            } catch (CompletionException e) {
+                throw e.getCause() instanceof RuntimeException r ? r : e;
+            }
+        }
+        // the read runs outside the lock: hits and other misses go on meanwhile
+        Slot slot;
+        try {
+            slot = read(layer, expert, memory);
+        } catch (RuntimeException | Error e) {
+            synchronized (slots) {
+                loading.remove(key);
+                dram.free(memory);   // nothing half-read stays cached or counted
+                slots.notifyAll();
+            }
+            pending.completeExceptionally(e);
+            throw e;
+        }
+        synchronized (slots) {
+            loading.remove(key);
+            slots.put(key, slot);
+            slots.notifyAll();
+        }
+        pending.complete(slot);
+        return slot.weights;
     }
 
-    /** Reads one expert into a fresh slot, evicting LRU slots until it fits. Caller holds the lock. */
-    private Slot load(int layer, int expert) {
+    /**
+     * Budget for one expert of {@code layer}, evicting LRU slots until it fits; waits while the rest of
+     * the budget is held by reads in flight. Caller holds the lock.
+     */
+    private MemorySegment reserve(int layer) {
         Stack[] s = stacks[layer];
         long need = s[0].bytes + s[1].bytes + s[2].bytes;
         if (need > dram.budget()) {
             throw new IllegalStateException("one expert (" + need + " bytes) exceeds the DRAM budget of "
                     + dram.budget() + " bytes");
         }
-        MemorySegment slot;
-        while ((slot = dram.allocate(need)) == null) {
+        MemorySegment memory;
+        while ((memory = dram.allocate(need)) == null) {
+            if (slots.isEmpty()) {
+                try {
+                    slots.wait();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IllegalStateException("interrupted while waiting for DRAM budget", e);
+                }
+                continue;
+            }
             var eldest = slots.entrySet().iterator();
             Slot victim = eldest.next().getValue();
             eldest.remove();
             dram.free(victim.memory);
         }
+        return memory;
+    }
+
+    /** Reads the three matrices of one expert into {@code memory}; throws rather than return part of it. */
+    private Slot read(int layer, int expert, MemorySegment memory) {
+        Stack[] s = stacks[layer];
         try (Arena io = Arena.ofConfined()) {
             Tensor[] t = new Tensor[3];
             long at = 0;
             for (int k = 0; k < 3; k++) {
                 Stack st = s[k];
                 MemorySegment src = tier.read(st.file, st.info.fileOffset() + expert * st.bytes, st.bytes, io);
-                MemorySegment dst = slot.asSlice(at, st.bytes);
+                MemorySegment dst = memory.asSlice(at, st.bytes);
                 dst.copyFrom(src);
                 bytesRead.addAndGet(st.bytes);
                 t[k] = new Tensor(st.info.name() + "[expert " + expert + "]", st.info.type(),
                         new long[] {st.info.dim(0), st.info.dim(1)}, dst);
                 at += st.bytes;
             }
-            return new Slot(new ExpertWeights(t[0], t[1], t[2]), slot);
-        } catch (RuntimeException | Error e) {
-            dram.free(slot);   // nothing half-read stays cached or counted
-            throw e;
+            return new Slot(new ExpertWeights(t[0], t[1], t[2]), memory);
         }
     }
 
