@@ -59,9 +59,20 @@ class ExpertCacheTest {
         }
     }
 
+    /**
+     * The tiers serve the file's exact bytes (checked byte for byte elsewhere in this class), so the
+     * logits are bit-identical once every run is JIT-compiled. A kernel caught in the interpreter or
+     * C1 sums in another order (~1 ulp, see DecodeAllocationTest), which CI load can cause at any
+     * time; so a difference is tolerated only at that level (rel-L2 ≤ 1e-6) — a wrong or partial
+     * expert moves the logits by orders of magnitude more.
+     */
     private static void assertLogits(float[][] want, float[][] got) {
         for (int i = 0; i < want.length; i++) {
-            assertArrayEquals(want[i], got[i], "token " + i);
+            if (!java.util.Arrays.equals(want[i], got[i])) {
+                double rel = Fixtures.relL2(got[i], want[i]);
+                System.out.printf("token %d: not bit-identical (JIT rounding), rel-L2 %.2e%n", i, rel);
+                assertTrue(rel <= 1e-6, "token " + i + ": rel-L2 " + rel);
+            }
         }
     }
 
