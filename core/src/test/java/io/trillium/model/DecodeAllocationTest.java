@@ -94,8 +94,7 @@ class DecodeAllocationTest {
         float[] reference = null;
         for (int threads = 1; threads <= 3; threads++) {
             try (LanguageModel m = Models.load(file, new CpuBackend(threads))) {
-                m.forward(m.newState(tokens.length), tokens);   // warm-up: interpreted Vector API code rounds differently
-                float[] logits = m.forward(m.newState(tokens.length), tokens).clone();
+                float[] logits = stableLogits(m, tokens);
                 if (reference == null) {
                     reference = logits;
                 } else {
@@ -103,6 +102,24 @@ class DecodeAllocationTest {
                 }
             }
         }
+    }
+
+    /**
+     * The logits once two runs in a row agree bit for bit: interpreted or C1-compiled Vector API code
+     * sums in another order than C2's (~1 ulp), and a loaded CI machine can catch a kernel mid-way.
+     * A real order dependence (threads racing on a sum) would never settle, and the thread-count
+     * comparison below stays bitwise.
+     */
+    private static float[] stableLogits(LanguageModel m, int[] tokens) {
+        float[] prev = m.forward(m.newState(tokens.length), tokens).clone();
+        for (int i = 0; i < 6; i++) {
+            float[] cur = m.forward(m.newState(tokens.length), tokens).clone();
+            if (java.util.Arrays.equals(prev, cur)) {
+                return cur;
+            }
+            prev = cur;
+        }
+        return prev;
     }
 
     private Path synth(String arch) throws IOException {
