@@ -549,9 +549,7 @@ public final class BpeTokenizer implements Tokenizer {
     }
 
     private void checkId(int id) {
-        if (id < 0 || id >= texts.length) {
-            throw new IllegalArgumentException("token id " + id + " is outside the vocabulary (0.." + (texts.length - 1) + ")");
-        }
+        Ints.checkId(id, texts.length);
     }
 
     @Override
@@ -574,18 +572,17 @@ public final class BpeTokenizer implements Tokenizer {
 
     @Override
     public OptionalInt tokenId(String text) {
-        Integer id = idOfText.get(text);
-        return id == null ? OptionalInt.empty() : OptionalInt.of(id);
+        return Ints.optionalId(idOfText.getOrDefault(text, -1));
     }
 
     @Override
     public OptionalInt bos() {
-        return bos < 0 ? OptionalInt.empty() : OptionalInt.of(bos);
+        return Ints.optionalId(bos);
     }
 
     @Override
     public OptionalInt eos() {
-        return eos < 0 ? OptionalInt.empty() : OptionalInt.of(eos);
+        return Ints.optionalId(eos);
     }
 
     @Override

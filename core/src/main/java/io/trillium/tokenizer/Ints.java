@@ -37,4 +37,16 @@ final class Ints {
     int[] toArray() {
         return Arrays.copyOf(a, size);
     }
+
+    /** {@code id}, or empty for the "absent" marker -1 that vocabularies store. */
+    static java.util.OptionalInt optionalId(int id) {
+        return id < 0 ? java.util.OptionalInt.empty() : java.util.OptionalInt.of(id);
+    }
+
+    /** Throws unless {@code 0 <= id < vocabSize}. */
+    static void checkId(int id, int vocabSize) {
+        if (id < 0 || id >= vocabSize) {
+            throw new IllegalArgumentException("token id " + id + " is outside the vocabulary (0.." + (vocabSize - 1) + ")");
+        }
+    }
 }

@@ -191,7 +191,7 @@ public final class SentencePieceTokenizer implements Tokenizer {
 
     @Override
     public int[] encode(String text, boolean addSpecial, boolean parseSpecial) {
-        IntList out = new IntList();
+        Ints out = new Ints(text.length() / 2 + 4);
         if (addSpecial && addBos) {
             out.add(bos);
         }
@@ -228,7 +228,7 @@ public final class SentencePieceTokenizer implements Tokenizer {
      * llama.cpp's llm_tokenizer_spm_session: start from one symbol per code point and keep merging
      * the adjacent pair that forms the vocabulary piece of highest score (leftmost on ties).
      */
-    private void encodePiece(String s, IntList out) {
+    private void encodePiece(String s, Ints out) {
         int len = s.codePointCount(0, s.length());
         int[] start = new int[len];
         int[] size = new int[len];   // chars; 0 once merged into the symbol on its left
@@ -282,7 +282,7 @@ public final class SentencePieceTokenizer implements Tokenizer {
      * pieces), so llama.cpp's recursive re-split never applies here; a single code point missing
      * from the vocabulary falls back to its UTF-8 bytes, and a byte without a token to UNK.
      */
-    private void resegment(String symbol, IntList out) {
+    private void resegment(String symbol, Ints out) {
         Integer id = ids.get(symbol);
         if (id != null) {
             out.add(id);
@@ -358,23 +358,22 @@ public final class SentencePieceTokenizer implements Tokenizer {
 
     @Override
     public OptionalInt tokenId(String text) {
-        Integer id = ids.get(text);
-        return id == null ? OptionalInt.empty() : OptionalInt.of(id);
+        return Ints.optionalId(ids.getOrDefault(text, -1));
     }
 
     @Override
     public OptionalInt bos() {
-        return bos < 0 ? OptionalInt.empty() : OptionalInt.of(bos);
+        return Ints.optionalId(bos);
     }
 
     @Override
     public OptionalInt eos() {
-        return eos < 0 ? OptionalInt.empty() : OptionalInt.of(eos);
+        return Ints.optionalId(eos);
     }
 
     /** Unknown-token id, if the vocabulary has one. */
     public OptionalInt unk() {
-        return unk < 0 ? OptionalInt.empty() : OptionalInt.of(unk);
+        return Ints.optionalId(unk);
     }
 
     /** Whether {@code encode(..., addSpecial = true, ...)} puts BOS first. */
@@ -393,26 +392,7 @@ public final class SentencePieceTokenizer implements Tokenizer {
     }
 
     private void check(int id) {
-        if (id < 0 || id >= tokens.length) {
-            throw new IllegalArgumentException("token id " + id + " is outside the vocabulary (0.."
-                    + (tokens.length - 1) + ")");
-        }
+        Ints.checkId(id, tokens.length);
     }
 
-    /** A growable int array. */
-    private static final class IntList {
-        private int[] a = new int[16];
-        private int n;
-
-        void add(int v) {
-            if (n == a.length) {
-                a = Arrays.copyOf(a, n * 2);
-            }
-            a[n++] = v;
-        }
-
-        int[] toArray() {
-            return Arrays.copyOf(a, n);
-        }
-    }
 }
