@@ -1,14 +1,12 @@
 package io.trillium.tier;
 
 import io.trillium.gguf.GgufFile;
-import io.trillium.gguf.GgufTensorInfo;
 import io.trillium.moe.ExpertSource;
 import io.trillium.moe.ExpertWeights;
 import io.trillium.quant.Tensor;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.concurrent.CompletableFuture;
@@ -33,11 +31,7 @@ public final class ExpertCache implements ExpertSource, AutoCloseable {
         }
     }
 
-    /** Where one stacked expert tensor of one layer lives: expert e is at {@code fileOffset + e * bytes}. */
-    private record Stack(Path file, GgufTensorInfo info, long bytes) {
-    }
-
-    private final Stack[][] stacks;   // [layer][gate, up, down], null for dense layers
+    private final ExpertLayout layout;
     private final int experts;
     private final Tier tier;
     private final DramTier dram;
@@ -55,30 +49,20 @@ public final class ExpertCache implements ExpertSource, AutoCloseable {
      * {@link #close()} closes) into slots within {@code dram}'s budget.
      */
     public ExpertCache(GgufFile gguf, boolean[] isMoe, int experts, Tier tier, DramTier dram) {
-        this.experts = experts;
+        this(ExpertLayout.gguf(gguf, isMoe, experts), tier, dram);
+    }
+
+    /** The experts {@code layout} locates, read through {@code tier} into slots within {@code dram}'s budget. */
+    public ExpertCache(ExpertLayout layout, Tier tier, DramTier dram) {
+        this.layout = layout;
+        this.experts = layout.experts();
         this.tier = tier;
         this.dram = dram;
-        this.stacks = new Stack[isMoe.length][];
-        String[] which = {"gate", "up", "down"};
-        for (int l = 0; l < isMoe.length; l++) {
-            if (!isMoe[l]) {
-                continue;
-            }
-            stacks[l] = new Stack[3];
-            for (int k = 0; k < 3; k++) {
-                GgufTensorInfo t = gguf.tensorInfo("blk." + l + ".ffn_" + which[k] + "_exps.weight");
-                if (t.rank() != 3 || t.dim(2) != experts) {
-                    throw new IllegalArgumentException(t + " in " + gguf.files().getFirst()
-                            + ": expected 3 dims with " + experts + " experts last");
-                }
-                stacks[l][k] = new Stack(gguf.files().get(t.part()), t, t.type().bytesFor(t.dim(0) * t.dim(1)));
-            }
-        }
     }
 
     @Override
     public ExpertWeights expert(int layer, int expert) {
-        if (stacks[layer] == null || expert < 0 || expert >= experts) {
+        if (layer < 0 || layer >= layout.layers() || !layout.isMoe(layer) || expert < 0 || expert >= experts) {
             throw new IndexOutOfBoundsException("no expert " + expert + " in layer " + layer);
         }
         long key = (long) layer * experts + expert;
@@ -135,8 +119,7 @@ public final class ExpertCache implements ExpertSource, AutoCloseable {
      * the budget is held by reads in flight. Caller holds the lock.
      */
     private MemorySegment reserve(int layer) {
-        Stack[] s = stacks[layer];
-        long need = s[0].bytes + s[1].bytes + s[2].bytes;
+        long need = layout.expertBytes(layer);
         if (need > dram.budget()) {
             throw new IllegalStateException("one expert (" + need + " bytes) exceeds the DRAM budget of "
                     + dram.budget() + " bytes");
@@ -160,21 +143,30 @@ public final class ExpertCache implements ExpertSource, AutoCloseable {
         return memory;
     }
 
-    /** Reads the three matrices of one expert into {@code memory}; throws rather than return part of it. */
+    /**
+     * Reads the three matrices of one expert into {@code memory}; parts that follow each other in one
+     * file (a repacked expert) are one read. Throws rather than return part of an expert.
+     */
     private Slot read(int layer, int expert, MemorySegment memory) {
-        Stack[] s = stacks[layer];
+        ExpertLayout.Part[] p = layout.parts(layer, expert);
         try (Arena io = Arena.ofConfined()) {
             Tensor[] t = new Tensor[3];
             long at = 0;
-            for (int k = 0; k < 3; k++) {
-                Stack st = s[k];
-                MemorySegment src = tier.read(st.file, st.info.fileOffset() + expert * st.bytes, st.bytes, io);
-                MemorySegment dst = memory.asSlice(at, st.bytes);
-                dst.copyFrom(src);
-                bytesRead.addAndGet(st.bytes);
-                t[k] = new Tensor(st.info.name() + "[expert " + expert + "]", st.info.type(),
-                        new long[] {st.info.dim(0), st.info.dim(1)}, dst);
-                at += st.bytes;
+            for (int k = 0; k < 3; ) {
+                int run = k + 1;   // parts k..run-1 are adjacent in one file
+                long len = p[k].bytes();
+                while (run < 3 && p[run].file().equals(p[k].file()) && p[run].offset() == p[k].offset() + len) {
+                    len += p[run].bytes();
+                    run++;
+                }
+                MemorySegment src = tier.read(p[k].file(), p[k].offset(), len, io);
+                memory.asSlice(at, len).copyFrom(src);
+                bytesRead.addAndGet(len);
+                for (; k < run; k++) {
+                    MemorySegment dst = memory.asSlice(at, p[k].bytes());
+                    t[k] = new Tensor(p[k].name(), p[k].type(), new long[] {p[k].cols(), p[k].rows()}, dst);
+                    at += p[k].bytes();
+                }
             }
             return new Slot(new ExpertWeights(t[0], t[1], t[2]), memory);
         }
