@@ -1,8 +1,9 @@
 /**
  * Trillium's engine and public API. Applications use {@code io.trillium.api} (with the built-in
  * samplers of {@code io.trillium.sample} and the chat/tokenizer types its signatures mention); the
- * documented lower layers {@code io.trillium.model} (raw logits) and {@code io.trillium.gguf} (tensors
- * in place) stay open to power users. The engine's internals are exported only to Trillium's own
+ * documented lower layers {@code io.trillium.model} (raw logits), {@code io.trillium.gguf} (tensors
+ * in place), {@code io.trillium.moe} (routing, expert statistics) and {@code io.trillium.tier} (memory
+ * tiers, expert cache) stay open to power users. The engine's internals are exported only to Trillium's own
  * modules.
  */
 module io.trillium.core {
@@ -20,7 +21,7 @@ module io.trillium.core {
 
     exports io.trillium.model.synth to io.trillium.examples, io.trillium.benchmarks;
     exports io.trillium.backend to io.trillium.examples, io.trillium.benchmarks, io.trillium.cuda;
-    exports io.trillium.moe to io.trillium.examples, io.trillium.benchmarks, io.trillium.cuda;
-    exports io.trillium.tier to io.trillium.examples, io.trillium.benchmarks, io.trillium.cuda;
+    exports io.trillium.moe;
+    exports io.trillium.tier;
     exports io.trillium.kv to io.trillium.examples, io.trillium.benchmarks, io.trillium.cuda;
 }

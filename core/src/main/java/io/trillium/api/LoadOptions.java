@@ -1,13 +1,35 @@
 package io.trillium.api;
 
+import io.trillium.tier.ExpertCache;
+
+import java.nio.file.Path;
+
 /**
  * How {@link Trillium#load} opens a model.
  *
  * @param threads              compute threads (at least 1)
  * @param quantizedActivations fast approximate mode: activations quantized to 8 bits for the integer kernels
  * @param contextLength        default context length of {@link Model#newSession()}; 0 = the model's trained context
+ * @param expertTier           where the routed experts are read from
+ * @param dramBudget           bytes of DRAM for cached experts (NVMe tier; required there), 0 = no limit given
+ * @param hotExperts           expert statistics (from {@code trillium profile}) whose most chosen experts
+ *                             are pinned in DRAM (half the budget), or null
+ * @param strictDax            PMem tier: fail, rather than warn and map normally, when the file is not on DAX
+ * @param cachePolicy          NVMe tier: eviction of the unpinned cached experts
  */
-public record LoadOptions(int threads, boolean quantizedActivations, int contextLength) {
+public record LoadOptions(int threads, boolean quantizedActivations, int contextLength, ExpertTier expertTier,
+                          long dramBudget, Path hotExperts, boolean strictDax, ExpertCache.Policy cachePolicy) {
+
+    /** Where the routed experts live; the rest of the weights is always mapped from the model file. */
+    public enum ExpertTier {
+        /** Read in place from the mapped model file: every expert in DRAM (the page cache). */
+        DRAM,
+        /** Computed on in place from the file mapped with DAX (Optane PMem); no DRAM copy. */
+        PMEM,
+        /** Read with direct I/O into an expert cache of {@link #dramBudget} bytes (LRU with a pinned hot set). */
+        NVME
+    }
+
     /** Validates. */
     public LoadOptions {
         if (threads < 1) {
@@ -16,9 +38,18 @@ public record LoadOptions(int threads, boolean quantizedActivations, int context
         if (contextLength < 0) {
             throw new IllegalArgumentException("contextLength must be >= 0: " + contextLength);
         }
+        if (expertTier == null || cachePolicy == null) {
+            throw new IllegalArgumentException("expertTier and cachePolicy must not be null");
+        }
+        if (dramBudget < 0) {
+            throw new IllegalArgumentException("dramBudget must be >= 0: " + dramBudget);
+        }
+        if (expertTier == ExpertTier.NVME && dramBudget == 0) {
+            throw new IllegalArgumentException("the NVMe expert tier needs a DRAM budget for its expert cache");
+        }
     }
 
-    /** All processors, exact activations, the model's context length. */
+    /** All processors, exact activations, the model's context length, experts mapped in DRAM. */
     public static LoadOptions defaults() {
         return builder().build();
     }
@@ -33,6 +64,11 @@ public record LoadOptions(int threads, boolean quantizedActivations, int context
         private int threads = Runtime.getRuntime().availableProcessors();
         private boolean quantizedActivations;
         private int contextLength;
+        private ExpertTier expertTier = ExpertTier.DRAM;
+        private long dramBudget;
+        private Path hotExperts;
+        private boolean strictDax;
+        private ExpertCache.Policy cachePolicy = ExpertCache.Policy.LRU;
 
         private Builder() {
         }
@@ -55,9 +91,40 @@ public record LoadOptions(int threads, boolean quantizedActivations, int context
             return this;
         }
 
+        /** Where the routed experts are read from. */
+        public Builder expertTier(ExpertTier tier) {
+            this.expertTier = tier;
+            return this;
+        }
+
+        /** DRAM for cached experts, in bytes. */
+        public Builder dramBudget(long bytes) {
+            this.dramBudget = bytes;
+            return this;
+        }
+
+        /** Expert statistics whose most chosen experts are pinned in DRAM (null: none). */
+        public Builder hotExperts(Path stats) {
+            this.hotExperts = stats;
+            return this;
+        }
+
+        /** PMem tier: require a DAX file system. */
+        public Builder strictDax(boolean on) {
+            this.strictDax = on;
+            return this;
+        }
+
+        /** NVMe tier: how unpinned cached experts are evicted. */
+        public Builder cachePolicy(ExpertCache.Policy policy) {
+            this.cachePolicy = policy;
+            return this;
+        }
+
         /** The options. */
         public LoadOptions build() {
-            return new LoadOptions(threads, quantizedActivations, contextLength);
+            return new LoadOptions(threads, quantizedActivations, contextLength, expertTier, dramBudget, hotExperts,
+                    strictDax, cachePolicy);
         }
     }
 }

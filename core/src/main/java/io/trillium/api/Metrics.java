@@ -12,7 +12,10 @@ import java.util.Map;
  * @param generatedTokens          tokens generated
  * @param decodeTokensPerSecond    generation speed after the first token
  * @param timeToFirstToken         from the call until the first token was sampled
- * @param bytesReadPerTier         weight bytes read, by storage tier name (empty until tiers report it)
+ * @param bytesReadPerTier         weight bytes read during the generation, by tier name ("dram", "pmem",
+ *                                 "nvme"): the always-active part of each token from DRAM, the routed
+ *                                 experts from the tier that supplied them (a slow tier's count includes
+ *                                 prefetched reads; with concurrent sessions, their reads too)
  */
 public record Metrics(int promptTokens, int cachedPromptTokens, double promptTokensPerSecond, int generatedTokens,
                       double decodeTokensPerSecond, Duration timeToFirstToken, Map<String, Long> bytesReadPerTier) {

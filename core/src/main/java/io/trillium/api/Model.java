@@ -5,6 +5,7 @@ import io.trillium.model.LanguageModel;
 import io.trillium.tokenizer.Tokenizer;
 
 import java.util.Arrays;
+import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.concurrent.locks.ReentrantLock;
@@ -130,5 +131,19 @@ public final class Model implements AutoCloseable {
         } finally {
             forwardLock.unlock();
         }
+    }
+
+    /** Weight bytes read since load, by tier (see {@link Metrics#bytesReadPerTier()}). */
+    public Map<String, Long> bytesRead() {
+        return lm.bytesRead();
+    }
+
+    /**
+     * The tier layer's counters: expert statistics, prediction accuracy and, with the NVMe tier, the
+     * expert cache's hits, misses and DRAM use.
+     */
+    public TierReport tierReport() {
+        ensureOpen();
+        return TierReport.of(lm);
     }
 }

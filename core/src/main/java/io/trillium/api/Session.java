@@ -104,6 +104,7 @@ public final class Session implements AutoCloseable {
 
     private GenerationResult run(GenerationRequest request, TokenListener listener) {
         long t0 = System.nanoTime();
+        Map<String, Long> bytesBefore = model.bytesRead();
         Tokenizer tok = model.tokenizer();
         int[] prompt = encode(request, tok);
         int maxTokens = request.maxTokens();
@@ -119,7 +120,7 @@ public final class Session implements AutoCloseable {
         }
         if (isCancelled(request)) {
             return new GenerationResult("", new int[0], FinishReason.CANCELLED,
-                    metrics(0, reused, 0, t0, t0, t0, t0, t0));
+                    metrics(0, reused, 0, t0, t0, t0, t0, t0, Map.of()));
         }
         int[] feed = Arrays.copyOfRange(prompt, reused, prompt.length);
         float[] logits = feed(feed);
@@ -214,16 +215,24 @@ public final class Session implements AutoCloseable {
         long tEnd = System.nanoTime();
         int n = generated[0];
         return new GenerationResult(text.toString(), Arrays.copyOf(ids, n), reason,
-                metrics(feed.length, reused, n, t0, tPrompt, n == 0 ? tEnd : tFirst, tEnd, t0));
+                metrics(feed.length, reused, n, t0, tPrompt, n == 0 ? tEnd : tFirst, tEnd, t0,
+                        since(bytesBefore, model.bytesRead())));
+    }
+
+    /** Per-tier bytes read between two snapshots (other sessions' reads meanwhile included). */
+    private static Map<String, Long> since(Map<String, Long> before, Map<String, Long> after) {
+        Map<String, Long> d = new java.util.TreeMap<>();
+        after.forEach((tier, bytes) -> d.put(tier, bytes - before.getOrDefault(tier, 0L)));
+        return d;
     }
 
     private static Metrics metrics(int promptTokens, int cached, int generated, long t0, long tPrompt, long tFirst,
-                                   long tEnd, long tStart) {
+                                   long tEnd, long tStart, Map<String, Long> bytesRead) {
         double promptSeconds = (tPrompt - t0) / 1e9;
         double decodeSeconds = (tEnd - tFirst) / 1e9;
         return new Metrics(promptTokens, cached, promptSeconds > 0 ? promptTokens / promptSeconds : 0, generated,
                 generated > 1 && decodeSeconds > 0 ? (generated - 1) / decodeSeconds : 0,
-                Duration.ofNanos(Math.max(0, tFirst - tStart)), Map.of());
+                Duration.ofNanos(Math.max(0, tFirst - tStart)), bytesRead);
     }
 
     private boolean isCancelled(GenerationRequest request) {

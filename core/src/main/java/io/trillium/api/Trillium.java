@@ -1,6 +1,12 @@
 package io.trillium.api;
 
 import io.trillium.backend.CpuBackend;
+import io.trillium.model.WeightBytes;
+import io.trillium.moe.ExpertStats;
+import io.trillium.tier.ExpertCache;
+import io.trillium.tier.ExpertPlacement;
+import io.trillium.tier.NvmeTier;
+import io.trillium.tier.PmemTier;
 import io.trillium.chat.ChatTemplate;
 import io.trillium.chat.ChatTemplateException;
 import io.trillium.chat.ChatTemplates;
@@ -42,6 +48,7 @@ public final class Trillium {
         Objects.requireNonNull(options, "options");
         ModelInfo info;
         GgufMetadata metadata;
+        long routed;
         try (GgufFile gguf = GgufFile.open(file)) {
             metadata = gguf.metadata();
             String arch = metadata.getString("general.architecture", "?");
@@ -49,7 +56,9 @@ public final class Trillium {
                 throw new UnsupportedModelException("unsupported architecture '" + arch + "' in " + file
                         + " (supported: " + ModelConfig.SUPPORTED + ")");
             }
-            info = ModelInfo.of(gguf, ModelConfig.fromGguf(metadata));
+            ModelConfig cfg = ModelConfig.fromGguf(metadata);
+            info = ModelInfo.of(gguf, cfg);
+            routed = WeightBytes.of(gguf, cfg).routedExperts();
         } catch (GgufFormatException e) {
             throw new ModelFormatException("malformed model file " + file + ": " + e.getMessage(), e);
         } catch (IOException | UncheckedIOException e) {
@@ -57,7 +66,8 @@ public final class Trillium {
         }
         LanguageModel lm;
         try {
-            lm = Models.load(file, new CpuBackend(options.threads(), options.quantizedActivations()));
+            lm = Models.load(file, new CpuBackend(options.threads(), options.quantizedActivations()),
+                    expertPlacement(options, routed));
         } catch (GgufFormatException e) {
             throw new ModelFormatException("malformed model file " + file + ": " + e.getMessage(), e);
         } catch (IOException | UncheckedIOException e) {
@@ -70,5 +80,50 @@ public final class Trillium {
             template = null;   // chat requests will report it
         }
         return new Model(lm, info, template, options);
+    }
+
+    /**
+     * Where {@code options} put the routed experts ({@code routedExpertBytes} of them in the model):
+     * mapped, PMem in place, or an NVMe-backed expert cache with the hot set of
+     * {@link LoadOptions#hotExperts()} pinned in half the budget.
+     *
+     * @throws IllegalArgumentException the experts do not fit a DRAM budget given for the DRAM tier,
+     *                                  or the options do not fit the tier
+     * @throws ResourceException        the statistics file cannot be read
+     */
+    public static ExpertPlacement expertPlacement(LoadOptions options, long routedExpertBytes) {
+        return switch (options.expertTier()) {
+            case DRAM -> {
+                if (options.dramBudget() > 0 && routedExpertBytes > options.dramBudget()) {
+                    throw new IllegalArgumentException("the routed experts need " + routedExpertBytes
+                            + " bytes of DRAM, more than the budget of " + options.dramBudget()
+                            + " bytes: read them from a slow tier (expert tier nvme or pmem)");
+                }
+                if (options.hotExperts() != null) {
+                    throw new IllegalArgumentException("pinning hot experts needs the NVMe tier's cache; "
+                            + "with the DRAM tier every expert is in DRAM already");
+                }
+                yield ExpertPlacement.mapped();
+            }
+            case PMEM -> {
+                if (options.hotExperts() != null) {
+                    throw new IllegalArgumentException("pinning hot experts needs the NVMe tier's cache; "
+                            + "the PMem tier computes on every expert in place");
+                }
+                yield ExpertPlacement.inPlace(() -> new PmemTier(options.strictDax()));
+            }
+            case NVME -> {
+                ExpertStats hot = null;
+                if (options.hotExperts() != null) {
+                    try {
+                        hot = ExpertStats.load(options.hotExperts());
+                    } catch (IOException e) {
+                        throw new ResourceException(e.getMessage(), e);
+                    }
+                }
+                yield ExpertPlacement.cached(NvmeTier::new, new ExpertPlacement.CacheOptions(options.dramBudget(),
+                        options.cachePolicy(), hot, hot != null ? 0.5 : 0, 8));
+            }
+        };
     }
 }

@@ -11,6 +11,7 @@ import io.trillium.moe.ExpertWeights;
 import io.trillium.moe.ExpertSource;
 import io.trillium.tier.ExpertCache;
 import io.trillium.tier.ExpertPlacement;
+import io.trillium.moe.Prefetcher;
 import io.trillium.moe.Router;
 import io.trillium.quant.Dequantizer;
 import io.trillium.quant.GgmlType;
@@ -56,6 +57,9 @@ public final class DeepseekModel implements LanguageModel {
     private final float[] outputNorm;
     private final Layer[] layers;
     private final ExpertSource experts;
+    private final Prefetcher prefetcher;      // null for a dense model
+    private final long alwaysActiveBytes;     // weight bytes every token reads besides its routed experts
+    private final java.util.concurrent.atomic.AtomicLong tokensForwarded = new java.util.concurrent.atomic.AtomicLong();
     private final Rope rope;
     private final int nope;
     private final int ropeDims;
@@ -151,6 +155,21 @@ public final class DeepseekModel implements LanguageModel {
         }
         this.sharedFfn = maxShared;
         this.experts = cfg.experts() > 0 ? placement.source(gguf, moe, cfg.experts()) : null;
+        if (experts instanceof ExpertCache cache) {
+            try {
+                cache.requireSlots(cfg.expertsUsed());
+            } catch (RuntimeException e) {
+                cache.close();
+                throw e;
+            }
+        }
+        Prefetcher.Gate[] gates = new Prefetcher.Gate[layers.length];
+        for (int l = 0; l < layers.length; l++) {
+            Layer w = layers[l];
+            gates[l] = w.router != null ? new Prefetcher.Gate(w.ffnNorm, w.router, w.routerBias) : null;
+        }
+        this.prefetcher = experts != null ? new Prefetcher(experts, backend, cfg, gates) : null;
+        this.alwaysActiveBytes = WeightBytes.of(gguf, cfg).alwaysActivePerToken(cfg);
     }
 
     /**
@@ -258,6 +277,26 @@ public final class DeepseekModel implements LanguageModel {
     }
 
     @Override
+    public Prefetcher prefetcher() {
+        return prefetcher;
+    }
+
+    @Override
+    public long tokensForwarded() {
+        return tokensForwarded.get();
+    }
+
+    @Override
+    public ExpertSource expertSource() {
+        return experts;
+    }
+
+    @Override
+    public java.util.Map<String, Long> bytesRead() {
+        return WeightBytes.traffic(alwaysActiveBytes, tokensForwarded.get(), experts);
+    }
+
+    @Override
     public ModelConfig config() {
         return cfg;
     }
@@ -289,6 +328,7 @@ public final class DeepseekModel implements LanguageModel {
         for (int t : tokens) {
             step(s, t);
         }
+        tokensForwarded.addAndGet(tokens.length);
         return s.logits;
     }
 
@@ -353,6 +393,7 @@ public final class DeepseekModel implements LanguageModel {
             } else {
                 backend.matVec(w.router, h, s.routerLogits);
                 s.router.route(s.routerLogits, w.routerBias, s.ids, s.weights);
+                prefetcher.routed(s.prefetch, l, s.ids, s.router.used(), x);
                 s.experts.run(l, h, s.ids, s.weights, s.router.used(), x);
                 if (w.shared != null) {
                     ExpertExecutor.swiglu(backend, w.shared, h, s.shGate, s.shUp, s.out);
@@ -396,11 +437,21 @@ public final class DeepseekModel implements LanguageModel {
         }
         closed = true;
         arena.close();
-        if (experts instanceof ExpertCache cache) {
-            cache.close();
+        if (experts instanceof AutoCloseable source) {
+            closeQuietly(source);
         }
         gguf.close();
         backend.close();
+    }
+
+    /** Closes an expert source at model close; a failure there must not keep the file open. */
+    static void closeQuietly(AutoCloseable c) {
+        try {
+            c.close();
+        } catch (Exception e) {
+            System.getLogger(DeepseekModel.class.getName()).log(System.Logger.Level.WARNING,
+                    "closing the expert source failed", e);
+        }
     }
 
     /** Position, latent cache and every scratch vector of the decode loop (allocated once). */
@@ -428,6 +479,7 @@ public final class DeepseekModel implements LanguageModel {
         final float[] weights = new float[Math.max(1, cfg.expertsUsed())];
         final Router router;
         final ExpertExecutor experts;
+        final Prefetcher.Scratch prefetch;
         final float[] logits = new float[cfg.vocab()];
         final AttendTask attendTask = new AttendTask();
 
@@ -438,6 +490,7 @@ public final class DeepseekModel implements LanguageModel {
             experts = cfg.experts() > 0
                     ? new ExpertExecutor(DeepseekModel.this.experts, backend, cfg.hidden(), cfg.expertFfn(),
                     cfg.expertsUsed()) : null;
+            prefetch = prefetcher != null ? prefetcher.newScratch() : null;
         }
 
         DeepseekModel model() {

@@ -1,6 +1,10 @@
 package io.trillium.model;
 
+import io.trillium.moe.ExpertSource;
+import io.trillium.moe.Prefetcher;
 import io.trillium.tokenizer.Tokenizer;
+
+import java.util.Map;
 
 /**
  * A loaded model that turns token ids into next-token logits. One model serves many
@@ -24,6 +28,32 @@ public interface LanguageModel extends AutoCloseable {
      * @throws IllegalArgumentException if the tokens do not fit the state's context, or an id is out of range
      */
     float[] forward(State state, int[] tokens);
+
+    /**
+     * The MoE routing side of the model: per-expert choice counts ({@link Prefetcher#stats()}) and
+     * the next-layer prediction's accuracy; null for a dense model.
+     */
+    default Prefetcher prefetcher() {
+        return null;
+    }
+
+    /** Tokens run through the model since load (prompt and generated, all states). */
+    default long tokensForwarded() {
+        return 0;
+    }
+
+    /** Where the routed experts come from (an expert cache, in-place tier, the mapped file); null if dense. */
+    default ExpertSource expertSource() {
+        return null;
+    }
+
+    /**
+     * Weight bytes read since load, by tier name: the always-active part of every token from "dram"
+     * plus the routed experts from whichever tier supplied them.
+     */
+    default Map<String, Long> bytesRead() {
+        return Map.of();
+    }
 
     /** Releases the model's mapped files and threads. */
     @Override

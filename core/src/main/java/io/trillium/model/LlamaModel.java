@@ -10,6 +10,7 @@ import io.trillium.moe.ExpertWeights;
 import io.trillium.moe.ExpertSource;
 import io.trillium.tier.ExpertCache;
 import io.trillium.tier.ExpertPlacement;
+import io.trillium.moe.Prefetcher;
 import io.trillium.moe.Router;
 import io.trillium.quant.Dequantizer;
 import io.trillium.quant.Kernels;
@@ -44,6 +45,9 @@ public final class LlamaModel implements LanguageModel {
     private final float[] outputNorm;
     private final Tensor output;            // output.weight, or the tied token_embd
     private final ExpertSource experts;      // null for a dense model
+    private final Prefetcher prefetcher;     // null for a dense model
+    private final long alwaysActiveBytes;    // weight bytes every token reads besides its routed experts
+    private final java.util.concurrent.atomic.AtomicLong tokensForwarded = new java.util.concurrent.atomic.AtomicLong();
     private final int expertFfn;
     private final int sharedFfn;
     private final Rope rope;
@@ -123,6 +127,21 @@ public final class LlamaModel implements LanguageModel {
         expertFfn = eff;
         sharedFfn = sff;
         experts = eff > 0 ? placement.source(gguf, moe, c.experts()) : null;
+        if (experts instanceof ExpertCache cache) {
+            try {
+                cache.requireSlots(c.expertsUsed());
+            } catch (RuntimeException e) {
+                cache.close();
+                throw e;
+            }
+        }
+        Prefetcher.Gate[] gates = new Prefetcher.Gate[layers.length];
+        for (int l = 0; l < layers.length; l++) {
+            Layer w = layers[l];
+            gates[l] = w.router() != null ? new Prefetcher.Gate(w.ffnNorm(), w.router(), null) : null;
+        }
+        prefetcher = experts != null ? new Prefetcher(experts, backend, c, gates) : null;
+        alwaysActiveBytes = WeightBytes.of(gguf, c).alwaysActivePerToken(c);
         // llama 3.1+: per-pair frequency factors
         rope = new Rope(c, optional("rope_freqs.weight", c.ropeDims() / 2).map(LlamaModel::floats).orElse(null));
     }
@@ -136,6 +155,26 @@ public final class LlamaModel implements LanguageModel {
     static LanguageModel create(GgufFile gguf, ModelConfig cfg, Tokenizer tokenizer, ComputeBackend backend,
                                 ExpertPlacement placement) {
         return new LlamaModel(gguf, cfg, tokenizer, backend, placement);
+    }
+
+    @Override
+    public Prefetcher prefetcher() {
+        return prefetcher;
+    }
+
+    @Override
+    public long tokensForwarded() {
+        return tokensForwarded.get();
+    }
+
+    @Override
+    public ExpertSource expertSource() {
+        return experts;
+    }
+
+    @Override
+    public java.util.Map<String, Long> bytesRead() {
+        return WeightBytes.traffic(alwaysActiveBytes, tokensForwarded.get(), experts);
     }
 
     @Override
@@ -174,6 +213,7 @@ public final class LlamaModel implements LanguageModel {
         for (int i = 0; i < tokens.length; i++) {
             step(s, tokens[i], i == tokens.length - 1);
         }
+        tokensForwarded.addAndGet(tokens.length);
         return s.logits;
     }
 
@@ -241,6 +281,7 @@ public final class LlamaModel implements LanguageModel {
                 Arrays.fill(s.ffnOut, 0f);
                 backend.matVec(w.router(), s.xb, s.routerLogits);
                 s.router.route(s.routerLogits, null, s.ids, s.weights);
+                prefetcher.routed(s.prefetch, l, s.ids, s.router.used(), x);
                 s.executor.run(l, s.xb, s.ids, s.weights, s.router.used(), s.ffnOut);
                 if (w.shared() != null) {
                     // qwen2moe: the shared expert, scaled by sigmoid(ffn_gate_inp_shexp · x)
@@ -301,8 +342,8 @@ public final class LlamaModel implements LanguageModel {
         try {
             backend.close();
         } finally {
-            if (experts instanceof ExpertCache cache) {
-                cache.close();
+            if (experts instanceof AutoCloseable source) {
+                DeepseekModel.closeQuietly(source);
             }
             gguf.close();
         }
@@ -365,6 +406,7 @@ public final class LlamaModel implements LanguageModel {
         final int[] ids;
         final Router router;
         final ExpertExecutor executor;
+        final Prefetcher.Scratch prefetch;
 
         LlamaState(int capacity) {
             if (capacity < 1) {
@@ -391,6 +433,7 @@ public final class LlamaModel implements LanguageModel {
             ids = new int[moe ? c.expertsUsed() : 0];
             weights = new float[moe ? c.expertsUsed() : 0];
             executor = moe ? new ExpertExecutor(experts, backend, h, expertFfn, c.expertsUsed()) : null;
+            prefetch = moe ? prefetcher.newScratch() : null;
             shGate = new float[sharedFfn];
             shUp = new float[sharedFfn];
             shOut = new float[sharedFfn > 0 ? h : 0];

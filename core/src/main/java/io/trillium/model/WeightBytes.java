@@ -37,4 +37,24 @@ public record WeightBytes(long total, long activePerToken, long routedExperts) {
         }
         return new WeightBytes(total, active, routed);
     }
+
+    /** Bytes every decoded token reads besides its routed experts (the part that belongs on the fastest tier). */
+    public long alwaysActivePerToken(ModelConfig cfg) {
+        // each stacked tensor holds `experts` equal slices, so the routed share is exact in integers
+        return cfg.experts() > 0 ? activePerToken - routedExperts / cfg.experts() * cfg.expertsUsed() : activePerToken;
+    }
+
+    /**
+     * Weight bytes read by {@code tokens} tokens, by tier: the always-active part from DRAM ("dram",
+     * the mapped model file) plus the routed experts by the tier {@code experts} says supplied them.
+     */
+    public static java.util.Map<String, Long> traffic(long alwaysActive, long tokens,
+                                                      io.trillium.moe.ExpertSource experts) {
+        java.util.Map<String, Long> m = new java.util.TreeMap<>();
+        m.put("dram", alwaysActive * tokens);
+        if (experts != null) {
+            experts.bytesRead().forEach((tier, bytes) -> m.merge(tier, bytes, Long::sum));
+        }
+        return m;
+    }
 }

@@ -63,29 +63,39 @@ public final class ExpertExecutor {
         if (pool != null && k > 1 && k >= pool.threads()) {
             ensureSlots(k);
             long bytes = 0;
-            for (int j = 0; j < k; j++) {
-                ExpertWeights e = source.expert(layer, ids[j]);
-                chosen[j] = e;
-                bytes += e.gate().byteSize() + e.up().byteSize() + e.down().byteSize();
-            }
-            if (bytes >= PARALLEL_BYTES) {
-                slots.h = h;
-                try {
-                    pool.parallelFor(k, 1, slots);
-                } finally {
-                    slots.h = null;
+            int held = 0;
+            try {
+                for (; held < k; held++) {
+                    ExpertWeights e = source.expert(layer, ids[held]);
+                    chosen[held] = e;
+                    bytes += e.gate().byteSize() + e.up().byteSize() + e.down().byteSize();
                 }
-                for (int j = 0; j < k; j++) {   // fixed order: the same sums as the serial path
+                if (bytes >= PARALLEL_BYTES) {
+                    slots.h = h;
+                    try {
+                        pool.parallelFor(k, 1, slots);
+                    } finally {
+                        slots.h = null;
+                    }
+                    for (int j = 0; j < k; j++) {   // fixed order: the same sums as the serial path
+                        Ops.axpy(y, weights[j], slotOut[j], hidden);
+                    }
+                    return;
+                }
+            } finally {
+                for (int j = 0; j < held; j++) {
                     chosen[j] = null;
-                    Ops.axpy(y, weights[j], slotOut[j], hidden);
+                    source.release(layer, ids[j]);
                 }
-                return;
             }
-            java.util.Arrays.fill(chosen, 0, k, null);
         }
         for (int j = 0; j < k; j++) {
             ExpertWeights e = source.expert(layer, ids[j]);
-            swiglu(backend, e, h, gate, up, out);
+            try {
+                swiglu(backend, e, h, gate, up, out);
+            } finally {
+                source.release(layer, ids[j]);
+            }
             Ops.axpy(y, weights[j], out, out.length);
         }
     }

@@ -1,10 +1,36 @@
 package io.trillium.moe;
 
+import java.util.Map;
+
 /**
  * Where the routed experts' weights come from. The forward pass asks for each chosen expert here;
- * the tiers issue puts an expert cache (DRAM / PMem / NVMe) behind this interface.
+ * the tier layer puts an expert cache (DRAM over PMem or NVMe) or in-place mappings behind it.
  */
 public interface ExpertSource {
-    /** The weights of expert {@code expert} of layer {@code layer}. */
+    /**
+     * The weights of expert {@code expert} of layer {@code layer}, readable until the caller
+     * {@link #release}s them (a cache may reuse the memory afterwards).
+     */
     ExpertWeights expert(int layer, int expert);
+
+    /** The caller is done with weights it got from {@link #expert}; once for each call. */
+    default void release(int layer, int expert) {
+    }
+
+    /**
+     * Hint: expert {@code expert} of {@code layer} will (or, when {@code speculative}, may) be asked
+     * for soon; a source that reads from a slow tier starts that read now. Returns at once.
+     */
+    default void prefetch(int layer, int expert, boolean speculative) {
+    }
+
+    /** Whether {@link #prefetch} does anything (else the forward pass skips predicting). */
+    default boolean prefetches() {
+        return false;
+    }
+
+    /** Routed-expert weight bytes delivered so far, by tier name ("dram", "pmem", "nvme"). */
+    default Map<String, Long> bytesRead() {
+        return Map.of();
+    }
 }

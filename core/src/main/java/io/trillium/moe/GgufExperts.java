@@ -9,10 +9,13 @@ import io.trillium.quant.Tensor;
  */
 public final class GgufExperts implements ExpertSource {
     private final ExpertWeights[][] experts;
+    private final long[] expertBytes;   // per layer
+    private final java.util.concurrent.atomic.AtomicLong delivered = new java.util.concurrent.atomic.AtomicLong();
 
     /** Views of every expert of every MoE layer ({@code isMoe[l]}), each checked against {@code experts}. */
     public GgufExperts(GgufFile gguf, boolean[] isMoe, int experts) {
         this.experts = new ExpertWeights[isMoe.length][];
+        this.expertBytes = new long[isMoe.length];
         for (int l = 0; l < isMoe.length; l++) {
             if (!isMoe[l]) {
                 continue;
@@ -21,6 +24,7 @@ public final class GgufExperts implements ExpertSource {
             Tensor up = stacked(gguf, l, "up", experts);
             Tensor down = stacked(gguf, l, "down", experts);
             this.experts[l] = new ExpertWeights[experts];
+            expertBytes[l] = (gate.byteSize() + up.byteSize() + down.byteSize()) / experts;
             for (int e = 0; e < experts; e++) {
                 this.experts[l][e] = new ExpertWeights(gate.expert(e), up.expert(e), down.expert(e));
             }
@@ -38,6 +42,14 @@ public final class GgufExperts implements ExpertSource {
 
     @Override
     public ExpertWeights expert(int layer, int expert) {
-        return experts[layer][expert];
+        ExpertWeights w = experts[layer][expert];
+        delivered.addAndGet(expertBytes[layer]);
+        return w;
+    }
+
+    /** Bytes of the experts handed out, all from the mapped file ("dram": the page cache). */
+    @Override
+    public java.util.Map<String, Long> bytesRead() {
+        return java.util.Map.of("dram", delivered.get());
     }
 }

@@ -2,154 +2,437 @@ package io.trillium.tier;
 
 import io.trillium.gguf.GgufFile;
 import io.trillium.moe.ExpertSource;
+import io.trillium.moe.ExpertStats;
 import io.trillium.moe.ExpertWeights;
 import io.trillium.quant.Tensor;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * Experts in DRAM slots (gate, up and down of one (layer, expert) together), read on a miss from a
- * slow {@link Tier} and evicted least-recently-used to stay within the {@link DramTier} budget.
- * Thread-safe; a miss reads outside the lock (a second reader of the same expert waits for that read
- * rather than starting another), and a read in flight holds its share of the budget. Evicting a slot
- * only drops it from the budget: its memory stays valid while any reader still holds its views (see
- * {@link DramTier}).
+ * Experts in DRAM slots (gate, up and down of one (layer, expert) together), read from a slow
+ * {@link Tier} and kept within the {@link DramTier} budget.
+ *
+ * <ul>
+ * <li>A <b>pinned</b> hot set, chosen from measured popularity ({@link #pin}), is never evicted and is
+ *     looked up without a lock.</li>
+ * <li>The rest is evicted by a {@link Policy}: least recently used, or least frequently used (decayed
+ *     counts, LRU among equals).</li>
+ * <li>{@link #prefetch} starts reads on the cache's I/O threads (several in flight): the forward pass
+ *     asks for all chosen experts of a layer at once, and for the experts it predicts for the next
+ *     layer. A demand for an expert whose read is in flight waits for that read, never a second one.</li>
+ * </ul>
+ * Thread-safe. A read in flight holds its share of the budget; a failed read frees it and caches
+ * nothing. Evicting a slot only drops it from the budget: its memory stays valid while any reader
+ * still holds its views (see {@link DramTier}).
  */
 public final class ExpertCache implements ExpertSource, AutoCloseable {
-    /** Counters since creation. */
-    public record Stats(long hits, long misses, long bytesRead, String tier, long dramUsed, long dramBudget) {
-        /** Hits over all lookups (0 before the first). */
+    /** How unpinned slots are chosen for eviction. */
+    public enum Policy { LRU, LFU }
+
+    /**
+     * Counters since creation.
+     *
+     * @param hits        demands served from a DRAM slot (pinned included)
+     * @param inFlight    demands that found their read already in flight (a prefetch) and waited for it
+     * @param misses      demands that had to read the expert themselves
+     * @param bytesRead   bytes read from the slow tier (prefetches included)
+     * @param prefetches  speculative reads started (experts predicted for a later layer)
+     * @param prefetchesUsed speculative reads whose expert was demanded before eviction
+     * @param readNanos   time spent in tier reads, summed over reads (they overlap)
+     * @param stallNanos  time demands waited for reads (their own or in flight)
+     */
+    public record Stats(long hits, long inFlight, long misses, long bytesRead, String tier, long dramUsed,
+                        long dramBudget, int pinned, long pinnedBytes, Policy policy, long prefetches,
+                        long prefetchesUsed, long readNanos, long stallNanos) {
+        /** Demands served from DRAM without waiting, over all demands (0 before the first). */
         public double hitRate() {
-            long n = hits + misses;
+            long n = hits + inFlight + misses;
             return n == 0 ? 0 : (double) hits / n;
         }
+
+        /** Share of the read time that no demand waited for: 1 − stall / read (0 when nothing was read). */
+        public double hiddenReadFraction() {
+            return readNanos == 0 ? 0 : Math.max(0, 1 - (double) stallNanos / readNanos);
+        }
     }
+
+    private static final int DEFAULT_IO_THREADS = 8;
 
     private final ExpertLayout layout;
     private final int experts;
     private final Tier tier;
     private final DramTier dram;
-    private record Slot(ExpertWeights weights, MemorySegment memory) {
+    private final Policy policy;
+    private final ExecutorService io;
+    private final long[] expertBytes;   // per layer (0 for dense layers)
+
+    private static final class Slot {
+        final ExpertWeights weights;
+        final MemorySegment memory;
+        int users;             // demands not released yet: the slot is not evicted (its memory is reused)
+        boolean speculative;   // read by a prediction and not demanded yet
+
+        Slot(ExpertWeights weights, MemorySegment memory) {
+            this.weights = weights;
+            this.memory = memory;
+        }
     }
 
+    /** A read in flight: its result, and the demands waiting for it (they become the slot's users). */
+    private static final class Load {
+        final CompletableFuture<Slot> result = new CompletableFuture<>();
+        int demands;
+        boolean speculative;
+    }
+
+    // guarded by slots: cached slots in access order; reads in flight; LFU counts
     private final LinkedHashMap<Long, Slot> slots = new LinkedHashMap<>(16, 0.75f, true);
-    private final HashMap<Long, CompletableFuture<Slot>> loading = new HashMap<>();   // guarded by slots
+    private final HashMap<Long, Load> loading = new HashMap<>();
+    private final int[] frequency;
+    private long accesses;
+    private final long decayEvery;
+
+    // pinned slots: written once in pin(), then read without a lock
+    private volatile ExpertWeights[] pinned;
+    private final List<MemorySegment> pinnedMemory = new ArrayList<>();
+    private long pinnedBytes;
+
     private final AtomicLong hits = new AtomicLong();
+    private final AtomicLong inFlight = new AtomicLong();
     private final AtomicLong misses = new AtomicLong();
     private final AtomicLong bytesRead = new AtomicLong();
+    private final AtomicLong demandedBytes = new AtomicLong();
+    private final AtomicLong prefetches = new AtomicLong();
+    private final AtomicLong prefetchesUsed = new AtomicLong();
+    private final AtomicLong readNanos = new AtomicLong();
+    private final AtomicLong stallNanos = new AtomicLong();
 
     /**
      * Experts of the MoE layers ({@code isMoe[l]}) of {@code gguf}, read through {@code tier} (which
-     * {@link #close()} closes) into slots within {@code dram}'s budget.
+     * {@link #close()} closes) into slots within {@code dram}'s budget, LRU.
      */
     public ExpertCache(GgufFile gguf, boolean[] isMoe, int experts, Tier tier, DramTier dram) {
-        this(ExpertLayout.gguf(gguf, isMoe, experts), tier, dram);
+        this(ExpertLayout.gguf(gguf, isMoe, experts), tier, dram, Policy.LRU, DEFAULT_IO_THREADS);
     }
 
-    /** The experts {@code layout} locates, read through {@code tier} into slots within {@code dram}'s budget. */
-    public ExpertCache(ExpertLayout layout, Tier tier, DramTier dram) {
+    /**
+     * The experts {@code layout} locates, read through {@code tier} into slots within {@code dram}'s
+     * budget, evicted by {@code policy}, with up to {@code ioThreads} reads in flight.
+     */
+    public ExpertCache(ExpertLayout layout, Tier tier, DramTier dram, Policy policy, int ioThreads) {
+        if (ioThreads < 1) {
+            throw new IllegalArgumentException("ioThreads must be >= 1: " + ioThreads);
+        }
         this.layout = layout;
         this.experts = layout.experts();
         this.tier = tier;
         this.dram = dram;
+        this.policy = policy;
+        this.frequency = new int[Math.multiplyExact(layout.layers(), experts)];
+        this.pinned = new ExpertWeights[frequency.length];
+        this.expertBytes = new long[layout.layers()];
+        long perExpert = 0;
+        for (int l = 0; l < layout.layers(); l++) {
+            if (layout.isMoe(l)) {
+                expertBytes[l] = layout.expertBytes(l);
+                perExpert = Math.max(perExpert, expertBytes[l]);
+            }
+        }
+        // counts halve after about eight cache-fulls of demands: popularity, not ancient history
+        this.decayEvery = Math.max(64, 8 * (perExpert == 0 ? 1 : dram.budget() / perExpert));
+        AtomicInteger n = new AtomicInteger();
+        this.io = Executors.newFixedThreadPool(ioThreads, r -> {
+            Thread t = new Thread(r, "trillium-io-" + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    private long key(int layer, int expert) {
+        if (layer < 0 || layer >= layout.layers() || !layout.isMoe(layer) || expert < 0 || expert >= experts) {
+            throw new IndexOutOfBoundsException("no expert " + expert + " in layer " + layer);
+        }
+        return (long) layer * experts + expert;
     }
 
     @Override
     public ExpertWeights expert(int layer, int expert) {
-        if (layer < 0 || layer >= layout.layers() || !layout.isMoe(layer) || expert < 0 || expert >= experts) {
-            throw new IndexOutOfBoundsException("no expert " + expert + " in layer " + layer);
+        long key = key(layer, expert);
+        demandedBytes.addAndGet(expertBytes[layer]);
+        ExpertWeights p = pinned[(int) key];
+        if (p != null) {
+            hits.incrementAndGet();
+            return p;
         }
-        long key = (long) layer * experts + expert;
-        CompletableFuture<Slot> pending;
+        Load pending;
         MemorySegment memory;
+        long waitedFrom = 0;
         synchronized (slots) {
-            Slot slot = slots.get(key);
-            if (slot != null) {
-                hits.incrementAndGet();
-                return slot.weights;
-            }
-            pending = loading.get(key);
-            if (pending == null) {
-                misses.incrementAndGet();
+            count(key);
+            while (true) {   // re-checked after every wait: another thread may have read it meanwhile
+                Slot slot = slots.get(key);
+                if (slot != null) {
+                    hits.incrementAndGet();
+                    slot.users++;
+                    if (slot.speculative) {
+                        slot.speculative = false;
+                        prefetchesUsed.incrementAndGet();
+                    }
+                    if (waitedFrom != 0) {
+                        stallNanos.addAndGet(System.nanoTime() - waitedFrom);
+                    }
+                    return slot.weights;
+                }
+                pending = loading.get(key);
+                if (pending != null) {
+                    memory = null;   // another thread is reading it: wait for that read, not a second one
+                    inFlight.incrementAndGet();
+                    if (pending.speculative) {
+                        pending.speculative = false;
+                        prefetchesUsed.incrementAndGet();
+                    }
+                    break;
+                }
                 memory = reserve(layer);
-                pending = new CompletableFuture<>();
-                loading.put(key, pending);
-            } else {
-                memory = null;   // another thread is reading it: wait for that read, not a second one
-                hits.incrementAndGet();
-            }
-        }
-        if (memory == null) {
-            try {
-                return pending.join().weights;
-            } catch (CompletionException e) {
-                throw e.getCause() instanceof RuntimeException r ? r : e;
-            }
-        }
-        // the read runs outside the lock: hits and other misses go on meanwhile
-        Slot slot;
-        try {
-            slot = read(layer, expert, memory);
-        } catch (RuntimeException | Error e) {
-            synchronized (slots) {
-                loading.remove(key);
-                dram.free(memory);   // nothing half-read stays cached or counted
-                slots.notifyAll();
-            }
-            pending.completeExceptionally(e);
-            throw e;
-        }
-        synchronized (slots) {
-            loading.remove(key);
-            slots.put(key, slot);
-            slots.notifyAll();
-        }
-        pending.complete(slot);
-        return slot.weights;
-    }
-
-    /**
-     * Budget for one expert of {@code layer}, evicting LRU slots until it fits; waits while the rest of
-     * the budget is held by reads in flight. Caller holds the lock.
-     */
-    private MemorySegment reserve(int layer) {
-        long need = layout.expertBytes(layer);
-        if (need > dram.budget()) {
-            throw new IllegalStateException("one expert (" + need + " bytes) exceeds the DRAM budget of "
-                    + dram.budget() + " bytes");
-        }
-        MemorySegment memory;
-        while ((memory = dram.allocate(need)) == null) {
-            if (slots.isEmpty()) {
+                if (memory != null) {
+                    misses.incrementAndGet();
+                    pending = new Load();
+                    loading.put(key, pending);
+                    break;
+                }
+                // every cached expert is in use or the budget is held by reads in flight: wait for one
+                if (waitedFrom == 0) {
+                    waitedFrom = System.nanoTime();
+                }
                 try {
                     slots.wait();
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                     throw new IllegalStateException("interrupted while waiting for DRAM budget", e);
                 }
-                continue;
             }
-            var eldest = slots.entrySet().iterator();
-            Slot victim = eldest.next().getValue();
-            eldest.remove();
-            dram.free(victim.memory);
+            pending.demands++;   // the slot arrives with this demand as a user
+        }
+        if (waitedFrom != 0) {
+            stallNanos.addAndGet(System.nanoTime() - waitedFrom);
+        }
+        long t0 = System.nanoTime();
+        try {
+            if (memory == null) {
+                return await(pending.result).weights;
+            }
+            // the read runs outside the lock: hits and other misses go on meanwhile
+            return load(key, memory, pending).weights;
+        } finally {
+            stallNanos.addAndGet(System.nanoTime() - t0);
+        }
+    }
+
+    /** The caller is done with the expert it got from {@link #expert}: its slot may be evicted again. */
+    @Override
+    public void release(int layer, int expert) {
+        long key = key(layer, expert);
+        if (pinned[(int) key] != null) {
+            return;
+        }
+        synchronized (slots) {
+            Slot slot = slots.get(key);
+            if (slot == null || slot.users <= 0) {
+                throw new IllegalStateException("expert " + expert + " of layer " + layer + " released but not held");
+            }
+            if (--slot.users == 0) {
+                slots.notifyAll();   // a demand may be waiting for an evictable slot
+            }
+        }
+    }
+
+    /**
+     * Checks that the unpinned budget holds {@code atOnce} experts of the largest layer (one token's
+     * chosen experts are all held while it computes them); else a demand could wait forever.
+     */
+    public void requireSlots(int atOnce) {
+        long largest = 0;
+        for (long b : expertBytes) {
+            largest = Math.max(largest, b);
+        }
+        long room;
+        synchronized (slots) {
+            room = dram.budget() - pinnedBytes;
+        }
+        if (room < atOnce * largest) {
+            throw new IllegalArgumentException("the DRAM budget of " + dram.budget() + " bytes"
+                    + (pinnedBytes > 0 ? " (" + pinnedBytes + " pinned)" : "") + " holds fewer than the " + atOnce
+                    + " experts of " + largest + " bytes one token uses at once; give at least "
+                    + (atOnce * largest + pinnedBytes) + " bytes");
+        }
+    }
+
+    private static Slot await(CompletableFuture<Slot> pending) {
+        try {
+            return pending.join();
+        } catch (CompletionException e) {
+            throw e.getCause() instanceof RuntimeException r ? r : e;
+        }
+    }
+
+    /**
+     * Starts reading an expert that is neither cached nor in flight, on the I/O threads; returns at once.
+     * {@code speculative} marks a prediction (counted in {@link Stats#prefetches()}); a demand the caller
+     * is about to make is not. Skipped when the budget is all held by reads in flight.
+     */
+    @Override
+    public void prefetch(int layer, int expert, boolean speculative) {
+        long key = key(layer, expert);
+        if (pinned[(int) key] != null) {
+            return;
+        }
+        MemorySegment memory;
+        Load pending;
+        synchronized (slots) {
+            if (slots.containsKey(key) || loading.containsKey(key)) {
+                return;
+            }
+            memory = reserve(layer);
+            if (memory == null) {
+                return;   // no room now: the demand will read it
+            }
+            pending = new Load();
+            pending.speculative = speculative;
+            loading.put(key, pending);
+            if (speculative) {
+                prefetches.incrementAndGet();
+            }
+        }
+        try {
+            io.execute(() -> {
+                try {
+                    load(key, memory, pending);
+                } catch (RuntimeException | Error e) {
+                    // the demand that waits on this read gets the error
+                }
+            });
+        } catch (RejectedExecutionException e) {   // closed: give the budget back
+            synchronized (slots) {
+                loading.remove(key);
+                dram.free(memory);
+                slots.notifyAll();
+            }
+            pending.result.completeExceptionally(new IllegalStateException("expert cache is closed", e));
+        }
+    }
+
+    @Override
+    public boolean prefetches() {
+        return true;
+    }
+
+    /** Reads one expert into {@code memory} and caches it; on failure frees the memory and rethrows. */
+    private Slot load(long key, MemorySegment memory, Load pending) {
+        int layer = (int) (key / experts);
+        int expert = (int) (key % experts);
+        Slot slot;
+        try {
+            slot = new Slot(read(layer, expert, memory), memory);
+        } catch (RuntimeException | Error e) {
+            synchronized (slots) {
+                loading.remove(key);
+                dram.free(memory);   // nothing half-read stays cached or counted
+                slots.notifyAll();
+            }
+            pending.result.completeExceptionally(e);
+            throw e;
+        }
+        synchronized (slots) {
+            loading.remove(key);
+            slot.users = pending.demands;           // every demand that joined holds it until released
+            slot.speculative = pending.speculative; // still unclaimed by a demand
+            slots.put(key, slot);
+            slots.notifyAll();
+        }
+        pending.result.complete(slot);
+        return slot;
+    }
+
+    private void count(long key) {
+        if (policy != Policy.LFU) {
+            return;
+        }
+        frequency[(int) key]++;
+        if (++accesses % decayEvery == 0) {
+            for (int i = 0; i < frequency.length; i++) {
+                frequency[i] >>>= 1;
+            }
+        }
+    }
+
+    /**
+     * Budget for one expert of {@code layer}, evicting by the policy until it fits; null when the rest
+     * of the budget is in use or held by reads in flight. Caller holds the lock.
+     */
+    private MemorySegment reserve(int layer) {
+        long need = expertBytes[layer];
+        if (need > dram.budget() - pinnedBytes) {
+            throw new IllegalStateException("one expert (" + need + " bytes) exceeds the DRAM budget of "
+                    + dram.budget() + " bytes" + (pinnedBytes > 0 ? " less " + pinnedBytes + " pinned" : ""));
+        }
+        MemorySegment memory;
+        while ((memory = dram.allocate(need)) == null) {
+            long victim = victim();
+            if (victim < 0) {
+                return null;
+            }
+            dram.free(slots.remove(victim).memory);
         }
         return memory;
+    }
+
+    /**
+     * The key to evict among slots nobody uses: the eldest (LRU), or the least counted, eldest among
+     * equals (LFU); -1 when every slot is in use.
+     */
+    private long victim() {
+        long best = -1;
+        int min = Integer.MAX_VALUE;
+        for (Map.Entry<Long, Slot> e : slots.entrySet()) {   // eldest first
+            if (e.getValue().users > 0) {
+                continue;
+            }
+            long k = e.getKey();
+            if (policy == Policy.LRU) {
+                return k;
+            }
+            if (frequency[(int) k] < min) {
+                min = frequency[(int) k];
+                best = k;
+                if (min == 0) {
+                    break;
+                }
+            }
+        }
+        return best;
     }
 
     /**
      * Reads the three matrices of one expert into {@code memory}; parts that follow each other in one
      * file (a repacked expert) are one read. Throws rather than return part of an expert.
      */
-    private Slot read(int layer, int expert, MemorySegment memory) {
+    private ExpertWeights read(int layer, int expert, MemorySegment memory) {
         ExpertLayout.Part[] p = layout.parts(layer, expert);
-        try (Arena io = Arena.ofConfined()) {
+        long t0 = System.nanoTime();
+        try {
             Tensor[] t = new Tensor[3];
             long at = 0;
             for (int k = 0; k < 3; ) {
@@ -159,8 +442,7 @@ public final class ExpertCache implements ExpertSource, AutoCloseable {
                     len += p[run].bytes();
                     run++;
                 }
-                MemorySegment src = tier.read(p[k].file(), p[k].offset(), len, io);
-                memory.asSlice(at, len).copyFrom(src);
+                tier.readInto(p[k].file(), p[k].offset(), memory.asSlice(at, len));
                 bytesRead.addAndGet(len);
                 for (; k < run; k++) {
                     MemorySegment dst = memory.asSlice(at, p[k].bytes());
@@ -168,25 +450,150 @@ public final class ExpertCache implements ExpertSource, AutoCloseable {
                     at += p[k].bytes();
                 }
             }
-            return new Slot(new ExpertWeights(t[0], t[1], t[2]), memory);
+            return new ExpertWeights(t[0], t[1], t[2]);
+        } finally {
+            readNanos.addAndGet(System.nanoTime() - t0);
         }
+    }
+
+    /**
+     * Pins the most often chosen experts of {@code stats} (across all layers, most frequent first) into
+     * up to {@code bytes} of the budget, reading them now; they are never evicted. Returns how many
+     * were pinned. Call before serving; may be called once.
+     */
+    public int pin(ExpertStats stats, long bytes) {
+        if (stats.layers() != layout.layers() || stats.experts() != experts) {
+            throw new IllegalArgumentException("expert statistics are for " + stats.layers() + " layers x "
+                    + stats.experts() + " experts; this model has " + layout.layers() + " x " + experts);
+        }
+        if (bytes < 0 || bytes >= dram.budget()) {
+            throw new IllegalArgumentException("pinned bytes must be in [0, DRAM budget " + dram.budget()
+                    + "), got " + bytes + ": the rest of the budget is needed for the other experts");
+        }
+        synchronized (slots) {
+            if (pinnedBytes > 0) {
+                throw new IllegalStateException("the hot set is already pinned");
+            }
+        }
+        List<long[]> ranked = new ArrayList<>();   // {key, count scaled by tokens}
+        for (int l = 0; l < layout.layers(); l++) {
+            if (!layout.isMoe(l) || stats.tokens(l) == 0) {
+                continue;
+            }
+            for (int e = 0; e < experts; e++) {
+                if (stats.count(l, e) > 0) {
+                    ranked.add(new long[] {(long) l * experts + e, Double.doubleToLongBits(stats.frequency(l, e))});
+                }
+            }
+        }
+        ranked.sort((a, b) -> {
+            int c = Double.compare(Double.longBitsToDouble(b[1]), Double.longBitsToDouble(a[1]));
+            return c != 0 ? c : Long.compare(a[0], b[0]);
+        });
+        ExpertWeights[] next = pinned.clone();
+        long used = 0;
+        int n = 0;
+        List<CompletableFuture<ExpertWeights>> reads = new ArrayList<>();
+        List<Long> keys = new ArrayList<>();
+        for (long[] r : ranked) {
+            int layer = (int) (r[0] / experts);
+            long need = expertBytes[layer];
+            if (used + need > bytes) {
+                continue;   // a smaller expert of another layer may still fit
+            }
+            MemorySegment reserved;
+            synchronized (slots) {
+                Slot cached = slots.get(r[0]);
+                if (cached != null && cached.users == 0) {
+                    dram.free(slots.remove(r[0]).memory);
+                } else if (cached != null) {
+                    continue;   // in use right now: left to the cache
+                }
+                reserved = dram.allocate(need);
+                long victim;
+                while (reserved == null && (victim = victim()) >= 0) {
+                    dram.free(slots.remove(victim).memory);
+                    reserved = dram.allocate(need);
+                }
+            }
+            MemorySegment memory = reserved;
+            if (memory == null) {
+                break;   // the rest is held by reads in flight: pin what fits
+            }
+            used += need;
+            n++;
+            synchronized (slots) {
+                pinnedMemory.add(memory);
+            }
+            int expert = (int) (r[0] % experts);
+            keys.add(r[0]);
+            reads.add(CompletableFuture.supplyAsync(() -> read(layer, expert, memory), io));
+        }
+        for (int i = 0; i < reads.size(); i++) {
+            try {
+                next[keys.get(i).intValue()] = reads.get(i).join();
+            } catch (CompletionException e) {
+                synchronized (slots) {   // give every pinned slot back: no half-pinned state
+                    for (MemorySegment m : pinnedMemory) {
+                        dram.free(m);
+                    }
+                    pinnedMemory.clear();
+                }
+                throw e.getCause() instanceof RuntimeException r ? r : e;
+            }
+        }
+        synchronized (slots) {
+            pinnedBytes = used;
+        }
+        pinned = next;
+        return n;
     }
 
     /** The counters now, and the DRAM in use. */
     public Stats stats() {
-        return new Stats(hits.get(), misses.get(), bytesRead.get(), tier.name(), dram.used(), dram.budget());
+        int pinnedCount;
+        long pb;
+        synchronized (slots) {
+            pinnedCount = pinnedMemory.size();
+            pb = pinnedBytes;
+        }
+        return new Stats(hits.get(), inFlight.get(), misses.get(), bytesRead.get(), tier.name(), dram.used(),
+                dram.budget(), pinnedCount, pb, policy, prefetches.get(), prefetchesUsed.get(), readNanos.get(),
+                stallNanos.get());
     }
 
-    /** Slots currently cached. */
-    public int size() {
+    /** Routed-expert bytes computed on from DRAM slots ("dram") and bytes read from the slow tier. */
+    @Override
+    public Map<String, Long> bytesRead() {
+        return Map.of("dram", demandedBytes.get(), tier.name(), bytesRead.get());
+    }
+
+    /** Waits until no read is in flight (prefetches landed or failed). */
+    public void awaitReads() throws InterruptedException {
         synchronized (slots) {
-            return slots.size();
+            while (!loading.isEmpty()) {
+                slots.wait();
+            }
         }
     }
 
-    /** Closes the tier; slots already handed out stay readable. */
+    /** Slots currently cached, pinned ones included. */
+    public int size() {
+        synchronized (slots) {
+            return slots.size() + pinnedMemory.size();
+        }
+    }
+
+    /** Stops the I/O threads (reads in flight finish) and closes the tier; slots handed out stay readable. */
     @Override
     public void close() {
+        io.shutdown();
+        try {
+            io.awaitTermination(10, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         tier.close();
+        dram.close();
     }
 }

@@ -2,6 +2,7 @@ package io.trillium.tier;
 
 import io.trillium.gguf.GgufFile;
 import io.trillium.moe.ExpertSource;
+import io.trillium.moe.ExpertStats;
 import io.trillium.moe.GgufExperts;
 
 import java.util.function.Supplier;
@@ -12,16 +13,60 @@ public interface ExpertPlacement {
     /** The experts of the MoE layers ({@code isMoe[l]}) of {@code gguf}. */
     ExpertSource source(GgufFile gguf, boolean[] isMoe, int experts);
 
-    /** Today's default: every expert read in place from the mapped file. */
+    /** Every expert read in place from the mapped file (DRAM: the page cache). */
     static ExpertPlacement mapped() {
         return GgufExperts::new;
     }
 
+    /** Every expert computed on in place where an in-place tier maps it (PMem with DAX). */
+    static ExpertPlacement inPlace(Supplier<? extends Tier> tier) {
+        return (gguf, isMoe, experts) -> new InPlaceExperts(ExpertLayout.gguf(gguf, isMoe, experts), tier.get());
+    }
+
     /**
      * Experts cached in {@code dramBudget} bytes of DRAM, read on a miss from a tier made by
-     * {@code tier} (e.g. {@code NvmeTier::new}); each model gets its own tier and closes it.
+     * {@code tier} (e.g. {@code NvmeTier::new}); each model gets its own tier and closes it. LRU, no
+     * pinned set.
      */
     static ExpertPlacement cached(Supplier<? extends Tier> tier, long dramBudget) {
-        return (gguf, isMoe, experts) -> new ExpertCache(gguf, isMoe, experts, tier.get(), new DramTier(dramBudget));
+        return cached(tier, new CacheOptions(dramBudget, ExpertCache.Policy.LRU, null, 0, 8));
+    }
+
+    /** Experts cached as {@code options} say, read from a tier made by {@code tier}. */
+    static ExpertPlacement cached(Supplier<? extends Tier> tier, CacheOptions options) {
+        return (gguf, isMoe, experts) -> options.open(ExpertLayout.gguf(gguf, isMoe, experts), tier.get());
+    }
+
+    /**
+     * How an {@link ExpertCache} is set up.
+     *
+     * @param dramBudget  bytes of DRAM for expert slots
+     * @param policy      eviction of unpinned slots
+     * @param hot         statistics whose most chosen experts are pinned, or null
+     * @param pinFraction share of the budget for the pinned set, in [0, 1)
+     * @param ioThreads   reads in flight at most
+     */
+    record CacheOptions(long dramBudget, ExpertCache.Policy policy, ExpertStats hot, double pinFraction,
+                        int ioThreads) {
+        public CacheOptions {
+            if (dramBudget <= 0 || !(pinFraction >= 0 && pinFraction < 1) || ioThreads < 1 || policy == null) {
+                throw new IllegalArgumentException("bad expert cache options: budget " + dramBudget
+                        + ", pinned share " + pinFraction + ", I/O threads " + ioThreads + ", policy " + policy);
+            }
+        }
+
+        /** A cache over {@code layout} read through {@code tier}, its hot set pinned (read now). */
+        public ExpertCache open(ExpertLayout layout, Tier tier) {
+            ExpertCache c = new ExpertCache(layout, tier, new DramTier(dramBudget), policy, ioThreads);
+            if (hot != null && pinFraction > 0) {
+                try {
+                    c.pin(hot, (long) (dramBudget * pinFraction));
+                } catch (RuntimeException e) {
+                    c.close();
+                    throw e;
+                }
+            }
+            return c;
+        }
     }
 }

@@ -32,6 +32,33 @@ public final class NvmeTier implements Tier {
         long start = offset & -BLOCK;
         long end = (offset + length + BLOCK - 1) & -BLOCK;
         MemorySegment buf = arena.allocate(end - start, BLOCK);
+        readAligned(file, offset, length, buf);
+        return buf.asSlice(offset - start, length);
+    }
+
+    // per reading thread: one aligned bounce buffer, grown as needed (direct I/O cannot land at odd offsets)
+    private final ThreadLocal<MemorySegment> bounce = new ThreadLocal<>();
+    private final Arena buffers = Arena.ofShared();   // bounce buffers live until close()
+
+    @Override
+    public void readInto(Path file, long offset, MemorySegment dst) {
+        long length = dst.byteSize();
+        long start = offset & -BLOCK;
+        long span = ((offset + length + BLOCK - 1) & -BLOCK) - start;
+        MemorySegment buf = bounce.get();
+        if (buf == null || buf.byteSize() < span) {
+            synchronized (this) {
+                buf = buffers.allocate(Math.max(span, 4L << 20), BLOCK);
+            }
+            bounce.set(buf);
+        }
+        readAligned(file, offset, length, buf.asSlice(0, span));
+        dst.copyFrom(buf.asSlice(offset - start, length));
+    }
+
+    /** Reads the 4 KiB-aligned range around {@code [offset, offset + length)} into {@code buf}. */
+    private void readAligned(Path file, long offset, long length, MemorySegment buf) {
+        long start = offset & -BLOCK;
         ByteBuffer bb = buf.asByteBuffer();
         try {
             FileChannel ch = channel(file);
@@ -53,7 +80,6 @@ public final class NvmeTier implements Tier {
         } catch (IOException e) {
             throw new TierIOException(file, offset, "read failed: " + e.getMessage(), e);
         }
-        return buf.asSlice(offset - start, length);
     }
 
     private synchronized FileChannel channel(Path file) throws IOException {
@@ -75,5 +101,8 @@ public final class NvmeTier implements Tier {
             }
         }
         channels.clear();
+        if (buffers.scope().isAlive()) {
+            buffers.close();
+        }
     }
 }

@@ -34,6 +34,11 @@ public final class PmemTier implements Tier {
     }
 
     @Override
+    public boolean inPlace() {
+        return true;
+    }
+
+    @Override
     public MemorySegment read(Path file, long offset, long length, Arena unused) {
         MemorySegment map = map(file, offset);
         if (offset < 0 || length < 0 || offset + length > map.byteSize()) {

@@ -20,6 +20,25 @@ public interface Tier extends AutoCloseable {
      */
     MemorySegment read(Path file, long offset, long length, Arena arena);
 
+    /**
+     * Reads exactly {@code dst.byteSize()} bytes at {@code offset} of {@code file} into {@code dst}.
+     *
+     * @throws TierIOException naming the file and offset when the bytes cannot all be read
+     */
+    default void readInto(Path file, long offset, MemorySegment dst) {
+        try (Arena arena = Arena.ofConfined()) {
+            dst.copyFrom(read(file, offset, dst.byteSize(), arena));
+        }
+    }
+
+    /**
+     * Whether {@link #read} returns views the CPU can compute on in place for as long as the tier is
+     * open (byte-addressable memory such as DAX-mapped PMem), so no DRAM copy is needed.
+     */
+    default boolean inPlace() {
+        return false;
+    }
+
     /** Releases files and mappings; reads after this fail. */
     @Override
     default void close() {

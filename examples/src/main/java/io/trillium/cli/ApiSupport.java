@@ -22,7 +22,7 @@ final class ApiSupport {
     }
 
     /** Loads the model; "loading FILE ... done in X s" goes to stderr. */
-    static Model load(Path file, Integer threads, boolean q8) {
+    static Model load(Path file, Integer threads, boolean q8, TierOptions tiers) {
         if (!Files.exists(file)) {
             throw new IllegalArgumentException("--model " + file + ": no such file");
         }
@@ -34,7 +34,8 @@ final class ApiSupport {
         err.print("loading " + file.getFileName() + " ... ");
         err.flush();
         long t0 = System.nanoTime();
-        Model m = Trillium.load(file, LoadOptions.builder().threads(n).quantizedActivations(q8).build());
+        LoadOptions.Builder b = LoadOptions.builder().threads(n).quantizedActivations(q8);
+        Model m = Trillium.load(file, (tiers != null ? tiers.apply(b) : b).build());
         err.printf(Locale.ROOT, "done in %.1f s%n", (System.nanoTime() - t0) / 1e9);
         return m;
     }
@@ -47,6 +48,13 @@ final class ApiSupport {
     /** Prints each token's text to stdout as it comes. */
     static TokenListener streamTo(PrintStream out) {
         return (Token t) -> write(out, t.text());
+    }
+
+    /** With {@code --stats}: bytes per token by tier, the expert cache and the prediction. */
+    static void printTiers(PrintStream err, TierOptions tiers, Model m) {
+        if (tiers != null && tiers.stats) {
+            err.print(m.tierReport().format());
+        }
     }
 
     static void printMetrics(PrintStream err, Metrics m) {

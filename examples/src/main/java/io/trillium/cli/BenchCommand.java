@@ -1,5 +1,6 @@
 package io.trillium.cli;
 
+import io.trillium.api.TierReport;
 import io.trillium.backend.CpuBackend;
 import io.trillium.gguf.GgufFile;
 import io.trillium.model.LanguageModel;
@@ -45,6 +46,9 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--repeats", paramLabel = "N", defaultValue = "3", description = "runs; the best is reported (default ${DEFAULT-VALUE})")
     int repeats;
 
+    @picocli.CommandLine.Mixin
+    TierOptions tiers;
+
     @Override
     public Integer call() throws Exception {
         int t = threads != null ? threads : Runtime.getRuntime().availableProcessors();
@@ -67,7 +71,10 @@ final class BenchCommand implements Callable<Integer> {
 
         System.out.printf("kernels: %s activations; %s%n", q8Activations ? "Q8 (approximate)" : "float32 (exact)",
                 io.trillium.quant.Kernels.nativeStatus());
-        try (LanguageModel m = Models.load(model, new CpuBackend(t, q8Activations))) {
+        System.out.printf("experts: %s tier%s%n", tiers.expertTier,
+                tiers.dramBudget != null ? ", DRAM budget " + tiers.dramBudget + ", " + tiers.cachePolicy
+                        + (tiers.hotExperts != null ? ", hot set from " + tiers.hotExperts : "") : "");
+        try (LanguageModel m = Models.load(model, new CpuBackend(t, q8Activations), tiers.placement(model, t))) {
             int ctx = Math.min(m.config().contextLength(), promptTokens + decodeTokens + 1);
             LanguageModel.State s = m.newState(ctx);
             SplittableRandom rnd = new SplittableRandom(1);
@@ -77,27 +84,65 @@ final class BenchCommand implements Callable<Integer> {
             }
             double bestPrefill = 0;
             double bestDecode = 0;
+            TierReport before = null;
+            TierReport after = null;
             int[] one = new int[1];
             for (int r = 0; r < repeats + 1; r++) {   // the first run warms up the JIT
                 s.reset();
                 long t0 = System.nanoTime();
                 float[] logits = m.forward(s, prompt);
                 double prefill = promptTokens / ((System.nanoTime() - t0) / 1e9);
+                TierReport b = TierReport.of(m);
                 long t1 = System.nanoTime();
                 for (int i = 0; i < decodeTokens; i++) {
                     one[0] = argmax(logits);
                     logits = m.forward(s, one);
                 }
                 double decode = decodeTokens / ((System.nanoTime() - t1) / 1e9);
+                if (r == repeats) {
+                    before = b;
+                    after = TierReport.of(m);
+                }
                 if (r > 0) {
                     bestPrefill = Math.max(bestPrefill, prefill);
                     bestDecode = Math.max(bestDecode, decode);
                 }
             }
+            tierLines(before, after);
             line("prefill", bestPrefill, wb.activePerToken(), bw);
             line("decode", bestDecode, wb.activePerToken(), bw);
         }
         return 0;
+    }
+
+    /** Bytes per token by tier, cache and prediction over the last decode run; the process's memory. */
+    private void tierLines(TierReport b, TierReport a) {
+        long tokens = a.tokens() - b.tokens();
+        StringBuilder line = new StringBuilder("decode bytes/token:");
+        a.bytesRead().keySet().stream().sorted().forEach(tier -> line.append(String.format(java.util.Locale.ROOT,
+                " %s %.1f MiB", tier, (a.bytesRead().get(tier) - b.bytesRead().getOrDefault(tier, 0L))
+                        / (double) tokens / (1 << 20))));
+        System.out.println(line);
+        if (a.cache().isPresent()) {
+            var c1 = a.cache().get();
+            var c0 = b.cache().get();
+            long hits = c1.hits() - c0.hits();
+            long all = hits + c1.inFlight() - c0.inFlight() + c1.misses() - c0.misses();
+            long read = c1.readNanos() - c0.readNanos();
+            long stall = c1.stallNanos() - c0.stallNanos();
+            System.out.printf(java.util.Locale.ROOT, "expert cache: hit rate %.1f%%, read time hidden %.0f%%, "
+                            + "DRAM %.0f of %.0f MiB, %d pinned%n", all == 0 ? 0 : 100.0 * hits / all,
+                    read == 0 ? 0 : 100 * Math.max(0, 1 - (double) stall / read), c1.dramUsed() / 1048576.0,
+                    c1.dramBudget() / 1048576.0, c1.pinned());
+        }
+        if (!Double.isNaN(a.predictionAccuracy())) {
+            System.out.printf(java.util.Locale.ROOT, "prediction: %.1f%% of chosen experts predicted (since load)%n",
+                    100 * a.predictionAccuracy());
+        }
+        System.out.println("memory: " + ResidentMemory.now());
+        if (tiers.stats) {
+            System.out.print(a.format());
+        }
     }
 
     private static void line(String what, double tokPerS, long activeBytes, double bw) {

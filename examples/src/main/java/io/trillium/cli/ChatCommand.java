@@ -53,6 +53,9 @@ final class ChatCommand implements Callable<Integer> {
     @Mixin
     SamplingOptions sampling;
 
+    @Mixin
+    TierOptions tiers;
+
     @Override
     public Integer call() throws IOException {
         Path file = modelFile;
@@ -64,7 +67,7 @@ final class ChatCommand implements Callable<Integer> {
         long seed = sampling.seed();
         PrintStream out = System.out;
         BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
-        try (Model m = ApiSupport.load(file, threads, q8Activations);
+        try (Model m = ApiSupport.load(file, threads, q8Activations, tiers);
              Session s = m.newSession(ApiSupport.contextLength(m, 0))) {
             List<Message> conversation = new ArrayList<>();
             reset(conversation);
@@ -94,6 +97,7 @@ final class ChatCommand implements Callable<Integer> {
                     } else {
                         ApiSupport.printMetrics(out, last);
                     }
+                    out.print(m.tierReport().format());
                     continue;
                 }
                 conversation.add(Message.user(text));
@@ -110,6 +114,7 @@ final class ChatCommand implements Callable<Integer> {
                 ApiSupport.write(out, "\n");
                 conversation.add(Message.assistant(r.text()));
                 last = r.metrics();
+                ApiSupport.printTiers(System.err, tiers, m);
             }
         }
     }

@@ -63,6 +63,9 @@ final class GenerateCommand implements Callable<Integer> {
     @Mixin
     SamplingOptions sampling;
 
+    @Mixin
+    TierOptions tiers;
+
     @Override
     public Integer call() throws IOException {
         if (maxTokens < 1) {
@@ -79,15 +82,15 @@ final class GenerateCommand implements Callable<Integer> {
             file = DemoCommand.ensureModel(DemoCommand.cacheDir(cacheDir));
             System.err.println(DemoCommand.RANDOM_NOTE);
         }
-        return run(file, threads, q8Activations, prompt, maxTokens, stop, sampling);
+        return run(file, threads, q8Activations, prompt, maxTokens, stop, sampling, tiers);
     }
 
     /** One streamed generation through the API; shared with the demo command. */
     static int run(Path file, Integer threads, boolean q8, String prompt, int maxTokens, List<String> stop,
-                   SamplingOptions sampling) {
+                   SamplingOptions sampling, TierOptions tiers) {
         Sampler sampler = sampling.sampler();
         long seed = sampling.seed();
-        try (Model m = ApiSupport.load(file, threads, q8)) {
+        try (Model m = ApiSupport.load(file, threads, q8, tiers)) {
             int promptLength = m.tokenizer().encode(prompt, true, false).length;
             try (Session s = m.newSession(ApiSupport.contextLength(m, promptLength + maxTokens))) {
                 GenerationRequest req = GenerationRequest.builder().prompt(prompt).maxTokens(maxTokens)
@@ -96,6 +99,7 @@ final class GenerateCommand implements Callable<Integer> {
                 ApiSupport.write(System.out, "\n");
                 System.err.println("finish: " + r.finishReason().name().toLowerCase(Locale.ROOT) + ", seed " + seed);
                 ApiSupport.printMetrics(System.err, r.metrics());
+                ApiSupport.printTiers(System.err, tiers, m);
             }
         }
         return 0;
@@ -111,7 +115,7 @@ final class GenerateCommand implements Callable<Integer> {
         model.threads = threads;
         model.q8Activations = q8Activations;
         PrintStream out = System.out;
-        try (LanguageModel m = model.load()) {
+        try (LanguageModel m = model.load(tiers)) {
             int[] prompt = ModelOptions.encodePrompt(m, this.prompt);
             // the last generated token is never fed back
             LanguageModel.State state = m.newState(prompt.length + maxTokens - 1);
@@ -125,6 +129,7 @@ final class GenerateCommand implements Callable<Integer> {
             }
             write(out, ModelOptions.join(prompt) + "\n" + ModelOptions.join(generated) + "\n"
                     + m.tokenizer().decode(generated) + "\n");
+            tiers.print(System.err, m);
             return 0;
         }
     }

@@ -22,6 +22,9 @@ final class LogitsCommand implements Callable<Integer> {
     @Mixin
     ModelOptions model;
 
+    @Mixin
+    TierOptions tiers;
+
     @Option(names = "--prompt", required = true, paramLabel = "TEXT",
             description = "prompt text (tokenized as the model's metadata says: BOS when add_bos_token)")
     String prompt;
@@ -37,7 +40,7 @@ final class LogitsCommand implements Callable<Integer> {
         if (Files.exists(out) && !force) {
             throw new IllegalArgumentException(out + " exists; pass --force to overwrite it");
         }
-        try (LanguageModel m = model.load()) {
+        try (LanguageModel m = model.load(tiers)) {
             int[] ids = ModelOptions.encodePrompt(m, prompt);
             float[] logits = m.forward(m.newState(ids.length), ids);
             ByteBuffer b = ByteBuffer.allocate(logits.length * 4).order(ByteOrder.LITTLE_ENDIAN);
@@ -49,6 +52,7 @@ final class LogitsCommand implements Callable<Integer> {
             int top = ModelOptions.argmax(logits);
             System.out.printf("%d tokens -> %s (%d float32 logits); argmax %d (logit %.4f)%n", ids.length, out,
                     logits.length, top, logits[top]);
+            tiers.print(System.err, m);
             return 0;
         }
     }

@@ -25,7 +25,7 @@ final class ModelOptions {
             + "(native) kernels, as llama.cpp does: faster, approximate (default: exact float activations)")
     boolean q8Activations;
 
-    LanguageModel load() throws IOException {
+    LanguageModel load(TierOptions tiers) throws IOException {
         if (!Files.exists(model)) {
             throw new IllegalArgumentException("--model " + model + ": no such file");
         }
@@ -33,7 +33,7 @@ final class ModelOptions {
         if (n < 1) {
             throw new IllegalArgumentException("--threads must be >= 1, got " + n);
         }
-        return Models.load(model, new CpuBackend(n, q8Activations));
+        return Models.load(model, new CpuBackend(n, q8Activations), tiers.placement(model, n));
     }
 
     /** The prompt as the model's metadata asks (BOS when add_bos_token), special-token text kept plain. */

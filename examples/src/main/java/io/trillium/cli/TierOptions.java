@@ -1,0 +1,83 @@
+package io.trillium.cli;
+
+import io.trillium.api.LoadOptions;
+import io.trillium.api.TierReport;
+import io.trillium.api.Trillium;
+import io.trillium.gguf.GgufFile;
+import io.trillium.model.LanguageModel;
+import io.trillium.model.ModelConfig;
+import io.trillium.model.WeightBytes;
+import io.trillium.tier.ExpertCache;
+import io.trillium.tier.ExpertPlacement;
+import picocli.CommandLine.Option;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+
+/** Where the routed experts live: the tier flags every forward-pass command shares. */
+final class TierOptions {
+    @Option(names = "--expert-tier", paramLabel = "TIER", defaultValue = "dram",
+            description = "where the routed experts are read from: dram (the mapped file), pmem (computed on in "
+                    + "place, DAX), nvme (direct I/O into a DRAM expert cache of --dram-budget) (default ${DEFAULT-VALUE})")
+    String expertTier;
+
+    @Option(names = "--dram-budget", paramLabel = "SIZE",
+            description = "DRAM for cached experts, e.g. 512m, 8g (required with --expert-tier nvme)")
+    String dramBudget;
+
+    @Option(names = "--hot-experts", paramLabel = "STATS",
+            description = "expert statistics from `trillium profile`: pin the most chosen experts in half the budget")
+    Path hotExperts;
+
+    @Option(names = "--cache-policy", paramLabel = "POLICY", defaultValue = "lru",
+            description = "eviction of unpinned cached experts: lru or lfu (default ${DEFAULT-VALUE})")
+    String cachePolicy;
+
+    @Option(names = "--strict-dax", description = "pmem: fail when the file is not on a DAX file system")
+    boolean strictDax;
+
+    @Option(names = "--stats", description = "print the tier metrics (bytes per token by tier, cache, prediction)")
+    boolean stats;
+
+    /** The tier settings on top of {@code b}. */
+    LoadOptions.Builder apply(LoadOptions.Builder b) {
+        LoadOptions.ExpertTier tier = switch (expertTier.toLowerCase(Locale.ROOT)) {
+            case "dram" -> LoadOptions.ExpertTier.DRAM;
+            case "pmem" -> LoadOptions.ExpertTier.PMEM;
+            case "nvme" -> LoadOptions.ExpertTier.NVME;
+            default -> throw new IllegalArgumentException("--expert-tier " + expertTier + ": expected dram, pmem or nvme");
+        };
+        ExpertCache.Policy policy = switch (cachePolicy.toLowerCase(Locale.ROOT)) {
+            case "lru" -> ExpertCache.Policy.LRU;
+            case "lfu" -> ExpertCache.Policy.LFU;
+            default -> throw new IllegalArgumentException("--cache-policy " + cachePolicy + ": expected lru or lfu");
+        };
+        if (tier == LoadOptions.ExpertTier.NVME && dramBudget == null) {
+            throw new IllegalArgumentException("--expert-tier nvme needs --dram-budget SIZE (the expert cache)");
+        }
+        if (hotExperts != null && !Files.isRegularFile(hotExperts)) {
+            throw new IllegalArgumentException("--hot-experts " + hotExperts + ": no such file");
+        }
+        return b.expertTier(tier).dramBudget(dramBudget == null ? 0 : Sizes.parse("--dram-budget", dramBudget))
+                .hotExperts(hotExperts).strictDax(strictDax).cachePolicy(policy);
+    }
+
+    /** Where these options put the experts of {@code model}. */
+    ExpertPlacement placement(Path model, int threads) throws IOException {
+        long routed;
+        try (GgufFile g = GgufFile.open(model)) {
+            routed = WeightBytes.of(g, ModelConfig.fromGguf(g.metadata())).routedExperts();
+        }
+        return Trillium.expertPlacement(apply(LoadOptions.builder().threads(threads)).build(), routed);
+    }
+
+    /** With {@code --stats}: the tier report of {@code m} to {@code out}. */
+    void print(PrintStream out, LanguageModel m) {
+        if (stats) {
+            out.print(TierReport.of(m).format());
+        }
+    }
+}
