@@ -23,4 +23,5 @@ module io.trillium.core {
     exports io.trillium.moe to io.trillium.examples, io.trillium.benchmarks, io.trillium.cuda;
     exports io.trillium.tier to io.trillium.examples, io.trillium.benchmarks, io.trillium.cuda;
     exports io.trillium.kv to io.trillium.examples, io.trillium.benchmarks, io.trillium.cuda;
+    exports io.trillium.plan to io.trillium.examples, io.trillium.benchmarks, io.trillium.cuda;
 }
