@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.IntStream;
 
 /**
  * Decides which tier holds every tensor of a model, from its tensor inventory alone (no weight is
@@ -169,7 +170,7 @@ public final class PlacementPlanner {
                     notes.add("layer " + l + ": no routed tokens in the stats, uniform popularity assumed");
                 }
                 Arrays.fill(p, (double) cfg.expertsUsed() / cfg.experts());
-                byPopularity = java.util.stream.IntStream.range(0, cfg.experts()).toArray();
+                byPopularity = IntStream.range(0, cfg.experts()).toArray();
             }
             for (int e : byPopularity) {
                 items.add(new Item(null, l, e, expertBytes[l], p[e] * expertBytes[l]));

@@ -13,7 +13,11 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.HashMap;
+import java.util.Locale;
+import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -92,7 +96,7 @@ public final class ReadBandwidth {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new IOException("interrupted", e);
-            } catch (java.util.concurrent.ExecutionException e) {
+            } catch (ExecutionException e) {
                 if (e.getCause() instanceof IOException io) {
                     throw io;
                 }
@@ -129,7 +133,7 @@ public final class ReadBandwidth {
      * Returns whether the call succeeded. Dirty pages stay: force the file to disk first.
      */
     public static boolean dropFromPageCache(Path file) {
-        if (!System.getProperty("os.name", "").toLowerCase(java.util.Locale.ROOT).contains("linux")) {
+        if (!System.getProperty("os.name", "").toLowerCase(Locale.ROOT).contains("linux")) {
             return false;
         }
         try {
@@ -159,7 +163,7 @@ public final class ReadBandwidth {
     static long[] distinctBlocks(long blocks, int n, long block) {
         SplittableRandom r = new SplittableRandom(42);
         long[] out = new long[n];
-        java.util.HashMap<Long, Long> swapped = new java.util.HashMap<>();   // sparse permutation of [0, blocks)
+        Map<Long, Long> swapped = new HashMap<>();   // sparse permutation of [0, blocks)
         for (int i = 0; i < n; i++) {
             long j = i + r.nextLong(blocks - i);
             long vj = swapped.getOrDefault(j, j);
