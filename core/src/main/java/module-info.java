@@ -24,4 +24,5 @@ module io.trillium.core {
     exports io.trillium.moe;
     exports io.trillium.tier;
     exports io.trillium.kv to io.trillium.examples, io.trillium.benchmarks, io.trillium.cuda;
+    exports io.trillium.plan to io.trillium.examples, io.trillium.benchmarks, io.trillium.cuda;
 }

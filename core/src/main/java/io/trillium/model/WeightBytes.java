@@ -3,6 +3,8 @@ package io.trillium.model;
 import io.trillium.gguf.GgufFile;
 import io.trillium.gguf.GgufTensorInfo;
 
+import java.util.List;
+
 /**
  * How many weight bytes a model holds and how many one decoded token must read: every tensor in
  * full, except the routed experts (only {@code expertsUsed} of each stacked {@code *_exps} tensor)
@@ -16,23 +18,23 @@ public record WeightBytes(long total, long activePerToken, long routedExperts) {
 
     /** Counts the tensors of {@code gguf} for the model configured by {@code cfg}. */
     public static WeightBytes of(GgufFile gguf, ModelConfig cfg) {
+        return of(gguf.tensors(), cfg);
+    }
+
+    /** Counts {@code tensors} (a model's whole inventory) for the model configured by {@code cfg}. */
+    public static WeightBytes of(List<GgufTensorInfo> tensors, ModelConfig cfg) {
         long total = 0;
         long active = 0;
         long routed = 0;
-        boolean tied = !gguf.hasTensor("output.weight");
-        for (GgufTensorInfo t : gguf.tensors()) {
+        boolean tied = tiedOutput(tensors);
+        for (GgufTensorInfo t : tensors) {
             long b = t.byteSize();
             total += b;
-            if (t.name().contains("_exps.") && t.rank() == 3 && cfg.experts() > 0) {
+            if (isRoutedExperts(t, cfg)) {
                 routed += b;
                 active += b / t.dim(2) * cfg.expertsUsed();
-            } else if (t.name().equals("token_embd.weight")) {
-                active += b / Math.max(1, t.elementCount() / t.dim(0));   // one row
-                if (tied) {
-                    active += b;   // tied output: the whole matrix is read for the logits
-                }
             } else {
-                active += b;
+                active += readPerToken(t, tied);
             }
         }
         return new WeightBytes(total, active, routed);
@@ -56,5 +58,28 @@ public record WeightBytes(long total, long activePerToken, long routedExperts) {
             experts.bytesRead().forEach((tier, bytes) -> m.merge(tier, bytes, Long::sum));
         }
         return m;
+    }
+
+    /** Whether {@code t} is a stack of routed experts ({@code *_exps}, expert = dim 2), of which a token reads a few. */
+    public static boolean isRoutedExperts(GgufTensorInfo t, ModelConfig cfg) {
+        return t.name().contains("_exps.") && t.rank() == 3 && cfg.experts() > 0;
+    }
+
+    /** Whether the model has no {@code output.weight}, so the head reuses token_embd. */
+    public static boolean tiedOutput(List<GgufTensorInfo> tensors) {
+        return tensors.stream().noneMatch(t -> t.name().equals("output.weight"));
+    }
+
+    /**
+     * Bytes one decoded token reads of a tensor that is not routed experts: all of it, except one
+     * row of token_embd (all of it again when {@code tiedOutput}: it is then the output head too).
+     */
+    public static long readPerToken(GgufTensorInfo t, boolean tiedOutput) {
+        long b = t.byteSize();
+        if (!t.name().equals("token_embd.weight")) {
+            return b;
+        }
+        long row = b / Math.max(1, t.elementCount() / t.dim(0));
+        return tiedOutput ? row + b : row;
     }
 }

@@ -1,5 +1,6 @@
 package io.trillium.gguf;
 
+import io.trillium.fixtures.Fixtures;
 import io.trillium.quant.GgmlType;
 import io.trillium.quant.Tensor;
 import org.junit.jupiter.api.Test;
@@ -61,7 +62,7 @@ class GgufLargeFileTest {
             Tensor pad = g.tensor("pad");
             assertEquals(4 * GIB + 12345 * 32, pad.data().byteSize());
             assertEquals(0, pad.data().get(ValueLayout.JAVA_BYTE, pad.data().byteSize() - 1));
-            assertTrue(allocatedBytes(p) < 64L << 20 || allocatedBytes(p) < 0, "the file stays sparse");
+            assertTrue(Fixtures.allocatedBytes(p) < 64L << 20 || Fixtures.allocatedBytes(p) < 0, "the file stays sparse");
         }
         Files.delete(p);
     }
@@ -89,16 +90,5 @@ class GgufLargeFileTest {
             assertEquals(2, far.data().get(ValueLayout.JAVA_BYTE, 31));
         }
         Files.delete(p);
-    }
-
-    /** Disk space actually used (via du), or -1 where that cannot be asked. */
-    private static long allocatedBytes(Path p) {
-        try {
-            Process proc = new ProcessBuilder("du", "-k", p.toString()).redirectErrorStream(true).start();
-            String out = new String(proc.getInputStream().readAllBytes()).trim();
-            return proc.waitFor() == 0 ? Long.parseLong(out.split("\\s+")[0]) * 1024 : -1;
-        } catch (IOException | InterruptedException | RuntimeException e) {
-            return -1;
-        }
     }
 }

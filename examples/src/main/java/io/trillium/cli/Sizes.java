@@ -1,43 +1,49 @@
 package io.trillium.cli;
 
+import java.math.BigDecimal;
 import java.util.Locale;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
-/** Byte sizes as people write them: {@code 512m}, {@code 8g}, {@code 1.5t}, {@code 4096} (binary units). */
+/**
+ * Sizes and bandwidths on the command line: a number with an optional unit k, m, g or t
+ * ({@code 512m}, {@code 8g}, {@code 1.5t}; "b", "ib" and for rates "/s" may follow). Sizes are binary
+ * ({@code 8g} = 8 GiB, as {@code java -Xmx8g}); bandwidths are decimal ({@code 39g} = 39 GB/s, as
+ * hardware data sheets state them).
+ */
 final class Sizes {
+    private static final Pattern FORM = Pattern.compile("(\\d+(?:\\.\\d+)?)\\s*([kmgt]?)(i?b)?(/s)?");
+    private static final String UNITS = "kmgt";
+
     private Sizes() {
     }
 
-    /** Bytes of {@code text}; {@code option} names the flag in the error. */
-    static long parse(String option, String text) {
-        String t = text.strip().toLowerCase(Locale.ROOT);
-        if (t.endsWith("ib") || t.endsWith("b") && t.length() > 1 && !Character.isDigit(t.charAt(t.length() - 2))) {
-            t = t.substring(0, t.length() - (t.endsWith("ib") ? 2 : 1));   // "8gib", "8gb" = 8g
-        }
-        int shift = 0;
-        if (!t.isEmpty()) {
-            switch (t.charAt(t.length() - 1)) {
-                case 'k' -> shift = 10;
-                case 'm' -> shift = 20;
-                case 'g' -> shift = 30;
-                case 't' -> shift = 40;
-                default -> shift = -1;
-            }
-            if (shift >= 0) {
-                t = t.substring(0, t.length() - 1);
-            } else {
-                shift = 0;
-            }
-        }
-        double v;
+    /** Bytes of {@code value} given to {@code option}, binary units; 0 allowed. */
+    static long bytes(String option, String value) {
+        BigDecimal b = parse(option, value, 1024, false, "512m, 8g, 1.5t");
         try {
-            v = Double.parseDouble(t);
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException(option + " " + text + ": not a size (e.g. 512m, 8g, 1.5t, 4096)");
+            return b.setScale(0, java.math.RoundingMode.HALF_UP).longValueExact();
+        } catch (ArithmeticException e) {
+            throw new IllegalArgumentException(option + " " + value + ": too large");
         }
-        double bytes = v * (1L << shift);
-        if (!(bytes >= 1) || bytes >= 0x1p62) {
-            throw new IllegalArgumentException(option + " " + text + ": size must be at least 1 byte and below 4 EiB");
+    }
+
+    /** Bytes per second of {@code value} given to {@code option}, decimal units; must be > 0. */
+    static double bytesPerSecond(String option, String value) {
+        double r = parse(option, value, 1000, true, "39g, 3.5g, 800m").doubleValue();
+        if (!(r > 0) || Double.isInfinite(r)) {
+            throw new IllegalArgumentException(option + " " + value + ": a bandwidth must be > 0");
         }
-        return (long) bytes;
+        return r;
+    }
+
+    private static BigDecimal parse(String option, String value, int base, boolean rate, String examples) {
+        Matcher m = value == null ? null : FORM.matcher(value.strip().toLowerCase(Locale.ROOT));
+        if (m == null || !m.matches() || (m.group(4) != null && !rate)) {
+            throw new IllegalArgumentException(option + " '" + value + "': expected a number with an optional unit k, m, g, t"
+                    + " (e.g. " + examples + (rate ? ", in bytes/s: 39g = 39 GB/s)" : "; binary: 8g = 8 GiB)"));
+        }
+        int power = m.group(2).isEmpty() ? 0 : UNITS.indexOf(m.group(2)) + 1;
+        return new BigDecimal(m.group(1)).multiply(BigDecimal.valueOf(base).pow(power));
     }
 }

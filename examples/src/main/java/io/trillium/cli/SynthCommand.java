@@ -38,6 +38,10 @@ final class SynthCommand implements Callable<Integer> {
     @Option(names = "--dry-run", description = "print the summary and write nothing")
     boolean dryRun;
 
+    @Option(names = "--no-data", description = "write the header and tensor table only: the data section is a "
+            + "sparse hole of zeros (real shapes, types and offsets for `trillium plan`; a few MiB of disk)")
+    boolean noData;
+
     @Option(names = "--type", paramLabel = "T", description = "type of the big matrices: Q4_K, Q6_K, Q8_0, Q4_0, F16, BF16, F32 "
             + "(norms, router and bias stay F32; rows that cannot hold a block fall back to Q8_0, F16, F32)")
     String type;
@@ -147,12 +151,17 @@ final class SynthCommand implements Callable<Integer> {
             spec.fallbacks().forEach(f -> o.println("type fallback: " + f));
             return 0;
         }
-        ModelSynthesizer s = new ModelSynthesizer(spec).overwrite(force).exactQuant(exactQuant).log(System.err::println);
+        ModelSynthesizer s = new ModelSynthesizer(spec).overwrite(force).exactQuant(exactQuant).noData(noData).log(System.err::println);
         if (threads != null) {
             s.threads(threads);
         }
         ModelSynthesizer.Result r = s.write(out);
         double sec = r.time().toNanos() / 1e9;
+        if (noData) {
+            o.printf(Locale.ROOT, "wrote %s: %,d bytes (%s), shapes only: the data section is a sparse hole of zeros%n",
+                    r.path(), r.fileBytes(), SynthSpec.formatBytes(r.fileBytes()));
+            return 0;
+        }
         o.printf(Locale.ROOT, "wrote %s: %,d bytes (%s) in %.1f s, %.0f MiB/s%n", r.path(), r.fileBytes(),
                 SynthSpec.formatBytes(r.fileBytes()), sec, r.fileBytes() / 1048576.0 / Math.max(sec, 1e-9));
         return 0;

@@ -61,7 +61,7 @@ final class TierOptions {
         if (hotExperts != null && !Files.isRegularFile(hotExperts)) {
             throw new IllegalArgumentException("--hot-experts " + hotExperts + ": no such file");
         }
-        return b.expertTier(tier).dramBudget(dramBudget == null ? 0 : Sizes.parse("--dram-budget", dramBudget))
+        return b.expertTier(tier).dramBudget(dramBudget == null ? 0 : Sizes.bytes("--dram-budget", dramBudget))
                 .hotExperts(hotExperts).strictDax(strictDax).cachePolicy(policy);
     }
 

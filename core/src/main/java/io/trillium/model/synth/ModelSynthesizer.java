@@ -46,6 +46,7 @@ public final class ModelSynthesizer {
     private int threads = Runtime.getRuntime().availableProcessors();
     private boolean overwrite;
     private boolean exactQuant;
+    private boolean noData;
     private Consumer<String> log = s -> { };
 
     public ModelSynthesizer(SynthSpec spec) {
@@ -73,6 +74,16 @@ public final class ModelSynthesizer {
      */
     public ModelSynthesizer exactQuant(boolean exactQuant) {
         this.exactQuant = exactQuant;
+        return this;
+    }
+
+    /**
+     * Whether to write the header and tensor table only (default false): the data section is left a
+     * sparse hole that reads as zeros, so a full-size inventory (Kimi K2.5: ~550 GiB) costs a few MiB
+     * of disk, for the placement planner and anything else that needs shapes, types and offsets only.
+     */
+    public ModelSynthesizer noData(boolean noData) {
+        this.noData = noData;
         return this;
     }
 
@@ -184,6 +195,10 @@ public final class ModelSynthesizer {
         GgufWriter w = declare();
         for (String f : spec.fallbacks()) {
             log.accept("type fallback: " + f);
+        }
+        if (noData) {
+            w.write(out, null);
+            return new Result(out, spec, Files.size(out), Duration.ofNanos(System.nanoTime() - start));
         }
         List<SynthTensor> tensors = spec.tensors();
         long total = spec.tensorBytes();

@@ -332,4 +332,35 @@ class ModelSynthesizerTest {
         assertTrue(messages.get(1).contains("kv heads 2 must divide heads 3"), messages.get(1));
         assertTrue(messages.get(9).contains("Q5_K"), messages.get(9));
     }
+
+    /** Kimi K2.5 at full size with no data: every tensor listed at its place, the data section a hole. */
+    @Test
+    void noDataWritesTheFullKimiInventoryAsASparseFile() throws IOException {
+        SynthSpec spec = SynthSpec.preset("kimi-k2.5");
+        Path out = new ModelSynthesizer(spec).noData(true).write(tmp.resolve("kimi-k2.5-empty.gguf")).path();
+        try (GgufFile g = GgufFile.open(out)) {
+            List<SynthTensor> want = spec.tensors();
+            List<GgufTensorInfo> got = g.tensors();
+            assertEquals(want.size(), got.size());
+            long end = 0;
+            for (int i = 0; i < want.size(); i++) {
+                SynthTensor w = want.get(i);
+                GgufTensorInfo t = got.get(i);
+                assertEquals(w.name(), t.name());
+                assertEquals(w.type(), t.type(), w.name());
+                assertArrayEquals(w.shape(), t.shape(), w.name());
+                assertEquals(w.bytes(), t.byteSize(), w.name());
+                assertEquals((end + 31) & ~31L, t.offset(), w.name() + ": packed in order, 32-byte aligned");
+                end = t.offset() + t.byteSize();
+            }
+            assertEquals(spec.tensorBytes(), (end + 31) & ~31L);
+            assertEquals(ModelConfig.fromGguf(g.metadata()).experts(), 384);
+            long size = Files.size(out);
+            assertEquals(g.dataOffset(0) + spec.tensorBytes(), size);
+            assertTrue(size > 500L << 30, "logical size " + size);
+            long used = Fixtures.allocatedBytes(out);
+            assertTrue(used < 64L << 20 || used < 0, "sparse: " + used + " bytes allocated of " + size);
+        }
+        Files.delete(out);
+    }
 }
