@@ -11,6 +11,7 @@ import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -195,10 +196,14 @@ public final class RepackedLayout implements ExpertLayout {
                 }
                 w.force(true);
             }
-            if (Files.exists(out)) {
-                throw new FileAlreadyExistsException(out.toString(), null, "appeared while repacking; will not overwrite it");
+            try {
+                Files.createLink(out, tmp);   // atomic, and fails if out appeared meanwhile (a rename would replace it)
+            } catch (UnsupportedOperationException | FileSystemException e) {
+                if (e instanceof FileAlreadyExistsException || Files.exists(out)) {
+                    throw new FileAlreadyExistsException(out.toString(), null, "appeared while repacking; not replaced");
+                }
+                Files.move(tmp, out, StandardCopyOption.ATOMIC_MOVE);   // no hard links here
             }
-            Files.move(tmp, out, StandardCopyOption.ATOMIC_MOVE);
         } finally {
             Files.deleteIfExists(tmp);
         }
