@@ -5,7 +5,6 @@ import io.trillium.model.WeightBytes;
 import io.trillium.moe.ExpertStats;
 import io.trillium.tier.ExpertCache;
 import io.trillium.tier.ExpertPlacement;
-import io.trillium.tier.NvmeTier;
 import io.trillium.tier.PmemTier;
 import io.trillium.chat.ChatTemplate;
 import io.trillium.chat.ChatTemplateException;
@@ -121,7 +120,8 @@ public final class Trillium {
                         throw new ResourceException(e.getMessage(), e);
                     }
                 }
-                yield ExpertPlacement.cached(NvmeTier::new, new ExpertPlacement.CacheOptions(options.dramBudget(),
+                // the model's repacked expert file (`trillium repack`) is used when it lies beside it
+                yield ExpertPlacement.nvme(new ExpertPlacement.CacheOptions(options.dramBudget(),
                         options.cachePolicy(), hot, hot != null ? 0.5 : 0, 8));
             }
         };

@@ -5,6 +5,10 @@ import io.trillium.moe.ExpertSource;
 import io.trillium.moe.ExpertStats;
 import io.trillium.moe.GgufExperts;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.function.Supplier;
 
 /** Where a model's routed experts are read from; the model builds its {@link ExpertSource} with it. */
@@ -29,12 +33,53 @@ public interface ExpertPlacement {
      * pinned set.
      */
     static ExpertPlacement cached(Supplier<? extends Tier> tier, long dramBudget) {
-        return cached(tier, new CacheOptions(dramBudget, ExpertCache.Policy.LRU, null, 0, 8));
+        return cached(tier, dramBudget, null);
     }
 
-    /** Experts cached as {@code options} say, read from a tier made by {@code tier}. */
+    /**
+     * As {@link #cached(Supplier, long)}, reading the experts from {@code repacked} (a {@code trillium
+     * repack} file of this model, checked against it: one read per expert) or, when null, from the GGUF.
+     */
+    static ExpertPlacement cached(Supplier<? extends Tier> tier, long dramBudget, Path repacked) {
+        return cached(tier, new CacheOptions(dramBudget, ExpertCache.Policy.LRU, null, 0, 8), repacked);
+    }
+
+    /** Experts cached as {@code options} say, read from a tier made by {@code tier} (from the GGUF). */
     static ExpertPlacement cached(Supplier<? extends Tier> tier, CacheOptions options) {
-        return (gguf, isMoe, experts) -> options.open(ExpertLayout.gguf(gguf, isMoe, experts), tier.get());
+        return cached(tier, options, null);
+    }
+
+    /** Experts cached as {@code options} say, read from a tier made by {@code tier}, from {@code repacked} or the GGUF. */
+    static ExpertPlacement cached(Supplier<? extends Tier> tier, CacheOptions options, Path repacked) {
+        return (gguf, isMoe, experts) -> options.open(layout(gguf, isMoe, experts, repacked), tier.get());
+    }
+
+    /**
+     * Experts read with direct I/O ({@link NvmeTier}) into {@code dramBudget} bytes of DRAM, from the
+     * model's repacked file {@code MODEL.experts} ({@link RepackedLayout#beside}) when there is one,
+     * else from the GGUF. A repack file that does not match the model is an error, not skipped.
+     */
+    static ExpertPlacement nvme(long dramBudget) {
+        return nvme(new CacheOptions(dramBudget, ExpertCache.Policy.LRU, null, 0, 8));
+    }
+
+    /** As {@link #nvme(long)}, the cache set up as {@code options} say. */
+    static ExpertPlacement nvme(CacheOptions options) {
+        return (gguf, isMoe, experts) -> {
+            Path r = RepackedLayout.beside(gguf.files().getFirst());
+            return cached(NvmeTier::new, options, Files.exists(r) ? r : null).source(gguf, isMoe, experts);
+        };
+    }
+
+    private static ExpertLayout layout(GgufFile gguf, boolean[] isMoe, int experts, Path repacked) {
+        if (repacked == null) {
+            return ExpertLayout.gguf(gguf, isMoe, experts);
+        }
+        try {
+            return RepackedLayout.open(repacked, gguf, isMoe, experts);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e.getMessage(), e);
+        }
     }
 
     /**

@@ -26,12 +26,12 @@ class ExpertCacheTest {
     // repeats, so the cache must hit on the second pass
     private static final int[] TOKENS = {1, 5, 9, 1, 5, 9};
 
-    private static Path model(String name) {
+    static Path model(String name) {
         return Fixtures.models().resolve(name + ".gguf");
     }
 
     /** Logits of each token fed one at a time (a warm-up run first: interpreted vector code rounds differently). */
-    private static float[][] run(LanguageModel m) {
+    static float[][] run(LanguageModel m) {
         for (int i = 0; i < 3; i++) {   // a new expert source can send the kernels back to the interpreter
             m.forward(m.newState(TOKENS.length), TOKENS);
         }
@@ -43,7 +43,7 @@ class ExpertCacheTest {
         return out;
     }
 
-    private static float[][] reference(Path file) throws IOException {
+    static float[][] reference(Path file) throws IOException {
         try (LanguageModel m = Models.load(file, new CpuBackend(2))) {
             for (int i = 0; i < 6; i++) {   // until the JIT has compiled the kernels for good
                 run(m);
@@ -53,7 +53,7 @@ class ExpertCacheTest {
     }
 
     /** Bytes of all routed experts of the file. */
-    private static long expertBytes(Path file) throws IOException {
+    static long expertBytes(Path file) throws IOException {
         try (GgufFile g = GgufFile.open(file)) {
             return g.tensors().stream().filter(t -> t.name().contains("_exps.")).mapToLong(GgufTensorInfo::byteSize).sum();
         }
@@ -66,7 +66,7 @@ class ExpertCacheTest {
      * time; so a difference is tolerated only at that level (rel-L2 ≤ 1e-6) — a wrong or partial
      * expert moves the logits by orders of magnitude more.
      */
-    private static void assertLogits(float[][] want, float[][] got) {
+    static void assertLogits(float[][] want, float[][] got) {
         for (int i = 0; i < want.length; i++) {
             if (!java.util.Arrays.equals(want[i], got[i])) {
                 double rel = Fixtures.relL2(got[i], want[i]);

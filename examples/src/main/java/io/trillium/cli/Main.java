@@ -8,7 +8,7 @@ import picocli.CommandLine.Command;
         description = "Run trillion-parameter Mixture-of-Experts models from Java.",
         subcommands = {InspectCommand.class, DumpTensorCommand.class, TokenizeCommand.class, TemplateCommand.class,
                 LogitsCommand.class, GenerateCommand.class, ChatCommand.class, DemoCommand.class, BenchCommand.class,
-                SynthCommand.class, PlanCommand.class, BenchTierCommand.class,
+                SynthCommand.class, PlanCommand.class, BenchTierCommand.class, RepackCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main {
 

@@ -53,6 +53,14 @@ final class SynthCommand implements Callable<Integer> {
     @Option(names = "--seed", paramLabel = "S", description = "random seed (default 0); same seed, same bytes")
     Long seed;
 
+    @Option(names = "--hot-experts", paramLabel = "N", description = "skewed expert popularity: N hot experts per "
+            + "MoE layer (drawn from the seed) get --hot-share of the routing choices")
+    Integer hotExperts;
+
+    @Option(names = "--hot-share", paramLabel = "P", description = "fraction of routing choices for the hot experts, "
+            + "e.g. 0.8 (sigmoid gating raises their selection bias; softmax scales their router rows)")
+    Float hotShare;
+
     @Option(names = "--threads", paramLabel = "N", description = "worker threads (default: all processors)")
     Integer threads;
 
@@ -143,6 +151,10 @@ final class SynthCommand implements Callable<Integer> {
         if (tied != null) b.tiedEmbeddings(tied);
         if (type != null) b.weightType(SynthSpec.parseType(type));
         if (seed != null) b.seed(seed);
+        if ((hotExperts == null) != (hotShare == null)) {
+            throw new IllegalArgumentException("give --hot-experts N and --hot-share P together");
+        }
+        if (hotExperts != null) b.hotExperts(hotExperts, hotShare);
         SynthSpec spec = b.build();
 
         PrintStream o = System.out;

@@ -44,6 +44,22 @@ class SynthCommandTest {
     }
 
     @Test
+    void hotExpertsSkewTheRouter() throws IOException {
+        Path plain = tmp.resolve("plain.gguf");
+        Path hot = tmp.resolve("hot.gguf");
+        List<String> base = List.of("synth", "--preset", "ds2-tiny", "--vocab", "1000", "--seed", "2");
+        CliTest.Result a = CliTest.run(java.util.stream.Stream.concat(base.stream(),
+                java.util.stream.Stream.of("--out", plain.toString())).toArray(String[]::new));
+        CliTest.Result b = CliTest.run(java.util.stream.Stream.concat(base.stream(), java.util.stream.Stream.of(
+                "--hot-experts", "4", "--hot-share", "0.7", "--out", hot.toString())).toArray(String[]::new));
+        assertEquals(0, a.rc(), a.err());
+        assertEquals(0, b.rc(), b.err());
+        assertTrue(b.out().contains("skew: 4 hot experts per layer get 70% of the routing choices"), b.out());
+        assertEquals(Files.size(plain), Files.size(hot));
+        assertNotEquals(-1, Files.mismatch(plain, hot), "the selection bias differs");
+    }
+
+    @Test
     void dryRunPrintsTheSummaryAndWritesNothing() {
         Path f = tmp.resolve("none.gguf");
         CliTest.Result r = CliTest.run("synth", "--preset", "kimi-k2.5", "--layers", "4", "--dry-run", "--out", f.toString());
@@ -65,6 +81,9 @@ class SynthCommandTest {
                 List.of("--arch", "qwen3moe", "--used", "200"),
                 List.of("--arch", "llama", "--q-lora-rank", "64"),
                 List.of("--preset", "ds2-tiny", "--gating", "relu"),
+                List.of("--preset", "ds2-tiny", "--hot-experts", "4"),
+                List.of("--preset", "ds2-tiny", "--hot-experts", "2", "--hot-share", "0.9"),
+                List.of("--preset", "ds2-tiny", "--gating", "softmax", "--hot-experts", "4", "--hot-share", "0.95"),
                 List.of("--layers", "3"))) {
             String[] a = java.util.stream.Stream.concat(java.util.stream.Stream.of("synth", "--out", out),
                     args.stream()).toArray(String[]::new);

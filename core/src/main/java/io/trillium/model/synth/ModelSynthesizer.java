@@ -48,6 +48,7 @@ public final class ModelSynthesizer {
     private boolean exactQuant;
     private boolean noData;
     private Consumer<String> log = s -> { };
+    private HotExperts skew;   // set by write() when the spec has hot experts
 
     public ModelSynthesizer(SynthSpec spec) {
         this.spec = Objects.requireNonNull(spec, "spec");
@@ -193,6 +194,11 @@ public final class ModelSynthesizer {
     public Result write(Path out) throws IOException {
         long start = System.nanoTime();
         GgufWriter w = declare();
+        if (spec.hotExperts() > 0) {
+            skew = HotExperts.of(spec);
+            log.accept(String.format("skew: %d hot experts per layer, %s %.4f", spec.hotExperts(),
+                    skew.bias() ? "selection bias +" : "router rows x", skew.lift()));
+        }
         for (String f : spec.fallbacks()) {
             log.accept("type fallback: " + f);
         }
@@ -275,6 +281,9 @@ public final class ModelSynthesizer {
         int n = (int) (Math.min(rowsPerChunk, rows - c * rowsPerChunk) * ne0);
         float[] v = new float[n];
         values(t, tensorSeed, c, v);
+        if (skew != null) {
+            skew.apply(t, c, rowsPerChunk, v);
+        }
         byte[] out = new byte[(int) t.type().bytesFor(n)];
         if (t.type() == GgmlType.Q4_K && !exactQuant) {
             FastQ4K.quantize(v, n, out);

@@ -56,6 +56,9 @@ import java.util.function.Supplier;
  * @param tiedEmbeddings   no output.weight: the head reuses token_embd (like the ds2-tiny fixture)
  * @param weightType       type of the big matrices (F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K)
  * @param seed             random seed; the file is a function of the spec alone
+ * @param hotExperts       skewed popularity: experts per MoE layer that the router favours (0 = none;
+ *                         which ones is drawn from the seed, per layer; see {@link HotExperts})
+ * @param hotShare         the fraction of routing choices those hot experts get (0 when {@code hotExperts} is 0)
  */
 public record SynthSpec(
         String arch, String name,
@@ -66,7 +69,7 @@ public record SynthSpec(
         int ctx, float ropeBase, float yarnFactor, int yarnOrigCtx, float yarnBetaFast, float yarnBetaSlow,
         float yarnLogMul,
         float rmsEps, int gatingFunc, float weightsScale, boolean weightsNorm, boolean tiedEmbeddings,
-        GgmlType weightType, long seed) {
+        GgmlType weightType, long seed, int hotExperts, float hotShare) {
 
     public static final List<String> ARCHS = List.of("deepseek2", "qwen3moe", "llama");
 
@@ -148,6 +151,22 @@ public record SynthSpec(
         }
         if (used < 0 || used > experts || (experts > 0 && used == 0)) {
             throw new IllegalArgumentException("experts used per token must be 1.." + experts + ", got " + used);
+        }
+        if (hotExperts != 0 || hotShare != 0) {
+            double uniform = (double) hotExperts / experts;
+            double max = Math.min(1, (double) hotExperts / used);
+            if (experts == 0) {
+                throw new IllegalArgumentException("hot experts need a model with routed experts");
+            }
+            if (hotExperts < 1 || hotExperts >= experts) {
+                throw new IllegalArgumentException("hot experts must be 1.." + (experts - 1) + " (of " + experts
+                        + " experts), got " + hotExperts);
+            }
+            if (!(hotShare > uniform && hotShare <= max)) {
+                throw new IllegalArgumentException("hot share of " + hotExperts + " hot experts must be above their "
+                        + "uniform share " + (float) uniform + " and at most " + (float) max + " (" + used
+                        + " chosen per token), got " + hotShare);
+            }
         }
         if (arch.equals("deepseek2")) {
             positive("kv lora rank", kvLoraRank);
@@ -480,6 +499,10 @@ public record SynthSpec(
                 formatCount(activeParams())));
         sb.append(String.format("weights: %s (%s tensors), %s read per token, seed %d",
                 weightType, formatBytes(tensorBytes()), formatBytes(activeBytesPerToken()), seed));
+        if (hotExperts > 0) {
+            sb.append(String.format("%nskew: %d hot experts per layer get %.0f%% of the routing choices", hotExperts,
+                    100.0 * hotShare));
+        }
         return sb.toString();
     }
 
@@ -522,6 +545,8 @@ public record SynthSpec(
         private boolean weightsNorm, tiedEmbeddings;
         private GgmlType weightType = GgmlType.Q4_K;
         private long seed;
+        private int hotExperts;
+        private float hotShare;
 
         /** An empty builder (every field zero) for {@code arch}. */
         public Builder(String arch) {
@@ -538,6 +563,7 @@ public record SynthSpec(
             yarnBetaFast = s.yarnBetaFast; yarnBetaSlow = s.yarnBetaSlow; yarnLogMul = s.yarnLogMul; rmsEps = s.rmsEps;
             gatingFunc = s.gatingFunc; weightsScale = s.weightsScale; weightsNorm = s.weightsNorm;
             tiedEmbeddings = s.tiedEmbeddings; weightType = s.weightType; seed = s.seed;
+            hotExperts = s.hotExperts; hotShare = s.hotShare;
             // Fields the record derived go back to "derive it", so that overriding hidden or heads
             // re-derives them instead of clashing with stale values.
             if (s.arch.equals("deepseek2")) {
@@ -590,6 +616,13 @@ public record SynthSpec(
         public Builder weightType(GgmlType v) { weightType = v; return this; }
         public Builder seed(long v) { seed = v; return this; }
 
+        /** Skewed popularity: {@code n} hot experts per MoE layer get about {@code share} of the choices. */
+        public Builder hotExperts(int n, float share) {
+            hotExperts = n;
+            hotShare = share;
+            return this;
+        }
+
         /** YaRN rope scaling: factor, original context, beta fast/slow, log multiplier. */
         public Builder yarn(float factor, int origCtx, float betaFast, float betaSlow, float logMul) {
             yarnFactor = factor;
@@ -604,7 +637,8 @@ public record SynthSpec(
             return new SynthSpec(arch, name, hidden, layers, heads, kvHeads, headDim, vocab, ffn, experts, used,
                     expertFfn, sharedExperts, leadingDense, expertGroups, expertGroupsUsed, qLoraRank, kvLoraRank,
                     ropeDims, nopeDims, vDim, ctx, ropeBase, yarnFactor, yarnOrigCtx, yarnBetaFast, yarnBetaSlow,
-                    yarnLogMul, rmsEps, gatingFunc, weightsScale, weightsNorm, tiedEmbeddings, weightType, seed);
+                    yarnLogMul, rmsEps, gatingFunc, weightsScale, weightsNorm, tiedEmbeddings, weightType, seed,
+                    hotExperts, hotShare);
         }
     }
 }
