@@ -46,6 +46,11 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--repeats", paramLabel = "N", defaultValue = "3", description = "runs; the best is reported (default ${DEFAULT-VALUE})")
     int repeats;
 
+    @Option(names = "--decode-input", paramLabel = "MODE", defaultValue = "argmax",
+            description = "what each decode step feeds: argmax (the model's own greedy token, as generation does) "
+                    + "or random (uniform random ids: no repetition for the expert cache to exploit) (default ${DEFAULT-VALUE})")
+    String decodeInput;
+
     @picocli.CommandLine.Mixin
     TierOptions tiers;
 
@@ -56,6 +61,11 @@ final class BenchCommand implements Callable<Integer> {
             throw new IllegalArgumentException(
                     "--threads, --prompt-tokens, --decode-tokens, --repeats and --probe-mib must be >= 1");
         }
+        boolean randomInput = switch (decodeInput) {
+            case "argmax" -> false;
+            case "random" -> true;
+            default -> throw new IllegalArgumentException("--decode-input " + decodeInput + ": expected argmax or random");
+        };
         WeightBytes wb;
         try (GgufFile g = GgufFile.open(model)) {
             wb = WeightBytes.of(g, ModelConfig.fromGguf(g.metadata()));
@@ -71,9 +81,9 @@ final class BenchCommand implements Callable<Integer> {
 
         System.out.printf("kernels: %s activations; %s%n", q8Activations ? "Q8 (approximate)" : "float32 (exact)",
                 io.trillium.quant.Kernels.nativeStatus());
-        System.out.printf("experts: %s tier%s%n", tiers.expertTier,
+        System.out.printf("experts: %s tier%s; decode input: %s%n", tiers.expertTier,
                 tiers.dramBudget != null ? ", DRAM budget " + tiers.dramBudget + ", " + tiers.cachePolicy
-                        + (tiers.hotExperts != null ? ", hot set from " + tiers.hotExperts : "") : "");
+                        + (tiers.hotExperts != null ? ", hot set from " + tiers.hotExperts : "") : "", decodeInput);
         try (LanguageModel m = Models.load(model, new CpuBackend(t, q8Activations), tiers.placement(model, t))) {
             int ctx = Math.min(m.config().contextLength(), promptTokens + decodeTokens + 1);
             LanguageModel.State s = m.newState(ctx);
@@ -95,7 +105,7 @@ final class BenchCommand implements Callable<Integer> {
                 TierReport b = TierReport.of(m);
                 long t1 = System.nanoTime();
                 for (int i = 0; i < decodeTokens; i++) {
-                    one[0] = argmax(logits);
+                    one[0] = randomInput ? rnd.nextInt(m.config().vocab()) : argmax(logits);
                     logits = m.forward(s, one);
                 }
                 double decode = decodeTokens / ((System.nanoTime() - t1) / 1e9);
