@@ -45,9 +45,10 @@ public final class ExpertCache implements ExpertSource, AutoCloseable {
     /**
      * Counters since creation.
      *
-     * @param hits        demands served from a DRAM slot (pinned included)
-     * @param inFlight    demands that found their read already in flight (a prefetch) and waited for it
-     * @param misses      demands that had to read the expert themselves
+     * @param hits        experts in DRAM when the router chose them (pinned, cached, or landed from a prediction)
+     * @param inFlight    experts whose predicted read was still in flight when chosen (the demand waited for it)
+     * @param misses      experts neither cached nor predicted: read after the router chose them (the reads of
+     *                    one layer's misses are started together, before the first is needed)
      * @param bytesRead   bytes read from the slow tier (prefetches included)
      * @param prefetches  speculative reads started (experts predicted for a later layer)
      * @param prefetchesUsed speculative reads whose expert was demanded before eviction
@@ -84,6 +85,7 @@ public final class ExpertCache implements ExpertSource, AutoCloseable {
         final MemorySegment memory;
         int users;             // demands not released yet: the slot is not evicted (its memory is reused)
         boolean speculative;   // read by a prediction and not demanded yet
+        boolean ahead;         // read for a demand that was announced ahead and has not claimed it yet: a miss
 
         Slot(ExpertWeights weights, MemorySegment memory) {
             this.weights = weights;
@@ -96,6 +98,7 @@ public final class ExpertCache implements ExpertSource, AutoCloseable {
         final CompletableFuture<Slot> result = new CompletableFuture<>();
         int demands;
         boolean speculative;
+        boolean ahead;   // started by prefetch(..., false) for a demand about to come: that demand is a miss
     }
 
     // guarded by slots: cached slots in access order; reads in flight; LFU counts
@@ -185,7 +188,12 @@ public final class ExpertCache implements ExpertSource, AutoCloseable {
             while (true) {   // re-checked after every wait: another thread may have read it meanwhile
                 Slot slot = slots.get(key);
                 if (slot != null) {
-                    hits.incrementAndGet();
+                    if (slot.ahead) {
+                        slot.ahead = false;
+                        misses.incrementAndGet();
+                    } else {
+                        hits.incrementAndGet();
+                    }
                     slot.users++;
                     if (slot.speculative) {
                         slot.speculative = false;
@@ -199,7 +207,12 @@ public final class ExpertCache implements ExpertSource, AutoCloseable {
                 pending = loading.get(key);
                 if (pending != null) {
                     memory = null;   // another thread is reading it: wait for that read, not a second one
-                    inFlight.incrementAndGet();
+                    if (pending.ahead) {
+                        pending.ahead = false;
+                        misses.incrementAndGet();
+                    } else {
+                        inFlight.incrementAndGet();
+                    }
                     if (pending.speculative) {
                         pending.speculative = false;
                         prefetchesUsed.incrementAndGet();
@@ -311,6 +324,7 @@ public final class ExpertCache implements ExpertSource, AutoCloseable {
             }
             pending = new Load();
             pending.speculative = speculative;
+            pending.ahead = !speculative;
             loading.put(key, pending);
             if (speculative) {
                 prefetches.incrementAndGet();
@@ -359,6 +373,7 @@ public final class ExpertCache implements ExpertSource, AutoCloseable {
             loading.remove(key);
             slot.users = pending.demands;           // every demand that joined holds it until released
             slot.speculative = pending.speculative; // still unclaimed by a demand
+            slot.ahead = pending.ahead;
             slots.put(key, slot);
             slots.notifyAll();
         }

@@ -105,7 +105,7 @@ class ExpertCacheTest {
                 assertLogits(want, run(m));
                 ExpertCache.Stats st = cache.get().stats();
                 assertTrue(st.dramUsed() <= small, st.toString());
-                assertTrue(st.hits() > 0, st.toString());
+                assertTrue(st.misses() > 0, st.toString());   // a fifth of the experts: hits depend on routing
                 assertTrue(st.bytesRead() > small, "evicted and re-read: " + st);
                 assertEquals(tier.name(), st.tier());
             }
@@ -357,7 +357,8 @@ class ExpertCacheTest {
             // every chosen expert is computed on from a DRAM slot; the NVMe count is what was read
             assertEquals(5 * alwaysActive + 5L * moeLayers * used * perExpert, bytes.get("dram"), bytes.toString());
             assertEquals(st.bytesRead(), bytes.get("nvme"));
-            assertEquals(st.misses() * perExpert, st.bytesRead() - readAhead(st, perExpert), st.toString());
+            // every read is a miss (read once the router chose it) or a prediction's
+            assertEquals((st.misses() + st.prefetches()) * perExpert, st.bytesRead(), st.toString());
             // each demand is a hit, a wait on a read in flight, or a miss
             assertEquals(5L * moeLayers * used, st.hits() + st.inFlight() + st.misses(), st.toString());
             io.trillium.moe.ExpertStats counts = m.prefetcher().stats();
@@ -400,11 +401,6 @@ class ExpertCacheTest {
                 c.requireSlots(3);
             }
         }
-    }
-
-    /** Bytes of reads not started by a demand miss (started ahead, by a prefetch). */
-    private static long readAhead(ExpertCache.Stats st, long perExpert) {
-        return st.bytesRead() - st.misses() * perExpert;
     }
 
     @Test
