@@ -11,7 +11,9 @@ import java.nio.file.Path;
  * @param quantizedActivations fast approximate mode: activations quantized to 8 bits for the integer kernels
  * @param contextLength        default context length of {@link Model#newSession()}; 0 = the model's trained context
  * @param expertTier           where the routed experts are read from
- * @param dramBudget           bytes of DRAM for cached experts (NVMe tier; required there), 0 = no limit given
+ * @param dramBudget           bytes of DRAM for cached experts (NVMe tier; required there), 0 = no limit given,
+ *                             {@link #AUTO_BUDGET} = what the process's memory limit (RAM or cgroup) leaves
+ *                             beside the always-active weights, the heap and the runtime
  * @param hotExperts           expert statistics (from {@code trillium profile}) whose most chosen experts
  *                             are pinned in DRAM (half the budget), or null
  * @param strictDax            PMem tier: fail, rather than warn and map normally, when the file is not on DAX
@@ -19,6 +21,9 @@ import java.nio.file.Path;
  */
 public record LoadOptions(int threads, boolean quantizedActivations, int contextLength, ExpertTier expertTier,
                           long dramBudget, Path hotExperts, boolean strictDax, ExpertCache.Policy cachePolicy) {
+
+    /** {@link #dramBudget()}: size the expert cache from the memory limit. */
+    public static final long AUTO_BUDGET = -1;
 
     /** Where the routed experts live; the rest of the weights is always mapped from the model file. */
     public enum ExpertTier {
@@ -41,7 +46,7 @@ public record LoadOptions(int threads, boolean quantizedActivations, int context
         if (expertTier == null || cachePolicy == null) {
             throw new IllegalArgumentException("expertTier and cachePolicy must not be null");
         }
-        if (dramBudget < 0) {
+        if (dramBudget < 0 && dramBudget != AUTO_BUDGET) {
             throw new IllegalArgumentException("dramBudget must be >= 0: " + dramBudget);
         }
         if (expertTier == ExpertTier.NVME && dramBudget == 0) {
@@ -97,7 +102,7 @@ public record LoadOptions(int threads, boolean quantizedActivations, int context
             return this;
         }
 
-        /** DRAM for cached experts, in bytes. */
+        /** DRAM for cached experts, in bytes, or {@link #AUTO_BUDGET}. */
         public Builder dramBudget(long bytes) {
             this.dramBudget = bytes;
             return this;

@@ -5,6 +5,7 @@ import io.trillium.model.WeightBytes;
 import io.trillium.moe.ExpertStats;
 import io.trillium.tier.ExpertCache;
 import io.trillium.tier.ExpertPlacement;
+import io.trillium.tier.MemoryLimits;
 import io.trillium.tier.PmemTier;
 import io.trillium.chat.ChatTemplate;
 import io.trillium.chat.ChatTemplateException;
@@ -48,6 +49,7 @@ public final class Trillium {
         ModelInfo info;
         GgufMetadata metadata;
         long routed;
+        long alwaysActive;
         try (GgufFile gguf = GgufFile.open(file)) {
             metadata = gguf.metadata();
             String arch = metadata.getString("general.architecture", "?");
@@ -57,7 +59,9 @@ public final class Trillium {
             }
             ModelConfig cfg = ModelConfig.fromGguf(metadata);
             info = ModelInfo.of(gguf, cfg);
-            routed = WeightBytes.of(gguf, cfg).routedExperts();
+            WeightBytes wb = WeightBytes.of(gguf, cfg);
+            routed = wb.routedExperts();
+            alwaysActive = wb.alwaysActivePerToken(cfg);
         } catch (GgufFormatException e) {
             throw new ModelFormatException("malformed model file " + file + ": " + e.getMessage(), e);
         } catch (IOException | UncheckedIOException e) {
@@ -66,7 +70,7 @@ public final class Trillium {
         LanguageModel lm;
         try {
             lm = Models.load(file, new CpuBackend(options.threads(), options.quantizedActivations()),
-                    expertPlacement(options, routed));
+                    expertPlacement(options, routed, alwaysActive));
         } catch (GgufFormatException e) {
             throw new ModelFormatException("malformed model file " + file + ": " + e.getMessage(), e);
         } catch (IOException | UncheckedIOException e) {
@@ -91,6 +95,31 @@ public final class Trillium {
      * @throws ResourceException        the statistics file cannot be read
      */
     public static ExpertPlacement expertPlacement(LoadOptions options, long routedExpertBytes) {
+        return expertPlacement(options, routedExpertBytes, 0);
+    }
+
+    /**
+     * As {@link #expertPlacement(LoadOptions, long)}; {@code alwaysActiveBytes} sizes an
+     * {@link LoadOptions#AUTO_BUDGET automatic} budget.
+     */
+    public static ExpertPlacement expertPlacement(LoadOptions requested, long routedExpertBytes, long alwaysActiveBytes) {
+        LoadOptions options = requested;
+        if (options.dramBudget() == LoadOptions.AUTO_BUDGET) {
+            long budget;
+            try {   // the JVM, 8 I/O bounce buffers, code cache and KV caches: 256 MiB
+                budget = MemoryLimits.autoBudget(alwaysActiveBytes, 256L << 20);
+            } catch (IllegalStateException e) {
+                throw new ResourceException(e.getMessage(), e);
+            }
+            System.getLogger(Trillium.class.getName()).log(System.Logger.Level.INFO,
+                    "expert cache budget {0} MiB ({1})", budget >> 20, MemoryLimits.describe());
+            options = new LoadOptions(options.threads(), options.quantizedActivations(), options.contextLength(),
+                    options.expertTier(), budget, options.hotExperts(), options.strictDax(), options.cachePolicy());
+        }
+        return placement(options, routedExpertBytes);
+    }
+
+    private static ExpertPlacement placement(LoadOptions options, long routedExpertBytes) {
         return switch (options.expertTier()) {
             case DRAM -> {
                 if (options.dramBudget() > 0 && routedExpertBytes > options.dramBudget()) {

@@ -34,6 +34,9 @@ class TierApiTest {
         GenerationResult pmem = greedy(LoadOptions.builder().threads(2).expertTier(LoadOptions.ExpertTier.PMEM).build());
         GenerationResult nvme = greedy(LoadOptions.builder().threads(2).expertTier(LoadOptions.ExpertTier.NVME)
                 .dramBudget(wb.routedExperts() / 3).build());
+        GenerationResult auto = greedy(LoadOptions.builder().threads(2).expertTier(LoadOptions.ExpertTier.NVME)
+                .dramBudget(LoadOptions.AUTO_BUDGET).build());
+        assertArrayEquals(dram.ids(), auto.ids());
         assertArrayEquals(dram.ids(), pmem.ids());
         assertArrayEquals(dram.ids(), nvme.ids());
 
@@ -48,6 +51,18 @@ class TierApiTest {
         Metrics mn = nvme.metrics();
         assertEquals(forwarded * wb.activePerToken(), mn.bytesReadPerTier().get("dram"), mn.toString());
         assertTrue(mn.bytesReadPerTier().get("nvme") > 0, mn.toString());
+    }
+
+    @Test
+    void automaticBudgetIsWhatTheLimitLeaves() {
+        long limit = io.trillium.tier.MemoryLimits.processLimit();
+        assertTrue(limit > 0);
+        long heap = Runtime.getRuntime().maxMemory();
+        assertEquals(limit - heap - (1L << 30) - (1L << 20),
+                io.trillium.tier.MemoryLimits.autoBudget(1L << 30, 1L << 20));
+        IllegalStateException e = assertThrows(IllegalStateException.class,
+                () -> io.trillium.tier.MemoryLimits.autoBudget(limit, 0));
+        assertTrue(e.getMessage().contains("always-active"), e.getMessage());
     }
 
     @Test

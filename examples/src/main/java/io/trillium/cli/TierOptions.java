@@ -25,7 +25,8 @@ final class TierOptions {
     String expertTier;
 
     @Option(names = "--dram-budget", paramLabel = "SIZE",
-            description = "DRAM for cached experts, e.g. 512m, 8g (required with --expert-tier nvme)")
+            description = "DRAM for cached experts, e.g. 512m, 8g, or auto: what the memory limit (RAM or the "
+                    + "memory cgroup) leaves beside the always-active weights, heap and runtime (required with --expert-tier nvme)")
     String dramBudget;
 
     @Option(names = "--hot-experts", paramLabel = "STATS",
@@ -61,17 +62,22 @@ final class TierOptions {
         if (hotExperts != null && !Files.isRegularFile(hotExperts)) {
             throw new IllegalArgumentException("--hot-experts " + hotExperts + ": no such file");
         }
-        return b.expertTier(tier).dramBudget(dramBudget == null ? 0 : Sizes.bytes("--dram-budget", dramBudget))
+        long budget = dramBudget == null ? 0 : dramBudget.equalsIgnoreCase("auto") ? LoadOptions.AUTO_BUDGET
+                : Sizes.bytes("--dram-budget", dramBudget);
+        return b.expertTier(tier).dramBudget(budget)
                 .hotExperts(hotExperts).strictDax(strictDax).cachePolicy(policy);
     }
 
     /** Where these options put the experts of {@code model}. */
     ExpertPlacement placement(Path model, int threads) throws IOException {
-        long routed;
+        WeightBytes wb;
+        ModelConfig cfg;
         try (GgufFile g = GgufFile.open(model)) {
-            routed = WeightBytes.of(g, ModelConfig.fromGguf(g.metadata())).routedExperts();
+            cfg = ModelConfig.fromGguf(g.metadata());
+            wb = WeightBytes.of(g, cfg);
         }
-        return Trillium.expertPlacement(apply(LoadOptions.builder().threads(threads)).build(), routed);
+        return Trillium.expertPlacement(apply(LoadOptions.builder().threads(threads)).build(), wb.routedExperts(),
+                wb.alwaysActivePerToken(cfg));
     }
 
     /** With {@code --stats}: the tier report of {@code m} to {@code out}. */
