@@ -106,8 +106,8 @@ public final class Trillium {
         LoadOptions options = requested;
         if (options.dramBudget() == LoadOptions.AUTO_BUDGET) {
             long budget;
-            try {   // the JVM, 8 I/O bounce buffers, code cache and KV caches: 256 MiB
-                budget = MemoryLimits.autoBudget(alwaysActiveBytes, 256L << 20);
+            try {   // the JVM itself, 8 I/O bounce buffers, code cache, KV caches: 192 MiB (measured ~150)
+                budget = MemoryLimits.autoBudget(alwaysActiveBytes, 192L << 20);
             } catch (IllegalStateException e) {
                 throw new ResourceException(e.getMessage(), e);
             }
