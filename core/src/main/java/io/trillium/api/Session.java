@@ -246,6 +246,9 @@ public final class Session implements AutoCloseable {
         float[] logits;
         try {
             logits = model.forward(state, tokens);
+        } catch (io.trillium.tier.TierIOException e) {
+            clearCache();   // no token came from the partial state; the session and the model serve on
+            throw new ResourceException("weights could not be read: " + e.getMessage(), e);
         } catch (RuntimeException | Error e) {
             clearCache();
             throw e;

@@ -82,4 +82,57 @@ class TierApiTest {
             assertNotNull(t.expertStats(), "routing is counted on every tier");
         }
     }
+
+    /** NVMe reads that fail while {@code broken}. */
+    private static final class BreakableTier implements io.trillium.tier.Tier {
+        final io.trillium.tier.NvmeTier nvme = new io.trillium.tier.NvmeTier();
+        volatile boolean broken;
+
+        @Override
+        public String name() {
+            return "nvme";
+        }
+
+        @Override
+        public java.lang.foreign.MemorySegment read(Path file, long offset, long length, java.lang.foreign.Arena arena) {
+            if (broken) {
+                throw new io.trillium.tier.TierIOException(file, offset, "injected failure", null);
+            }
+            return nvme.read(file, offset, length, arena);
+        }
+
+        @Override
+        public void close() {
+            nvme.close();
+        }
+    }
+
+    @Test
+    void aFailedReadEndsOneGenerationAndTheModelServesOn() throws IOException {
+        int[] want = greedy(LoadOptions.builder().threads(2).build()).ids();
+        WeightBytes wb;
+        ModelInfo info;
+        try (GgufFile g = GgufFile.open(MODEL)) {
+            ModelConfig cfg = ModelConfig.fromGguf(g.metadata());
+            wb = WeightBytes.of(g, cfg);
+            info = ModelInfo.of(g, cfg);
+        }
+        BreakableTier tier = new BreakableTier();
+        var lm = io.trillium.model.Models.load(MODEL, new io.trillium.backend.CpuBackend(2),
+                io.trillium.tier.ExpertPlacement.cached(() -> tier, wb.routedExperts() / 4));
+        LoadOptions options = LoadOptions.builder().threads(2).build();
+        try (Model m = new Model(lm, info, null, options)) {
+            GenerationRequest req = GenerationRequest.builder().prompt("Once upon a time").maxTokens(8)
+                    .sampler(Samplers.greedy()).build();
+            Session broken = m.newSession(64);
+            tier.broken = true;
+            ResourceException e = assertThrows(ResourceException.class, () -> broken.generate(req, t -> { }));
+            assertTrue(e.getMessage().contains(MODEL.toString()) && e.getMessage().contains("offset"), e.getMessage());
+            broken.close();   // closes cleanly after the failure
+            tier.broken = false;
+            try (Session s = m.newSession(64)) {
+                assertArrayEquals(want, s.generate(req, t -> { }).ids(), "the model serves on, same tokens");
+            }
+        }
+    }
 }
