@@ -27,8 +27,9 @@ rm -f "$out"/lib/*-tests.jar "$out"/lib/*-sources.jar
 # Natives of other platforms are dead weight on a Linux x86-64 GPU machine.
 find "$out/lib" -name '*-natives-*' ! -name '*linux-x86_64*' -delete
 
-# java.management/java.logging: JCuda and Jackson touch them; java.desktop: java.beans for Jackson.
-modules=java.base,jdk.incubator.vector,jdk.unsupported,jdk.nio.mapmode,java.logging,java.management,java.desktop,java.sql
+# What core needs (jdk.unsupported: O_DIRECT, jdk.nio.mapmode: DAX maps) plus java.logging (JUL behind
+# System.Logger). Jackson's java.desktop/java.sql parts are optional and guarded; EXTRA_MODULES adds more.
+modules=java.base,jdk.incubator.vector,jdk.unsupported,jdk.nio.mapmode,java.logging${EXTRA_MODULES:+,$EXTRA_MODULES}
 "$jdk/bin/jlink" --add-modules "$modules" --compress=zip-9 --strip-debug --no-header-files --no-man-pages \
     --output "$out/runtime"
 
