@@ -25,4 +25,6 @@ module io.trillium.core {
     exports io.trillium.tier;
     exports io.trillium.kv to io.trillium.examples, io.trillium.benchmarks, io.trillium.cuda;
     exports io.trillium.plan to io.trillium.examples, io.trillium.benchmarks, io.trillium.cuda;
+
+    uses io.trillium.backend.BackendProvider;
 }

@@ -19,6 +19,38 @@ public interface ComputeBackend extends AutoCloseable {
         matVec(w, x, 0, y, 0);
     }
 
+    /**
+     * The backend the routed experts run on: the CPU next to the memory that holds them. A GPU backend
+     * returns its host backend here, so that {@code ExpertExecutor} computes experts there while the
+     * GPU keeps the always-active part.
+     */
+    default ComputeBackend hostBackend() {
+        return this;
+    }
+
+    /**
+     * Starts {@code out = down(silu(gate·h) ⊙ up·h)} and returns what to wait on before reading
+     * {@code out}; {@code h} may be reused as soon as this returns. The default computes it now on this
+     * backend ({@code g}, {@code u}: scratch of the FFN width); a GPU backend runs it asynchronously so
+     * that the model overlaps it with the routed experts on the host.
+     */
+    default Pending startSwiglu(Tensor gate, Tensor up, Tensor down, float[] h, float[] g, float[] u, float[] out) {
+        matVec(gate, h, g);
+        matVec(up, h, u);
+        io.trillium.model.Ops.swiglu(g, u, Math.toIntExact(gate.rowCount()));
+        matVec(down, g, out);
+        return Pending.DONE;
+    }
+
+    /** A computation started by {@link #startSwiglu}; {@link #await()} returns once its output is in place. */
+    @FunctionalInterface
+    interface Pending {
+        Pending DONE = () -> {
+        };
+
+        void await();
+    }
+
     /** Threads the backend computes with. */
     int threads();
 

@@ -394,9 +394,13 @@ public final class DeepseekModel implements LanguageModel {
                 backend.matVec(w.router, h, s.routerLogits);
                 s.router.route(s.routerLogits, w.routerBias, s.ids, s.weights);
                 prefetcher.routed(s.prefetch, l, s.ids, s.router.used(), x);
+                // The shared expert starts first (a GPU backend runs it while the host runs the routed
+                // experts); it is added after them, so the sums are those of the serial order.
+                ComputeBackend.Pending shared = w.shared == null ? null : backend.startSwiglu(w.shared.gate(),
+                        w.shared.up(), w.shared.down(), h, s.shGate, s.shUp, s.out);
                 s.experts.run(l, h, s.ids, s.weights, s.router.used(), x);
-                if (w.shared != null) {
-                    ExpertExecutor.swiglu(backend, w.shared, h, s.shGate, s.shUp, s.out);
+                if (shared != null) {
+                    shared.await();
                     Ops.add(x, s.out, cfg.hidden());
                 }
             }

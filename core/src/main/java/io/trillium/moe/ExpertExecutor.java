@@ -43,10 +43,10 @@ public final class ExpertExecutor {
     /** With scratch for {@code used} experts per token made now (else on the first token). */
     public ExpertExecutor(ExpertSource source, ComputeBackend backend, int hidden, int expertFfn, int used) {
         this.source = source;
-        this.backend = backend;
+        this.backend = backend.hostBackend();   // routed experts run next to the memory that holds them
         // -Dtrillium.parallelExperts=false (read per executor, i.e. per state) splits each expert's mat-vecs by rows.
         boolean parallel = !"false".equalsIgnoreCase(System.getProperty("trillium.parallelExperts"));
-        this.cpu = backend instanceof CpuBackend c ? c : null;
+        this.cpu = this.backend instanceof CpuBackend c ? c : null;
         this.pool = parallel && cpu != null && cpu.threads() > 1 ? cpu.pool() : null;
         this.hidden = hidden;
         this.expertFfn = expertFfn;
@@ -112,10 +112,7 @@ public final class ExpertExecutor {
 
     /** {@code out = down(silu(gate·h) ⊙ up·h)}, with caller-provided scratch. */
     public static void swiglu(ComputeBackend backend, ExpertWeights e, float[] h, float[] gate, float[] up, float[] out) {
-        backend.matVec(e.gate(), h, gate);
-        backend.matVec(e.up(), h, up);
-        Ops.swiglu(gate, up, (int) e.gate().rowCount());
-        backend.matVec(e.down(), gate, out);
+        backend.startSwiglu(e.gate(), e.up(), e.down(), h, gate, up, out).await();
     }
 
     /** Slots {@code [from, to)}: each chosen expert on this thread, into its slot's scratch. */

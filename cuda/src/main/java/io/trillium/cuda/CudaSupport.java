@@ -93,9 +93,27 @@ public final class CudaSupport {
             // Without libcuda, JCuda's static initializer throws UnsatisfiedLinkError (or a
             // NoClassDefFoundError on the next attempt).
             return Probe.unavailable("the JCuda native libraries could not be loaded ("
-                    + e.getClass().getSimpleName() + ": " + e.getMessage() + ")");
+                    + e.getClass().getSimpleName() + ": " + briefly(e.getMessage()) + ")");
         } catch (RuntimeException e) {
             return Probe.unavailable("CUDA probe failed: " + e);
         }
+    }
+
+    /** JCuda's message carries nested stack traces: keep its first line and the loader's own complaint. */
+    static String briefly(String message) {
+        if (message == null) {
+            return "no message";
+        }
+        String[] lines = message.split("\\R");
+        String first = lines[0].strip();
+        for (String l : lines) {
+            int at = l.indexOf("cannot open shared object file");
+            if (at >= 0) {
+                String head = l.substring(0, at).replaceAll(":\\s*$", "");
+                String lib = head.substring(head.lastIndexOf(": ") + 2);
+                return first + ": " + lib + " not found (no NVIDIA driver installed?)";
+            }
+        }
+        return first;
     }
 }

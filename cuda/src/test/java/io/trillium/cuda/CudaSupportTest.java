@@ -30,4 +30,19 @@ class CudaSupportTest {
         assertTrue(p.totalMemory() > 0, "device memory");
         assertTrue(p.computeMajor() >= 3, "compute capability");
     }
+
+    @Test
+    void jcudaLoadErrorsAreShortened() {
+        String msg = "Error while loading native library \"JCudaDriver-12.6.0-linux-x86_64\"\n"
+                + "Operating system name: Linux\n---(start of nested stack traces)---\n"
+                + "java.lang.UnsatisfiedLinkError: /tmp/libJCudaDriver-12.6.0-linux-x86_64.so: libcuda.so.1: "
+                + "cannot open shared object file: No such file or directory\n\tat x.y(Z.java:1)\n";
+        assertEquals("Error while loading native library \"JCudaDriver-12.6.0-linux-x86_64\": libcuda.so.1 not found"
+                + " (no NVIDIA driver installed?)", CudaSupport.briefly(msg));
+        assertEquals("plain", CudaSupport.briefly("plain\nmore"));
+        CudaSupport.Probe p = CudaSupport.probe();
+        if (!p.available()) {
+            assertFalse(p.reason().contains("\n"), "one line: " + p.reason());
+        }
+    }
 }
