@@ -398,9 +398,14 @@ public final class DeepseekModel implements LanguageModel {
                 // experts); it is added after them, so the sums are those of the serial order.
                 ComputeBackend.Pending shared = w.shared == null ? null : backend.startSwiglu(w.shared.gate(),
                         w.shared.up(), w.shared.down(), h, s.shGate, s.shUp, s.out);
-                s.experts.run(l, h, s.ids, s.weights, s.router.used(), x);
+                try {
+                    s.experts.run(l, h, s.ids, s.weights, s.router.used(), x);
+                } finally {
+                    if (shared != null) {
+                        shared.await();   // also when the experts failed: the backend's stream stays usable
+                    }
+                }
                 if (shared != null) {
-                    shared.await();
                     Ops.add(x, s.out, cfg.hidden());
                 }
             }

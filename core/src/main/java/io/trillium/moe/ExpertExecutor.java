@@ -80,8 +80,13 @@ public final class ExpertExecutor {
                     for (int j = 0; j < k; j++) {   // fixed order: the same sums as the serial path
                         Ops.axpy(y, weights[j], slotOut[j], hidden);
                     }
-                    return;
+                } else {   // small experts: one after the other, rows split (already held: asked for once)
+                    for (int j = 0; j < k; j++) {
+                        swiglu(backend, chosen[j], h, gate, up, out);
+                        Ops.axpy(y, weights[j], out, out.length);
+                    }
                 }
+                return;
             } finally {
                 for (int j = 0; j < held; j++) {
                     chosen[j] = null;

@@ -81,6 +81,9 @@ public final class DramTier implements AutoCloseable {
 
     /** Takes {@code seg} (from {@link #allocate}) back for reuse; nobody may read it any more. */
     public synchronized void free(MemorySegment seg) {
+        if (closed) {
+            return;   // everything was released at close
+        }
         Block b = blocks.get(seg.address());
         if (b == null || b.memory.byteSize() != seg.byteSize()) {
             throw new IllegalStateException("not a block of this DRAM tier: " + seg);

@@ -35,8 +35,8 @@ import java.util.concurrent.atomic.AtomicLong;
  *     layer. A demand for an expert whose read is in flight waits for that read, never a second one.</li>
  * </ul>
  * Thread-safe. A read in flight holds its share of the budget; a failed read frees it and caches
- * nothing. Evicting a slot only drops it from the budget: its memory stays valid while any reader
- * still holds its views (see {@link DramTier}).
+ * nothing. Every {@link #expert} is matched by a {@link #release}: a slot with readers is never evicted,
+ * and an evicted slot's memory is reused for the next read (so resident memory stays within the budget).
  */
 public final class ExpertCache implements ExpertSource, AutoCloseable {
     /** How unpinned slots are chosen for eviction. */
@@ -86,6 +86,7 @@ public final class ExpertCache implements ExpertSource, AutoCloseable {
         int users;             // demands not released yet: the slot is not evicted (its memory is reused)
         boolean speculative;   // read by a prediction and not demanded yet
         boolean ahead;         // read for a demand that was announced ahead and has not claimed it yet: a miss
+        boolean announced;     // cached, and a demand for it was announced: evicted only as a last resort
 
         Slot(ExpertWeights weights, MemorySegment memory) {
             this.weights = weights;
@@ -112,6 +113,9 @@ public final class ExpertCache implements ExpertSource, AutoCloseable {
     private volatile ExpertWeights[] pinned;
     private final List<MemorySegment> pinnedMemory = new ArrayList<>();
     private long pinnedBytes;
+
+    private boolean closed;            // guarded by slots
+    private volatile boolean started;   // a demand or prefetch came: too late to pin
 
     private final AtomicLong hits = new AtomicLong();
     private final AtomicLong inFlight = new AtomicLong();
@@ -182,12 +186,15 @@ public final class ExpertCache implements ExpertSource, AutoCloseable {
         }
         Load pending;
         MemorySegment memory;
+        started = true;
         long waitedFrom = 0;
         synchronized (slots) {
+            ensureOpen();
             count(key);
             while (true) {   // re-checked after every wait: another thread may have read it meanwhile
                 Slot slot = slots.get(key);
                 if (slot != null) {
+                    slot.announced = false;
                     if (slot.ahead) {
                         slot.ahead = false;
                         misses.incrementAndGet();
@@ -312,10 +319,17 @@ public final class ExpertCache implements ExpertSource, AutoCloseable {
         if (pinned[(int) key] != null) {
             return;
         }
+        started = true;
         MemorySegment memory;
         Load pending;
         synchronized (slots) {
-            if (slots.containsKey(key) || loading.containsKey(key)) {
+            ensureOpen();
+            Slot cached = slots.get(key);   // (moves it to the young end of the LRU order)
+            if (cached != null) {
+                cached.announced |= !speculative;
+                return;
+            }
+            if (loading.containsKey(key)) {
                 return;
             }
             memory = reserve(layer);
@@ -361,12 +375,18 @@ public final class ExpertCache implements ExpertSource, AutoCloseable {
         try {
             slot = new Slot(read(layer, expert, memory), memory);
         } catch (RuntimeException | Error e) {
-            synchronized (slots) {
-                loading.remove(key);
-                dram.free(memory);   // nothing half-read stays cached or counted
-                slots.notifyAll();
+            try {
+                synchronized (slots) {
+                    try {
+                        loading.remove(key);
+                        dram.free(memory);   // nothing half-read stays cached or counted
+                    } finally {
+                        slots.notifyAll();
+                    }
+                }
+            } finally {
+                pending.result.completeExceptionally(e);
             }
-            pending.result.completeExceptionally(e);
             throw e;
         }
         synchronized (slots) {
@@ -419,10 +439,16 @@ public final class ExpertCache implements ExpertSource, AutoCloseable {
      * equals (LFU); -1 when every slot is in use.
      */
     private long victim() {
+        long v = victim(true);   // first spare the experts a layer has announced it is about to use
+        return v >= 0 ? v : victim(false);
+    }
+
+    private long victim(boolean spareAnnounced) {
         long best = -1;
         int min = Integer.MAX_VALUE;
         for (Map.Entry<Long, Slot> e : slots.entrySet()) {   // eldest first
-            if (e.getValue().users > 0) {
+            Slot slot = e.getValue();
+            if (slot.users > 0 || spareAnnounced && (slot.announced || slot.ahead)) {
                 continue;
             }
             long k = e.getKey();
@@ -490,6 +516,9 @@ public final class ExpertCache implements ExpertSource, AutoCloseable {
                 throw new IllegalStateException("the hot set is already pinned");
             }
         }
+        if (started) {
+            throw new IllegalStateException("pin the hot set before the first expert is asked for");
+        }
         List<long[]> ranked = new ArrayList<>();   // {key, count scaled by tokens}
         for (int l = 0; l < layout.layers(); l++) {
             if (!layout.isMoe(l) || stats.tokens(l) == 0) {
@@ -544,6 +573,8 @@ public final class ExpertCache implements ExpertSource, AutoCloseable {
             keys.add(r[0]);
             reads.add(CompletableFuture.supplyAsync(() -> read(layer, expert, memory), io));
         }
+        // every read finishes before any block could be given back (no read may land in a reused block)
+        CompletableFuture.allOf(reads.toArray(CompletableFuture[]::new)).handle((r, t) -> null).join();
         for (int i = 0; i < reads.size(); i++) {
             try {
                 next[keys.get(i).intValue()] = reads.get(i).join();
@@ -602,13 +633,58 @@ public final class ExpertCache implements ExpertSource, AutoCloseable {
     /** Stops the I/O threads (reads in flight finish) and closes the tier; slots handed out stay readable. */
     @Override
     public void close() {
+        boolean idle;
+        synchronized (slots) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+        }
         io.shutdown();
         try {
             io.awaitTermination(10, java.util.concurrent.TimeUnit.SECONDS);
+            idle = awaitIdle(10_000);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+            idle = false;
         }
-        tier.close();
-        dram.close();
+        try {
+            tier.close();
+        } finally {
+            synchronized (slots) {
+                IllegalStateException gone = new IllegalStateException("expert cache is closed");
+                for (Load l : loading.values()) {
+                    l.result.completeExceptionally(gone);
+                }
+                slots.notifyAll();
+            }
+            if (idle) {
+                dram.close();   // else a reader still holds a slot: leaking it beats freeing memory in use
+            } else {
+                System.getLogger(ExpertCache.class.getName()).log(System.Logger.Level.WARNING,
+                        "expert cache closed while experts were still in use; their DRAM is left to the process");
+            }
+        }
+    }
+
+    /** Waits up to {@code millis} until no read is in flight and no slot is held; true if so. */
+    private boolean awaitIdle(long millis) throws InterruptedException {
+        long end = System.nanoTime() + millis * 1_000_000;
+        synchronized (slots) {
+            while (!loading.isEmpty() || slots.values().stream().anyMatch(sl -> sl.users > 0)) {
+                long left = (end - System.nanoTime()) / 1_000_000;
+                if (left <= 0) {
+                    return false;
+                }
+                slots.wait(left);
+            }
+            return true;
+        }
+    }
+
+    private void ensureOpen() {
+        if (closed) {
+            throw new IllegalStateException("expert cache is closed");
+        }
     }
 }

@@ -36,24 +36,39 @@ public final class NvmeTier implements Tier {
         return buf.asSlice(offset - start, length);
     }
 
-    // per reading thread: one aligned bounce buffer, grown as needed (direct I/O cannot land at odd offsets)
-    private final ThreadLocal<MemorySegment> bounce = new ThreadLocal<>();
-    private final Arena buffers = Arena.ofShared();   // bounce buffers live until close()
+    // Aligned bounce buffers (direct I/O cannot land at odd offsets), borrowed per read and given back:
+    // as many exist as reads ever ran at once, whatever the number of threads. Each has its own arena,
+    // so one outgrown by a larger read is freed.
+    private record Buffer(Arena arena, MemorySegment memory) {
+    }
+
+    private final java.util.concurrent.ConcurrentLinkedQueue<Buffer> buffers = new java.util.concurrent.ConcurrentLinkedQueue<>();
+    private volatile boolean closed;
 
     @Override
     public void readInto(Path file, long offset, MemorySegment dst) {
         long length = dst.byteSize();
         long start = offset & -BLOCK;
         long span = ((offset + length + BLOCK - 1) & -BLOCK) - start;
-        MemorySegment buf = bounce.get();
-        if (buf == null || buf.byteSize() < span) {
-            synchronized (this) {
-                buf = buffers.allocate(Math.max(span, 4L << 20), BLOCK);
-            }
-            bounce.set(buf);
+        Buffer buf = buffers.poll();
+        if (buf != null && buf.memory.byteSize() < span) {
+            buf.arena.close();
+            buf = null;
         }
-        readAligned(file, offset, length, buf.asSlice(0, span));
-        dst.copyFrom(buf.asSlice(offset - start, length));
+        if (buf == null) {
+            Arena a = Arena.ofShared();
+            buf = new Buffer(a, a.allocate(Math.max(span, 4L << 20), BLOCK));
+        }
+        try {
+            readAligned(file, offset, length, buf.memory.asSlice(0, span));
+            dst.copyFrom(buf.memory.asSlice(offset - start, length));
+        } finally {
+            if (closed) {
+                buf.arena.close();
+            } else {
+                buffers.offer(buf);
+            }
+        }
     }
 
     /** Reads the 4 KiB-aligned range around {@code [offset, offset + length)} into {@code buf}. */
@@ -83,6 +98,9 @@ public final class NvmeTier implements Tier {
     }
 
     private synchronized FileChannel channel(Path file) throws IOException {
+        if (closed) {
+            throw new IOException("the NVMe tier is closed");
+        }
         FileChannel ch = channels.get(file);
         if (ch == null) {
             ch = FileChannel.open(file, StandardOpenOption.READ, ExtendedOpenOption.DIRECT);
@@ -93,6 +111,7 @@ public final class NvmeTier implements Tier {
 
     @Override
     public synchronized void close() {
+        closed = true;
         for (FileChannel ch : channels.values()) {
             try {
                 ch.close();
@@ -101,8 +120,8 @@ public final class NvmeTier implements Tier {
             }
         }
         channels.clear();
-        if (buffers.scope().isAlive()) {
-            buffers.close();
+        for (Buffer b; (b = buffers.poll()) != null; ) {   // buffers in use are closed by their readers
+            b.arena.close();
         }
     }
 }
