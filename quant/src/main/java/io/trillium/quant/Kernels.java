@@ -197,6 +197,21 @@ public final class Kernels {
         };
     }
 
+    /** Packs INT4 values ({@code [-8, 7]}, a multiple of 8) into compressed-tensors words (value + 8 in bits 4k..4k+3). */
+    public static void packInt4(int[] q, int qOffset, MemorySegment dst, long dstOffset, int n) {
+        CtInt4Block.pack(q, qOffset, dst, dstOffset, n);
+    }
+
+    /** {@code f} rounded to BF16 bits (nearest even). */
+    public static short toBF16(float f) {
+        return BF16Block.toBF16(f);
+    }
+
+    /** The nearest FP8 e4m3fn byte to {@code f} (saturating at ±448). */
+    public static byte toFp8(float f) {
+        return Fp8Block.encode(f);
+    }
+
     private static UnsupportedOperationException unsupported(GgmlType type) {
         if (type.hasScales()) {
             return new UnsupportedOperationException(type + " kernels need the tensor's scales: use the Tensor overloads");
