@@ -187,9 +187,11 @@ public final class CheckpointWeights implements TensorSource {
                                 + " (layer " + l + " needs " + experts + " experts)");
                     }
                     m[k] = ckpt.tensor(name);
-                    if (e > 0 && !java.util.Arrays.equals(m[k].shape(), w[l][0].gate().shape()) && k == 0) {
+                    Tensor first = e == 0 ? m[k] : k == 0 ? w[l][0].gate() : k == 1 ? w[l][0].up() : w[l][0].down();
+                    if (!java.util.Arrays.equals(m[k].shape(), first.shape()) || m[k].type() != first.type()) {
                         throw new SafetensorsFormatException(ckpt.directory(), -1, name + " has dims "
-                                + java.util.Arrays.toString(m[k].shape()) + ", unlike expert 0");
+                                + java.util.Arrays.toString(m[k].shape()) + " " + m[k].type() + ", unlike expert 0's "
+                                + first);
                     }
                 }
                 w[l][e] = new ExpertWeights(m[0], m[1], m[2]);

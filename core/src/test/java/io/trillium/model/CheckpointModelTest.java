@@ -220,6 +220,29 @@ class CheckpointModelTest {
                  "chat_template": "{% for m in messages %}<{{ m.role }}>{{ m.content }}{% endfor %}"}""");
     }
 
+    /** The public API opens the directory too, with the template of tokenizer_config.json. */
+    @Test
+    void trilliumLoadsACheckpointDirectory() throws IOException {
+        SynthSpec spec = SynthSpec.presetBuilder("ds2-tiny").hidden(64).layers(3).heads(2).vocab(512).ffn(96)
+                .experts(4).used(2).expertFfn(32).sharedExperts(1).leadingDense(1)
+                .qLoraRank(32).kvLoraRank(32).ropeDims(16).nopeDims(16).vDim(16)
+                .tiedEmbeddings(false).weightType(GgmlType.F32).seed(7).build();
+        Path src = dir.resolve("src.gguf");
+        new ModelSynthesizer(spec).write(src);
+        Path ckpt = dir.resolve("ckpt");
+        try (GgufFile g = GgufFile.open(src)) {
+            ModelConfig cfg = ModelConfig.fromGguf(g.metadata());
+            convert(g, cfg, ckpt, dir.resolve("twin.gguf"));
+            writeConfig(cfg, ckpt);
+        }
+        try (io.trillium.api.Model m = io.trillium.api.Trillium.load(ckpt,
+                io.trillium.api.LoadOptions.builder().threads(1).build())) {
+            assertEquals("deepseek2", m.info().architecture());
+            assertEquals("<user>hi", m.chatTemplate().orElseThrow()
+                    .render(java.util.List.of(Map.of("role", "user", "content", "hi")), null, false, Map.of()));
+        }
+    }
+
     static double relL2(float[] a, float[] b) {
         double num = 0;
         double den = 0;

@@ -68,6 +68,9 @@ final class TierOptions {
     /** Where these options put the experts of {@code model}. */
     ExpertPlacement placement(Path model, int threads) throws IOException {
         long routed;
+        if (io.trillium.safetensors.SafetensorsCheckpoint.isCheckpoint(model)) {   // experts mapped in place
+            return Trillium.expertPlacement(apply(LoadOptions.builder().threads(threads)).build(), 0);
+        }
         try (GgufFile g = GgufFile.open(model)) {
             routed = WeightBytes.of(g, ModelConfig.fromGguf(g.metadata())).routedExperts();
         }
