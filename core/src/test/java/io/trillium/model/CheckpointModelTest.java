@@ -223,18 +223,8 @@ class CheckpointModelTest {
     /** The public API opens the directory too, with the template of tokenizer_config.json. */
     @Test
     void trilliumLoadsACheckpointDirectory() throws IOException {
-        SynthSpec spec = SynthSpec.presetBuilder("ds2-tiny").hidden(64).layers(3).heads(2).vocab(512).ffn(96)
-                .experts(4).used(2).expertFfn(32).sharedExperts(1).leadingDense(1)
-                .qLoraRank(32).kvLoraRank(32).ropeDims(16).nopeDims(16).vDim(16)
-                .tiedEmbeddings(false).weightType(GgmlType.F32).seed(7).build();
-        Path src = dir.resolve("src.gguf");
-        new ModelSynthesizer(spec).write(src);
         Path ckpt = dir.resolve("ckpt");
-        try (GgufFile g = GgufFile.open(src)) {
-            ModelConfig cfg = ModelConfig.fromGguf(g.metadata());
-            convert(g, cfg, ckpt, dir.resolve("twin.gguf"));
-            writeConfig(cfg, ckpt);
-        }
+        tinyModel(3, 4, 7, ckpt, dir.resolve("twin.gguf"));
         try (io.trillium.api.Model m = io.trillium.api.Trillium.load(ckpt,
                 io.trillium.api.LoadOptions.builder().threads(1).build())) {
             assertEquals("deepseek2", m.info().architecture());
@@ -253,22 +243,28 @@ class CheckpointModelTest {
         return Math.sqrt(num / den);
     }
 
-    @Test
-    void int4CheckpointMatchesTheGgufOfTheSameWeights() throws IOException {
-        SynthSpec spec = SynthSpec.presetBuilder("ds2-tiny").hidden(64).layers(4).heads(2).vocab(512).ffn(96)
-                .experts(8).used(2).expertFfn(32).sharedExperts(1).leadingDense(1)
+    /** A synthesized tiny deepseek2 (MLA, one dense layer, then MoE) written as checkpoint {@code ckpt} and GGUF {@code twin}. */
+    ModelConfig tinyModel(int layers, int experts, long seed, Path ckpt, Path twin) throws IOException {
+        SynthSpec spec = SynthSpec.presetBuilder("ds2-tiny").hidden(64).layers(layers).heads(2).vocab(512).ffn(96)
+                .experts(experts).used(2).expertFfn(32).sharedExperts(1).leadingDense(1)
                 .qLoraRank(32).kvLoraRank(32).ropeDims(16).nopeDims(16).vDim(16)
-                .tiedEmbeddings(false).weightType(GgmlType.F32).seed(42).build();
+                .tiedEmbeddings(false).weightType(GgmlType.F32).seed(seed).build();
         Path src = dir.resolve("src.gguf");
         new ModelSynthesizer(spec).write(src);
-        Path ckpt = dir.resolve("ckpt");
-        Path twin = dir.resolve("twin.gguf");
         ModelConfig cfg;
         try (GgufFile g = GgufFile.open(src)) {
             cfg = ModelConfig.fromGguf(g.metadata());
             convert(g, cfg, ckpt, twin);
         }
         writeConfig(cfg, ckpt);
+        return cfg;
+    }
+
+    @Test
+    void int4CheckpointMatchesTheGgufOfTheSameWeights() throws IOException {
+        Path ckpt = dir.resolve("ckpt");
+        Path twin = dir.resolve("twin.gguf");
+        ModelConfig cfg = tinyModel(4, 8, 42, ckpt, twin);
         assertTrue(cfg.layers() - cfg.leadingDense() >= 2, "2+ MoE layers");
 
         ModelConfig fromJson = CheckpointConfig.read(ckpt);
