@@ -77,8 +77,51 @@ class CheckpointModelTest {
         return v;
     }
 
-    /** The checkpoint and the twin GGUF, both from the synthesized model {@code src}. */
-    static void convert(GgufFile src, ModelConfig cfg, Path ckptDir, Path twin) throws IOException {
+    /**
+     * {@code w} ([out, in] row-major) as FP8 e4m3 with F32 scale_inv per 128×128 block (DeepSeek's
+     * layout) under {@code hf}; returns the dequantized values (what the twin GGUF holds).
+     */
+    static float[] fp8(SafetensorsWriter st, String hf, float[] w, int out, int in) {
+        int rb = (out + 127) / 128;
+        int cb = (in + 127) / 128;
+        float[] scales = new float[rb * cb];
+        byte[] codes = new byte[w.length];
+        float[] deq = new float[w.length];
+        for (int bi = 0; bi < rb; bi++) {
+            for (int bj = 0; bj < cb; bj++) {
+                float max = 0;
+                for (int i = bi * 128; i < Math.min(out, bi * 128 + 128); i++) {
+                    for (int j = bj * 128; j < Math.min(in, bj * 128 + 128); j++) {
+                        max = Math.max(max, Math.abs(w[i * in + j]));
+                    }
+                }
+                float s = max > 0 ? max / 448 : 1;
+                scales[bi * cb + bj] = s;
+                for (int i = bi * 128; i < Math.min(out, bi * 128 + 128); i++) {
+                    for (int j = bj * 128; j < Math.min(in, bj * 128 + 128); j++) {
+                        codes[i * in + j] = Kernels.toFp8(w[i * in + j] / s);
+                        deq[i * in + j] = Kernels.fromFp8(codes[i * in + j]) * s;
+                    }
+                }
+            }
+        }
+        st.add(hf, "F8_E4M3", new long[] {out, in}, codes);
+        st.f32(hf + "_scale_inv", new long[] {rb, cb}, scales);
+        return deq;
+    }
+
+    /** The FP8 checkpoint's quantized Linears (DeepSeek-V3 / K2): every projection but the router and lm_head. */
+    static boolean fp8Linear(String ggufName) {
+        return java.util.List.of("attn_q_a.weight", "attn_q_b.weight", "attn_kv_a_mqa.weight", "attn_output.weight",
+                "ffn_gate.weight", "ffn_up.weight", "ffn_down.weight", "ffn_gate_shexp.weight", "ffn_up_shexp.weight",
+                "ffn_down_shexp.weight").contains(ggufName.substring(ggufName.indexOf('.', 4) + 1));
+    }
+
+    /**
+     * The checkpoint and the twin GGUF, both from the synthesized model {@code src}: K2.5-style (INT4
+     * experts, BF16 rest) or, with {@code fp8}, K2-style (FP8 experts and projections).
+     */
+    static void convert(GgufFile src, ModelConfig cfg, Path ckptDir, Path twin, boolean fp8) throws IOException {
         SafetensorsWriter st = new SafetensorsWriter();
         Map<String, float[]> twinValues = new HashMap<>();
         int heads = cfg.heads();
@@ -95,7 +138,12 @@ class CheckpointModelTest {
                 int layer = Integer.parseInt(name.split("\\.")[1]);
                 String which = name.substring(name.indexOf("ffn_") + 4, name.indexOf("_exps"));
                 float[] deq = new float[x.length];
-                for (int e = 0; e < dims[2]; e++) {
+                for (int e = 0; fp8 && e < dims[2]; e++) {
+                    String hf = P + "model.layers." + layer + ".mlp.experts." + e + "." + which + "_proj.weight";
+                    float[] d = fp8(st, hf, java.util.Arrays.copyOfRange(x, e * in * out, (e + 1) * in * out), out, in);
+                    System.arraycopy(d, 0, deq, e * in * out, d.length);
+                }
+                for (int e = 0; !fp8 && e < dims[2]; e++) {
                     int[] q = new int[in * out];
                     float[] scales = new float[out * in / 32];
                     for (int g = 0; g < out * in / 32; g++) {
@@ -147,7 +195,22 @@ class CheckpointModelTest {
                         }
                     }
                 }
-                st.bf16(P + "model.layers." + layer + ".self_attn.kv_b_proj.weight", new long[] {heads * (nope + v), lora}, kv);
+                String kvName = P + "model.layers." + layer + ".self_attn.kv_b_proj.weight";
+                if (fp8) {
+                    float[] d = fp8(st, kvName, kv, heads * (nope + v), lora);
+                    for (int h = 0; h < heads; h++) {   // the twin's k_b/v_b from the dequantized rows
+                        for (int c = 0; c < lora; c++) {
+                            for (int i = 0; i < nope; i++) {
+                                kRounded[h * lora * nope + c * nope + i] = d[(h * (nope + v) + i) * lora + c];
+                            }
+                            for (int j = 0; j < v; j++) {
+                                vRounded[h * v * lora + j * lora + c] = d[(h * (nope + v) + nope + j) * lora + c];
+                            }
+                        }
+                    }
+                } else {
+                    st.bf16(kvName, new long[] {heads * (nope + v), lora}, kv);
+                }
                 twinValues.put(name, kRounded);
                 twinValues.put("blk." + layer + ".attn_v_b.weight", vRounded);
             } else if (name.endsWith("attn_v_b.weight")) {
@@ -163,7 +226,9 @@ class CheckpointModelTest {
                     }
                 };
                 hf = P + hf;
-                if (name.endsWith("exp_probs_b.bias")) {
+                if (fp8 && fp8Linear(name)) {
+                    twinValues.put(name, fp8(st, hf, x, (int) dims[1], (int) dims[0]));
+                } else if (name.endsWith("exp_probs_b.bias")) {
                     st.f32(hf, reversed(dims), x);   // F32 in the checkpoint too
                     twinValues.put(name, x);
                 } else {
@@ -245,16 +310,22 @@ class CheckpointModelTest {
 
     /** A synthesized tiny deepseek2 (MLA, one dense layer, then MoE) written as checkpoint {@code ckpt} and GGUF {@code twin}. */
     ModelConfig tinyModel(int layers, int experts, long seed, Path ckpt, Path twin) throws IOException {
+        return tinyModel(layers, experts, seed, 16, false, ckpt, twin);
+    }
+
+    /** With per-head widths {@code nopeV} (128 keeps FP8's 128-row blocks per head, as in K2) and FP8 weights if {@code fp8}. */
+    ModelConfig tinyModel(int layers, int experts, long seed, int nopeV, boolean fp8, Path ckpt, Path twin)
+            throws IOException {
         SynthSpec spec = SynthSpec.presetBuilder("ds2-tiny").hidden(64).layers(layers).heads(2).vocab(512).ffn(96)
                 .experts(experts).used(2).expertFfn(32).sharedExperts(1).leadingDense(1)
-                .qLoraRank(32).kvLoraRank(32).ropeDims(16).nopeDims(16).vDim(16)
+                .qLoraRank(32).kvLoraRank(32).ropeDims(16).nopeDims(nopeV).vDim(nopeV)
                 .tiedEmbeddings(false).weightType(GgmlType.F32).seed(seed).build();
         Path src = dir.resolve("src.gguf");
         new ModelSynthesizer(spec).write(src);
         ModelConfig cfg;
         try (GgufFile g = GgufFile.open(src)) {
             cfg = ModelConfig.fromGguf(g.metadata());
-            convert(g, cfg, ckpt, twin);
+            convert(g, cfg, ckpt, twin, fp8);
         }
         writeConfig(cfg, ckpt);
         return cfg;
@@ -266,12 +337,32 @@ class CheckpointModelTest {
         Path twin = dir.resolve("twin.gguf");
         ModelConfig cfg = tinyModel(4, 8, 42, ckpt, twin);
         assertTrue(cfg.layers() - cfg.leadingDense() >= 2, "2+ MoE layers");
-
+        assertEquals(GgmlType.CT_INT4, expertType(ckpt));
         ModelConfig fromJson = CheckpointConfig.read(ckpt);
         assertEquals(cfg.toString().replace("headDimK=" + cfg.headDimK(), "").replace("headDimV=" + cfg.headDimV(), ""),
                 fromJson.toString().replace("headDimK=" + fromJson.headDimK(), "").replace("headDimV=" + fromJson.headDimV(), ""),
                 "config.json gives the GGUF's configuration");
+        assertSameModel(twin, ckpt);
+    }
 
+    /** K2 / DeepSeek-V3 style: FP8 e4m3 with 128×128 scale_inv for every projection, experts and kv_b_proj included. */
+    @Test
+    void fp8CheckpointMatchesTheGgufOfTheSameWeights() throws IOException {
+        Path ckpt = dir.resolve("ckpt");
+        Path twin = dir.resolve("twin.gguf");
+        tinyModel(3, 4, 9, 128, true, ckpt, twin);
+        assertEquals(GgmlType.F8_E4M3_B128, expertType(ckpt));
+        assertSameModel(twin, ckpt);
+    }
+
+    static GgmlType expertType(Path ckpt) throws IOException {
+        try (var c = io.trillium.safetensors.SafetensorsCheckpoint.open(ckpt)) {
+            return c.tensor(P + "model.layers.1.mlp.experts.0.up_proj.weight").type();
+        }
+    }
+
+    /** Prompt logits and 8 greedy steps: rel-L2 ≤ 1e-5 each, the same tokens. */
+    static void assertSameModel(Path twin, Path ckpt) throws IOException {
         int[] prompt = {1, 200, 37, 99, 5, 300};
         try (LanguageModel a = Models.load(twin, new CpuBackend(2));
              LanguageModel b = Models.load(ckpt, new CpuBackend(2))) {
@@ -292,7 +383,7 @@ class CheckpointModelTest {
                 assertTrue(err <= 1e-5, "step " + i + " logits rel-L2 " + err);
             }
             assertArrayEquals(ga, gb, "greedy tokens");
-            System.out.println("checkpoint vs GGUF: last rel-L2 " + err + ", greedy " + java.util.Arrays.toString(gb));
+            System.out.println(ckpt + " vs GGUF: last rel-L2 " + err + ", greedy " + java.util.Arrays.toString(gb));
         }
     }
 }

@@ -207,6 +207,11 @@ public final class Kernels {
         return BF16Block.toBF16(f);
     }
 
+    /** The FP8 e4m3fn byte {@code b} as float (NaN for S.1111.111). */
+    public static float fromFp8(byte b) {
+        return Fp8Block.decode(b);
+    }
+
     /** The nearest FP8 e4m3fn byte to {@code f} (saturating at ±448). */
     public static byte toFp8(float f) {
         return Fp8Block.encode(f);
