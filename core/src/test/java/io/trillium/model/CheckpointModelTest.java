@@ -48,6 +48,11 @@ class CheckpointModelTest {
             Map.entry("attn_kv_a_mqa.weight", "self_attn.kv_a_proj_with_mqa.weight"),
             Map.entry("attn_kv_a_norm.weight", "self_attn.kv_a_layernorm.weight"),
             Map.entry("attn_output.weight", "self_attn.o_proj.weight"),
+            Map.entry("attn_q.weight", "self_attn.q_proj.weight"),
+            Map.entry("attn_k.weight", "self_attn.k_proj.weight"),
+            Map.entry("attn_v.weight", "self_attn.v_proj.weight"),
+            Map.entry("attn_q_norm.weight", "self_attn.q_norm.weight"),
+            Map.entry("attn_k_norm.weight", "self_attn.k_norm.weight"),
             Map.entry("ffn_gate.weight", "mlp.gate_proj.weight"),
             Map.entry("ffn_up.weight", "mlp.up_proj.weight"),
             Map.entry("ffn_down.weight", "mlp.down_proj.weight"),
@@ -122,6 +127,12 @@ class CheckpointModelTest {
      * experts, BF16 rest) or, with {@code fp8}, K2-style (FP8 experts and projections).
      */
     static void convert(GgufFile src, ModelConfig cfg, Path ckptDir, Path twin, boolean fp8) throws IOException {
+        convert(src, cfg, ckptDir, twin, fp8, P);
+    }
+
+    /** As above, the text weights' names under {@code prefix} ("" but for K2.5). */
+    static void convert(GgufFile src, ModelConfig cfg, Path ckptDir, Path twin, boolean fp8, String prefix)
+            throws IOException {
         SafetensorsWriter st = new SafetensorsWriter();
         Map<String, float[]> twinValues = new HashMap<>();
         int heads = cfg.heads();
@@ -139,7 +150,7 @@ class CheckpointModelTest {
                 String which = name.substring(name.indexOf("ffn_") + 4, name.indexOf("_exps"));
                 float[] deq = new float[x.length];
                 for (int e = 0; fp8 && e < dims[2]; e++) {
-                    String hf = P + "model.layers." + layer + ".mlp.experts." + e + "." + which + "_proj.weight";
+                    String hf = prefix + "model.layers." + layer + ".mlp.experts." + e + "." + which + "_proj.weight";
                     float[] d = fp8(st, hf, java.util.Arrays.copyOfRange(x, e * in * out, (e + 1) * in * out), out, in);
                     System.arraycopy(d, 0, deq, e * in * out, d.length);
                 }
@@ -168,7 +179,7 @@ class CheckpointModelTest {
                             words[w] = seg.getAtIndex(ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), w);
                         }
                     }
-                    String hf = P + "model.layers." + layer + ".mlp.experts." + e + "." + which + "_proj.weight";
+                    String hf = prefix + "model.layers." + layer + ".mlp.experts." + e + "." + which + "_proj.weight";
                     st.i32(hf + "_packed", new long[] {out, in / 8}, words);
                     st.bf16(hf + "_scale", new long[] {out, in / 32}, scales);
                     st.i32(hf + "_shape", new long[] {2}, new int[] {out, in});
@@ -195,7 +206,7 @@ class CheckpointModelTest {
                         }
                     }
                 }
-                String kvName = P + "model.layers." + layer + ".self_attn.kv_b_proj.weight";
+                String kvName = prefix + "model.layers." + layer + ".self_attn.kv_b_proj.weight";
                 if (fp8) {
                     float[] d = fp8(st, kvName, kv, heads * (nope + v), lora);
                     for (int h = 0; h < heads; h++) {   // the twin's k_b/v_b from the dequantized rows
@@ -225,7 +236,7 @@ class CheckpointModelTest {
                         yield "model.layers." + parts[1] + "." + HF.get(parts[2]);
                     }
                 };
-                hf = P + hf;
+                hf = prefix + hf;
                 if (fp8 && fp8Linear(name)) {
                     twinValues.put(name, fp8(st, hf, x, (int) dims[1], (int) dims[0]));
                 } else if (name.endsWith("exp_probs_b.bias")) {
@@ -273,7 +284,23 @@ class CheckpointModelTest {
         Files.writeString(ckptDir.resolve("config.json"), """
                 {"model_type": "kimi_k25", "architectures": ["KimiK25ForConditionalGeneration"],
                  "media_placeholder_token_id": 163605, "text_config": %s}""".formatted(text));
-        // tiktoken: the 256 single bytes, then 256 reserved specials (ids 256..511)
+        writeTokenizer(ckptDir);
+    }
+
+    static void writeQwenConfig(ModelConfig c, Path ckptDir) throws IOException {
+        Files.writeString(ckptDir.resolve("config.json"), """
+                {"model_type": "qwen3_moe", "architectures": ["Qwen3MoeForCausalLM"], "vocab_size": %d,
+                 "hidden_size": %d, "intermediate_size": %d, "moe_intermediate_size": %d, "num_hidden_layers": %d,
+                 "num_attention_heads": %d, "num_key_value_heads": %d, "head_dim": %d, "num_experts": %d,
+                 "num_experts_per_tok": %d, "norm_topk_prob": true, "rope_theta": %s, "rms_norm_eps": %s,
+                 "max_position_embeddings": %d, "rope_scaling": null, "tie_word_embeddings": false}
+                """.formatted(c.vocab(), c.hidden(), c.ffn(), c.expertFfn(), c.layers(), c.heads(), c.kvHeads(),
+                c.headDimK(), c.experts(), c.expertsUsed(), c.ropeBase(), c.rmsEps(), c.contextLength()));
+        writeTokenizer(ckptDir);
+    }
+
+    /** tiktoken: the 256 single bytes, then 256 reserved specials (ids 256..511); a tiny chat template. */
+    static void writeTokenizer(Path ckptDir) throws IOException {
         StringBuilder tk = new StringBuilder();
         for (int b = 0; b < 256; b++) {
             tk.append(Base64.getEncoder().encodeToString(new byte[] {(byte) b})).append(' ').append(b).append('\n');
@@ -352,6 +379,25 @@ class CheckpointModelTest {
         Path twin = dir.resolve("twin.gguf");
         tinyModel(3, 4, 9, 128, true, ckpt, twin);
         assertEquals(GgmlType.F8_E4M3_B128, expertType(ckpt));
+        assertSameModel(twin, ckpt);
+    }
+
+    /** Qwen3-MoE (GQA, q/k norms, NEOX rope, no shared expert) with INT4 experts and no name prefix. */
+    @Test
+    void qwen3MoeCheckpointMatchesTheGgufOfTheSameWeights() throws IOException {
+        SynthSpec spec = SynthSpec.presetBuilder("qwen3moe-tiny").hidden(64).layers(3).vocab(512)
+                .experts(8).used(2).expertFfn(32).weightType(GgmlType.F32).seed(5).build();
+        Path src = dir.resolve("src.gguf");
+        new ModelSynthesizer(spec).write(src);
+        Path ckpt = dir.resolve("ckpt");
+        Path twin = dir.resolve("twin.gguf");
+        ModelConfig cfg;
+        try (GgufFile g = GgufFile.open(src)) {
+            cfg = ModelConfig.fromGguf(g.metadata());
+            convert(g, cfg, ckpt, twin, false, "");
+        }
+        writeQwenConfig(cfg, ckpt);
+        assertEquals(cfg, CheckpointConfig.read(ckpt), "config.json gives the GGUF's configuration");
         assertSameModel(twin, ckpt);
     }
 
