@@ -218,13 +218,29 @@ public final class CheckpointWeights implements TensorSource {
         long total = 0;
         String embed = prefix + "model.embed_tokens.weight";
         for (String name : ckpt.names()) {
-            if (name.contains(".mlp.experts.") || name.contains(".block_sparse_moe.experts.")) {
-                continue;
+            if (!isRoutedExpert(name)) {
+                long b = ckpt.info(name).byteSize();
+                total += name.equals(embed) ? b / Math.max(1, cfg.vocab()) : b;
             }
-            long b = ckpt.info(name).byteSize();
-            total += name.equals(embed) ? b / Math.max(1, cfg.vocab()) : b;
         }
         return total;
+    }
+
+    /** The checkpoint's weight bytes as {@link WeightBytes#of} counts a GGUF's (scales included). */
+    public WeightBytes weightBytes(ModelConfig cfg) {
+        long total = 0;
+        long routed = 0;
+        for (String name : ckpt.names()) {
+            long b = ckpt.info(name).byteSize();
+            total += b;
+            routed += isRoutedExpert(name) ? b : 0;
+        }
+        long active = alwaysActiveBytes(cfg) + (cfg.experts() > 0 ? routed / cfg.experts() * cfg.expertsUsed() : 0);
+        return new WeightBytes(total, active, routed);
+    }
+
+    private static boolean isRoutedExpert(String name) {
+        return name.contains(".mlp.experts.") || name.contains(".block_sparse_moe.experts.");
     }
 
     @Override
