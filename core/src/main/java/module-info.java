@@ -18,6 +18,7 @@ module io.trillium.core {
     exports io.trillium.tokenizer;
     exports io.trillium.model;
     exports io.trillium.gguf;
+    exports io.trillium.safetensors;
 
     exports io.trillium.model.synth to io.trillium.examples, io.trillium.benchmarks;
     exports io.trillium.backend to io.trillium.examples, io.trillium.benchmarks, io.trillium.cuda;

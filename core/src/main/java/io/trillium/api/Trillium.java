@@ -46,6 +46,9 @@ public final class Trillium {
     public static Model load(Path file, LoadOptions options) {
         Objects.requireNonNull(file, "file");
         Objects.requireNonNull(options, "options");
+        if (io.trillium.safetensors.SafetensorsCheckpoint.isCheckpoint(file)) {
+            return loadCheckpoint(file, options);
+        }
         ModelInfo info;
         GgufMetadata metadata;
         long routed;
@@ -83,6 +86,30 @@ public final class Trillium {
             template = null;   // chat requests will report it
         }
         return new Model(lm, info, template, options);
+    }
+
+    /** A Hugging Face checkpoint directory (safetensors, INT4/FP8 as shipped): experts mapped in place. */
+    private static Model loadCheckpoint(Path dir, LoadOptions options) {
+        LanguageModel lm;
+        ChatTemplate template;
+        try {
+            lm = Models.load(dir, new CpuBackend(options.threads(), options.quantizedActivations()),
+                    expertPlacement(options, 0));
+            ModelConfig cfg = lm.config();
+            try {
+                template = ChatTemplates.forCheckpoint(java.nio.file.Files.isDirectory(dir) ? dir : dir.getParent(),
+                        cfg.isMla() ? "kimi-k2" : cfg.arch().startsWith("qwen") ? "chatml" : "llama3");
+            } catch (ChatTemplateException | IllegalArgumentException e) {
+                template = null;   // chat requests will report it
+            }
+            ModelInfo info = new ModelInfo(cfg.arch(), 0, 0, cfg.experts(), cfg.expertsUsed(), cfg.contextLength(),
+                    cfg.vocab(), java.util.Map.of("safetensors", 1), 0, 0);
+            return new Model(lm, info, template, options);
+        } catch (io.trillium.safetensors.SafetensorsFormatException e) {
+            throw new ModelFormatException("malformed checkpoint " + dir + ": " + e.getMessage(), e);
+        } catch (IOException | UncheckedIOException e) {
+            throw new ResourceException("cannot read checkpoint " + dir + ": " + e.getMessage(), e);
+        }
     }
 
     /**

@@ -101,7 +101,7 @@ public final class CpuBackend implements ComputeBackend {
             }
             return;
         }
-        DotKernel k = Kernels.simd(w.type());
+        DotKernel k = Kernels.simd(w);
         if (xOff == 0 && yOff == 0) {
             if (rows * rb < PARALLEL_BYTES || pool.threads() == 1 || pool.insideLoop()) {
                 k.matVec(w.data(), 0, rb, x, n, y, 0, rows);
@@ -134,7 +134,7 @@ public final class CpuBackend implements ComputeBackend {
             qk.matVec(w.data(), 0, w.rowBytes(), quantize(qk, x, n), n, y, 0, Math.toIntExact(w.rowCount()));
             return;
         }
-        DotKernel k = Kernels.simd(w.type());
+        DotKernel k = Kernels.simd(w);
         k.matVec(w.data(), 0, w.rowBytes(), x, Math.toIntExact(w.rowLength()), y, 0, Math.toIntExact(w.rowCount()));
     }
 

@@ -34,6 +34,32 @@ public final class ChatTemplates {
     }
 
     /**
+     * A checkpoint directory's template: {@code chat_template.jinja}, else {@code tokenizer_config.json}'s
+     * {@code chat_template} (a string, or a list of {name, template} whose "default" is taken), else the
+     * built-in {@code fallback}.
+     */
+    public static ChatTemplate forCheckpoint(java.nio.file.Path dir, String fallback) throws IOException {
+        java.nio.file.Path jinja = dir.resolve("chat_template.jinja");
+        if (java.nio.file.Files.isRegularFile(jinja)) {
+            return ChatTemplate.compile(java.nio.file.Files.readString(jinja));
+        }
+        java.nio.file.Path cfg = dir.resolve("tokenizer_config.json");
+        if (java.nio.file.Files.isRegularFile(cfg)) {
+            com.fasterxml.jackson.databind.JsonNode t = new com.fasterxml.jackson.databind.ObjectMapper()
+                    .readTree(cfg.toFile()).path("chat_template");
+            if (t.isTextual() && !t.asText().isBlank()) {
+                return ChatTemplate.compile(t.asText());
+            }
+            for (com.fasterxml.jackson.databind.JsonNode n : t) {
+                if (n.path("name").asText().equals("default")) {
+                    return ChatTemplate.compile(n.path("template").asText());
+                }
+            }
+        }
+        return builtin(fallback);
+    }
+
+    /**
      * The built-in template for a model without one: the pre-tokenizer names the family more precisely
      * than the architecture (Kimi K2 is a {@code deepseek2} model with pre-tokenizer {@code kimi-k2}).
      * Unknown families get ChatML, the most widely used format.

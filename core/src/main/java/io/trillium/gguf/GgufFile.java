@@ -25,7 +25,7 @@ import java.util.regex.Pattern;
  * time, so a 400 GB model opens as fast as a 4 MB one. {@link #tensor} returns zero-copy views
  * that stay valid until {@link #close()}.
  */
-public final class GgufFile implements AutoCloseable {
+public final class GgufFile implements TensorSource {
     static final String SPLIT_NO = "split.no";
     static final String SPLIT_COUNT = "split.count";
     static final String SPLIT_TENSORS = "split.tensors.count";
@@ -181,6 +181,12 @@ public final class GgufFile implements AutoCloseable {
         return tensors;
     }
 
+    @Override
+    public long[] dims(String name) {
+        return tensorInfo(name).shape();
+    }
+
+    @Override
     public boolean hasTensor(String name) {
         return byName.containsKey(name);
     }
@@ -201,6 +207,7 @@ public final class GgufFile implements AutoCloseable {
     }
 
     /** The view of {@code name}, or empty if the model has no such tensor (e.g. a tied output). */
+    @Override
     public Optional<Tensor> findTensor(String name) {
         GgufTensorInfo t = byName.get(name);
         return t == null ? Optional.empty() : Optional.of(view(t));

@@ -124,6 +124,9 @@ public final class GgufWriter {
     /** Declares a tensor; data is written in declaration order. */
     public GgufWriter tensor(String name, GgmlType type, long... shape) {
         Objects.requireNonNull(type, "type");
+        if (!type.isGguf()) {
+            throw new IllegalArgumentException(name + ": " + type + " is a checkpoint-only type with no GGUF id");
+        }
         if (name == null || name.isEmpty() || name.getBytes(StandardCharsets.UTF_8).length >= 64) {
             throw new IllegalArgumentException("tensor names need 1 to 63 bytes (GGML_MAX_NAME): '" + name + "'");
         }

@@ -4,6 +4,7 @@ import io.trillium.backend.ComputeBackend;
 import io.trillium.backend.CpuBackend;
 import io.trillium.backend.WorkerPool;
 import io.trillium.gguf.GgufFile;
+import io.trillium.gguf.TensorSource;
 import io.trillium.gguf.GgufFormatException;
 import io.trillium.kv.LatentKvCache;
 import io.trillium.moe.ExpertExecutor;
@@ -46,7 +47,7 @@ public final class DeepseekModel implements LanguageModel {
                          ExpertWeights dense, Tensor router, float[] routerBias, ExpertWeights shared) {
     }
 
-    private final GgufFile gguf;
+    private final TensorSource gguf;   // a GGUF file or a checkpoint seen under GGUF names
     private final ModelConfig cfg;
     private final Tokenizer tokenizer;
     private final ComputeBackend backend;
@@ -73,7 +74,7 @@ public final class DeepseekModel implements LanguageModel {
     /** Below this many multiply-adds per layer the heads' attention runs on the calling thread. */
     private static final long PARALLEL_ATTENTION = 1 << 16;
 
-    private DeepseekModel(GgufFile gguf, ModelConfig cfg, Tokenizer tokenizer, ComputeBackend backend, Arena arena,
+    private DeepseekModel(TensorSource gguf, ModelConfig cfg, Tokenizer tokenizer, ComputeBackend backend, Arena arena,
                           ExpertPlacement placement) {
         this.arena = arena;
         this.gguf = gguf;
@@ -135,13 +136,13 @@ public final class DeepseekModel implements LanguageModel {
                 int f = cfg.expertFfn();
                 router = tensor(p + "ffn_gate_inp.weight", d, e);
                 bias = gguf.hasTensor(p + "exp_probs_b.bias") ? vector(p + "exp_probs_b.bias", e) : null;
-                tensor(p + "ffn_gate_exps.weight", d, f, e);   // shape checks; GgufExperts makes the views
-                tensor(p + "ffn_up_exps.weight", d, f, e);
-                tensor(p + "ffn_down_exps.weight", f, d, e);
+                checkDims(p + "ffn_gate_exps.weight", d, f, e);   // the expert source makes the views
+                checkDims(p + "ffn_up_exps.weight", d, f, e);
+                checkDims(p + "ffn_down_exps.weight", f, d, e);
                 if (cfg.sharedExperts() > 0 || gguf.hasTensor(p + "ffn_gate_shexp.weight")) {
                     // llama.cpp: n_ff_exp × n_expert_shared; taken from the file so other widths load too.
                     long w = gguf.hasTensor(p + "ffn_gate_shexp.weight")
-                            ? gguf.tensorInfo(p + "ffn_gate_shexp.weight").dim(1) : (long) f * cfg.sharedExperts();
+                            ? gguf.dims(p + "ffn_gate_shexp.weight")[1] : (long) f * cfg.sharedExperts();
                     shared = new ExpertWeights(tensor(p + "ffn_gate_shexp.weight", d, w),
                             tensor(p + "ffn_up_shexp.weight", d, w), tensor(p + "ffn_down_shexp.weight", w, d));
                     maxShared = Math.max(maxShared, Math.toIntExact(w));
@@ -154,7 +155,7 @@ public final class DeepseekModel implements LanguageModel {
                     attnOut, ffnNorm, dense, router, bias, shared);
         }
         this.sharedFfn = maxShared;
-        this.experts = cfg.experts() > 0 ? placement.source(gguf, moe, cfg.experts()) : null;
+        this.experts = cfg.experts() > 0 ? Models.experts(gguf, placement, moe, cfg.experts()) : null;
         if (experts instanceof ExpertCache cache) {
             try {
                 cache.requireSlots(cfg.expertsUsed());
@@ -169,7 +170,7 @@ public final class DeepseekModel implements LanguageModel {
             gates[l] = w.router != null ? new Prefetcher.Gate(w.ffnNorm, w.router, w.routerBias) : null;
         }
         this.prefetcher = experts != null ? new Prefetcher(experts, backend, cfg, gates) : null;
-        this.alwaysActiveBytes = WeightBytes.of(gguf, cfg).alwaysActivePerToken(cfg);
+        this.alwaysActiveBytes = Models.alwaysActiveBytes(gguf, cfg);
     }
 
     /**
@@ -182,7 +183,7 @@ public final class DeepseekModel implements LanguageModel {
     }
 
     /** As {@link #create(GgufFile, ModelConfig, Tokenizer, ComputeBackend)}, with the experts where {@code placement} puts them. */
-    static LanguageModel create(GgufFile gguf, ModelConfig cfg, Tokenizer tokenizer, ComputeBackend backend,
+    static LanguageModel create(TensorSource gguf, ModelConfig cfg, Tokenizer tokenizer, ComputeBackend backend,
                                 ExpertPlacement placement) {
         if (!cfg.isMla()) {
             throw new IllegalArgumentException("DeepseekModel runs deepseek2, not " + cfg.arch());
@@ -240,7 +241,7 @@ public final class DeepseekModel implements LanguageModel {
 
     /** A per-head stack [ne0, ne1, heads]; a 2-D [ne0, ne1 · heads] file tensor is viewed as 3-D. */
     private Tensor headStack(String name, long ne0, long ne1, int heads) {
-        if (gguf.hasTensor(name) && gguf.tensorInfo(name).rank() == 2) {
+        if (gguf.hasTensor(name) && gguf.dims(name).length == 2) {
             Tensor t = tensor(name, ne0, ne1 * heads);
             return new Tensor(t.name(), t.type(), new long[] {ne0, ne1, heads}, t.data());
         }
@@ -249,20 +250,26 @@ public final class DeepseekModel implements LanguageModel {
 
     /** The tensor {@code name}, which must have exactly {@code dims} (trailing 1s aside) and a supported type. */
     private Tensor tensor(String name, long... dims) {
-        if (!gguf.hasTensor(name)) {
-            throw error("missing tensor " + name + " (expected dims " + Arrays.toString(dims) + ")");
-        }
+        checkDims(name, dims);
         Tensor t = gguf.tensor(name);
-        for (int i = 0; i < Math.max(t.rank(), dims.length); i++) {
-            if (t.dim(i) != (i < dims.length ? dims[i] : 1)) {
-                throw error("tensor " + name + " has dims " + Arrays.toString(t.shape()) + ", expected "
-                        + Arrays.toString(dims));
-            }
-        }
-        if (!Kernels.isSupported(t.type())) {
+        if (!Kernels.isSupported(t)) {
             throw error("tensor " + name + " has type " + t.type() + ", which Trillium cannot compute on");
         }
         return t;
+    }
+
+    /** Tensor {@code name} must exist with exactly {@code dims} (trailing 1s aside). */
+    private void checkDims(String name, long... dims) {
+        if (!gguf.hasTensor(name)) {
+            throw error("missing tensor " + name + " (expected dims " + Arrays.toString(dims) + ")");
+        }
+        long[] has = gguf.dims(name);
+        for (int i = 0; i < Math.max(has.length, dims.length); i++) {
+            if ((i < has.length ? has[i] : 1) != (i < dims.length ? dims[i] : 1)) {
+                throw error("tensor " + name + " has dims " + Arrays.toString(has) + ", expected "
+                        + Arrays.toString(dims));
+            }
+        }
     }
 
     /** A 1-D weight (norm, bias) as floats. */

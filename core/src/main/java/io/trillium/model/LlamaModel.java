@@ -4,6 +4,7 @@ import io.trillium.backend.ComputeBackend;
 import io.trillium.backend.CpuBackend;
 import io.trillium.backend.WorkerPool;
 import io.trillium.gguf.GgufFile;
+import io.trillium.gguf.TensorSource;
 import io.trillium.kv.KvCache;
 import io.trillium.moe.ExpertExecutor;
 import io.trillium.moe.ExpertWeights;
@@ -34,7 +35,7 @@ public final class LlamaModel implements LanguageModel {
                  Tensor router, ExpertWeights shared, Tensor sharedGate) {      // MoE
     }
 
-    private final GgufFile gguf;
+    private final TensorSource gguf;   // a GGUF file or a checkpoint seen under GGUF names
     private final ModelConfig c;
     private final Tokenizer tokenizer;
     private final ComputeBackend backend;
@@ -52,7 +53,7 @@ public final class LlamaModel implements LanguageModel {
     private final int sharedFfn;
     private final Rope rope;
 
-    private LlamaModel(GgufFile gguf, ModelConfig c, Tokenizer tokenizer, ComputeBackend backend,
+    private LlamaModel(TensorSource gguf, ModelConfig c, Tokenizer tokenizer, ComputeBackend backend,
                        ExpertPlacement placement) {
         this.gguf = gguf;
         this.c = c;
@@ -72,7 +73,7 @@ public final class LlamaModel implements LanguageModel {
                     + " does not fit the head dim " + c.headDimK());
         }
         tokenEmbd = tensor("token_embd.weight", h, c.vocab());
-        embdRow = Kernels.reference(tokenEmbd.type());
+        embdRow = Kernels.reference(tokenEmbd);
         outputNorm = floats(tensor("output_norm.weight", h));
         output = optional("output.weight", h, c.vocab()).orElse(tokenEmbd);
 
@@ -98,10 +99,10 @@ public final class LlamaModel implements LanguageModel {
                 router = tensor(p + "ffn_gate_inp.weight", h, c.experts());
                 // mixtral GGUFs carry no expert_feed_forward_length: the width is the tensor's
                 int w = eff > 0 ? eff : c.expertFfn() > 0 ? c.expertFfn()
-                        : Math.toIntExact(tensor(p + "ffn_gate_exps.weight").dim(1));
-                tensor(p + "ffn_gate_exps.weight", h, w, c.experts());
-                tensor(p + "ffn_up_exps.weight", h, w, c.experts());
-                tensor(p + "ffn_down_exps.weight", w, h, c.experts());
+                        : Math.toIntExact(gguf.dims(p + "ffn_gate_exps.weight")[1]);
+                checkDims(p + "ffn_gate_exps.weight", h, w, c.experts());   // the expert source makes the views
+                checkDims(p + "ffn_up_exps.weight", h, w, c.experts());
+                checkDims(p + "ffn_down_exps.weight", w, h, c.experts());
                 eff = w;
                 if (gguf.hasTensor(p + "ffn_gate_shexp.weight")) {
                     int s = sff > 0 ? sff : Math.toIntExact(tensor(p + "ffn_gate_shexp.weight").dim(1));
@@ -126,7 +127,7 @@ public final class LlamaModel implements LanguageModel {
         }
         expertFfn = eff;
         sharedFfn = sff;
-        experts = eff > 0 ? placement.source(gguf, moe, c.experts()) : null;
+        experts = eff > 0 ? Models.experts(gguf, placement, moe, c.experts()) : null;
         if (experts instanceof ExpertCache cache) {
             try {
                 cache.requireSlots(c.expertsUsed());
@@ -141,7 +142,7 @@ public final class LlamaModel implements LanguageModel {
             gates[l] = w.router() != null ? new Prefetcher.Gate(w.ffnNorm(), w.router(), null) : null;
         }
         prefetcher = experts != null ? new Prefetcher(experts, backend, c, gates) : null;
-        alwaysActiveBytes = WeightBytes.of(gguf, c).alwaysActivePerToken(c);
+        alwaysActiveBytes = Models.alwaysActiveBytes(gguf, c);
         // llama 3.1+: per-pair frequency factors
         rope = new Rope(c, optional("rope_freqs.weight", c.ropeDims() / 2).map(LlamaModel::floats).orElse(null));
     }
@@ -152,7 +153,7 @@ public final class LlamaModel implements LanguageModel {
     }
 
     /** As {@link #create(GgufFile, ModelConfig, Tokenizer, ComputeBackend)}, with the experts where {@code placement} puts them. */
-    static LanguageModel create(GgufFile gguf, ModelConfig cfg, Tokenizer tokenizer, ComputeBackend backend,
+    static LanguageModel create(TensorSource gguf, ModelConfig cfg, Tokenizer tokenizer, ComputeBackend backend,
                                 ExpertPlacement placement) {
         return new LlamaModel(gguf, cfg, tokenizer, backend, placement);
     }
@@ -353,13 +354,23 @@ public final class LlamaModel implements LanguageModel {
 
     /** Tensor {@code name}, which must exist with exactly {@code dims} (ne0 first; none = any shape). */
     private Tensor tensor(String name, long... dims) {
+        requirePresent(name, dims);
+        Tensor t = gguf.tensor(name);
+        checkShape(name, t.shape(), dims);
+        return t;
+    }
+
+    private void requirePresent(String name, long[] dims) {
         if (!gguf.hasTensor(name)) {
             throw new IllegalArgumentException(c.arch() + " model " + gguf.files().getFirst() + ": missing tensor '"
                     + name + "'" + (dims.length > 0 ? " (expected dims " + Arrays.toString(dims) + ")" : ""));
         }
-        Tensor t = gguf.tensor(name);
-        checkShape(t, dims);
-        return t;
+    }
+
+    /** Tensor {@code name} must exist with exactly {@code dims}, whether or not it can be viewed as one tensor. */
+    private void checkDims(String name, long... dims) {
+        requirePresent(name, dims);
+        checkShape(name, gguf.dims(name), dims);
     }
 
     private float[] bias(String name, long n) {
@@ -368,21 +379,21 @@ public final class LlamaModel implements LanguageModel {
 
     private Optional<Tensor> optional(String name, long... dims) {
         Optional<Tensor> t = gguf.findTensor(name);
-        t.ifPresent(v -> checkShape(v, dims));
+        t.ifPresent(v -> checkShape(name, v.shape(), dims));
         return t;
     }
 
-    private void checkShape(Tensor t, long[] dims) {
+    private void checkShape(String name, long[] has, long[] dims) {
         if (dims.length == 0) {
             return;
         }
         boolean ok = true;   // trailing dims of 1 are the same shape
-        for (int i = 0; ok && i < Math.max(t.rank(), dims.length); i++) {
-            ok = t.dim(i) == (i < dims.length ? dims[i] : 1);
+        for (int i = 0; ok && i < Math.max(has.length, dims.length); i++) {
+            ok = (i < has.length ? has[i] : 1) == (i < dims.length ? dims[i] : 1);
         }
         if (!ok) {
             throw new IllegalArgumentException(c.arch() + " model " + gguf.files().getFirst() + ": tensor '"
-                    + t.name() + "' has dims " + Arrays.toString(t.shape()) + ", expected "
+                    + name + "' has dims " + Arrays.toString(has) + ", expected "
                     + Arrays.toString(dims));
         }
     }

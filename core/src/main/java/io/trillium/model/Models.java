@@ -3,6 +3,9 @@ package io.trillium.model;
 import io.trillium.backend.ComputeBackend;
 import io.trillium.backend.CpuBackend;
 import io.trillium.gguf.GgufFile;
+import io.trillium.gguf.TensorSource;
+import io.trillium.moe.ExpertSource;
+import io.trillium.safetensors.SafetensorsCheckpoint;
 import io.trillium.tier.ExpertPlacement;
 import io.trillium.tokenizer.Tokenizer;
 import io.trillium.tokenizer.Tokenizers;
@@ -31,6 +34,9 @@ public final class Models {
      * the expert source when it is closed.
      */
     public static LanguageModel load(Path file, ComputeBackend backend, ExpertPlacement placement) throws IOException {
+        if (SafetensorsCheckpoint.isCheckpoint(file)) {
+            return loadCheckpoint(file, backend, placement);
+        }
         GgufFile gguf = GgufFile.open(file);
         try {
             ModelConfig cfg = ModelConfig.fromGguf(gguf.metadata());
@@ -42,5 +48,52 @@ public final class Models {
             backend.close();
             throw e;
         }
+    }
+
+    /**
+     * Loads a Hugging Face checkpoint directory as it is (safetensors, INT4 or FP8 weights included):
+     * {@code config.json}, the weights, and the tiktoken tokenizer ({@code tiktoken.model} +
+     * {@code tokenizer_config.json}). Its experts are mapped in place.
+     */
+    static LanguageModel loadCheckpoint(Path path, ComputeBackend backend, ExpertPlacement placement) throws IOException {
+        CheckpointWeights w = null;
+        try {
+            Path dir = java.nio.file.Files.isDirectory(path) ? path : path.toAbsolutePath().getParent();
+            ModelConfig cfg = CheckpointConfig.read(dir);
+            boolean mixtral = CheckpointConfig.textConfig(dir.resolve("config.json")).path("model_type").asText("")
+                    .equals("mixtral");
+            w = CheckpointWeights.of(SafetensorsCheckpoint.open(path), mixtral);
+            if (placement != ExpertPlacement.mapped() && cfg.experts() > 0) {
+                throw new IllegalArgumentException("a safetensors checkpoint's experts are mapped in place; "
+                        + "slow-tier placement reads GGUF or repacked experts (convert or repack the checkpoint first)");
+            }
+            Tokenizer tok = Tokenizers.fromTiktokenDirectory(dir);
+            return cfg.isMla() ? DeepseekModel.create(w, cfg, tok, backend, placement)
+                    : LlamaModel.create(w, cfg, tok, backend, placement);
+        } catch (RuntimeException | Error | IOException e) {
+            if (w != null) {
+                w.close();
+            }
+            backend.close();
+            throw e;
+        }
+    }
+
+    /** The routed experts of {@code weights} where {@code placement} puts them (a checkpoint maps its own). */
+    static ExpertSource experts(TensorSource weights, ExpertPlacement placement, boolean[] isMoe, int experts) {
+        return switch (weights) {
+            case GgufFile g -> placement.source(g, isMoe, experts);
+            case CheckpointWeights c -> c.experts(isMoe, experts);
+            default -> throw new IllegalArgumentException("no expert source for " + weights);
+        };
+    }
+
+    /** Weight bytes every decoded token reads besides its routed experts. */
+    static long alwaysActiveBytes(TensorSource weights, ModelConfig cfg) {
+        return switch (weights) {
+            case GgufFile g -> WeightBytes.of(g, cfg).alwaysActivePerToken(cfg);
+            case CheckpointWeights c -> c.alwaysActiveBytes(cfg);
+            default -> 0;
+        };
     }
 }

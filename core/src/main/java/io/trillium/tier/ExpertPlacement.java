@@ -19,7 +19,7 @@ public interface ExpertPlacement {
 
     /** Every expert read in place from the mapped file (DRAM: the page cache). */
     static ExpertPlacement mapped() {
-        return GgufExperts::new;
+        return Mapped.MAPPED;
     }
 
     /** Every expert computed on in place where an in-place tier maps it (PMem with DAX). */
@@ -112,6 +112,14 @@ public interface ExpertPlacement {
                 }
             }
             return c;
+        }
+    }
+
+    /** The one {@link #mapped()} placement, so a model can tell it apart (checkpoints map their experts themselves). */
+    final class Mapped {
+        static final ExpertPlacement MAPPED = GgufExperts::new;
+
+        private Mapped() {
         }
     }
 }

@@ -23,7 +23,7 @@ import java.util.concurrent.Callable;
         description = "Measure prefill and decode speed against the memory bandwidth ceiling.")
 final class BenchCommand implements Callable<Integer> {
 
-    @Option(names = "--model", required = true, paramLabel = "FILE", description = "GGUF model")
+    @Option(names = "--model", required = true, paramLabel = "FILE", description = "GGUF model or safetensors checkpoint directory")
     Path model;
 
     @Option(names = "--threads", paramLabel = "N", description = "threads (default: all processors)")
@@ -67,8 +67,15 @@ final class BenchCommand implements Callable<Integer> {
             default -> throw new IllegalArgumentException("--decode-input " + decodeInput + ": expected argmax or random");
         };
         WeightBytes wb;
-        try (GgufFile g = GgufFile.open(model)) {
-            wb = WeightBytes.of(g, ModelConfig.fromGguf(g.metadata()));
+        if (io.trillium.safetensors.SafetensorsCheckpoint.isCheckpoint(model)) {
+            Path dir = java.nio.file.Files.isDirectory(model) ? model : model.toAbsolutePath().getParent();
+            try (var w = io.trillium.model.CheckpointWeights.of(io.trillium.safetensors.SafetensorsCheckpoint.open(model), false)) {
+                wb = w.weightBytes(io.trillium.model.CheckpointConfig.read(dir));
+            }
+        } else {
+            try (GgufFile g = GgufFile.open(model)) {
+                wb = WeightBytes.of(g, ModelConfig.fromGguf(g.metadata()));
+            }
         }
         double bw = MemoryBandwidth.measure(t, (long) probeMib << 20, 3);
         double ceiling = bw / wb.activePerToken();

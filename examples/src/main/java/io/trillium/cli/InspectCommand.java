@@ -24,16 +24,41 @@ import java.util.concurrent.Callable;
         description = "Print a GGUF file's header, metadata, tensor table and totals per type.")
 final class InspectCommand implements Callable<Integer> {
 
-    @Parameters(index = "0", paramLabel = "FILE", description = "GGUF file (the first file of a split set opens all parts)")
+    @Parameters(index = "0", paramLabel = "FILE", description = "GGUF file (the first file of a split set opens all parts), or a safetensors checkpoint directory")
     Path file;
 
     @Option(names = "--array-items", paramLabel = "N", defaultValue = "8",
             description = "array elements shown before abbreviating (default: ${DEFAULT-VALUE})")
     int arrayItems;
 
+    /** A safetensors checkpoint: its configuration as Trillium reads it, then every entry. */
+    private int checkpoint(PrintStream out) throws java.io.IOException {
+        try (var ckpt = io.trillium.safetensors.SafetensorsCheckpoint.open(file)) {
+            out.printf("checkpoint: %s (safetensors, %d files, %d tensors)%n", ckpt.directory(), ckpt.files().size(),
+                    ckpt.names().size());
+            if (java.nio.file.Files.isRegularFile(ckpt.directory().resolve("config.json"))) {
+                out.printf("config: %s%n", io.trillium.model.CheckpointConfig.read(ckpt.directory()));
+            }
+            out.println();
+            out.println("tensors:");
+            long total = 0;
+            for (String name : ckpt.names()) {
+                var t = ckpt.info(name);
+                total += t.byteSize();
+                out.printf("  %s  %s %s  %s @%d (%s)%n", name, t.dtype(), java.util.Arrays.toString(t.shape()),
+                        t.file().getFileName(), t.fileOffset(), human(t.byteSize()));
+            }
+            out.printf("%ntotal: %s%n", human(total));
+        }
+        return 0;
+    }
+
     @Override
     public Integer call() throws java.io.IOException {
         PrintStream out = System.out;
+        if (io.trillium.safetensors.SafetensorsCheckpoint.isCheckpoint(file)) {
+            return checkpoint(out);
+        }
         try (GgufFile gguf = GgufFile.open(file)) {
             List<Path> files = gguf.files();
             out.printf("file: %s%n", file);

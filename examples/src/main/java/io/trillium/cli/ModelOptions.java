@@ -15,7 +15,7 @@ import java.util.stream.Collectors;
 final class ModelOptions {
 
     @Option(names = "--model", required = true, paramLabel = "FILE",
-            description = "GGUF model file (the first file of a split set opens all parts)")
+            description = "GGUF model file (the first file of a split set opens all parts), or a safetensors checkpoint directory")
     Path model;
 
     @Option(names = "--threads", paramLabel = "N", description = "CPU threads (default: all processors)")

@@ -72,6 +72,10 @@ final class PlanCommand implements Callable<Integer> {
         if (out != null && !force && Files.exists(out)) {
             throw new IllegalArgumentException(out + " exists (--force replaces it)");
         }
+        if (io.trillium.safetensors.SafetensorsCheckpoint.isCheckpoint(model)) {
+            throw new IllegalArgumentException("--model " + model + ": a safetensors checkpoint; this command reads "
+                    + "GGUF expert stacks (checkpoint experts are mapped in place)");
+        }
         try (GgufFile gguf = GgufFile.open(model)) {
             List<TierSpec> tiers = new ArrayList<>();
             memoryTier(tiers, "vram", vram, vramBw, "a data-sheet figure, e.g. --vram-bw 360g for an RTX 3060");

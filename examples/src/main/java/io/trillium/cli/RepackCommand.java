@@ -47,6 +47,10 @@ final class RepackCommand implements Callable<Integer> {
         }
         ExpertStats st = stats != null ? ExpertStats.load(stats) : null;
         long start = System.nanoTime();
+        if (io.trillium.safetensors.SafetensorsCheckpoint.isCheckpoint(model)) {
+            throw new IllegalArgumentException("--model " + model + ": a safetensors checkpoint; this command reads "
+                    + "GGUF expert stacks (checkpoint experts are mapped in place)");
+        }
         try (GgufFile gguf = GgufFile.open(model)) {
             ModelConfig c = ModelConfig.fromGguf(gguf.metadata());
             boolean[] moe = new boolean[c.layers()];

@@ -65,6 +65,10 @@ final class TemplateCommand implements Callable<Integer> {
         ChatTemplate template;
         if (source.template != null) {
             template = ChatTemplate.compile(read(source.template));
+        } else if (io.trillium.safetensors.SafetensorsCheckpoint.isCheckpoint(source.model)) {
+            java.nio.file.Path dir = java.nio.file.Files.isDirectory(source.model) ? source.model
+                    : source.model.toAbsolutePath().getParent();
+            template = ChatTemplates.forCheckpoint(dir, "chatml");
         } else {
             try (GgufFile gguf = GgufFile.open(source.model)) {
                 GgufMetadata md = gguf.metadata();

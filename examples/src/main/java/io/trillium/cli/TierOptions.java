@@ -70,6 +70,9 @@ final class TierOptions {
 
     /** Where these options put the experts of {@code model}. */
     ExpertPlacement placement(Path model, int threads) throws IOException {
+        if (io.trillium.safetensors.SafetensorsCheckpoint.isCheckpoint(model)) {   // experts mapped in place
+            return Trillium.expertPlacement(apply(LoadOptions.builder().threads(threads)).build(), 0);
+        }
         WeightBytes wb;
         ModelConfig cfg;
         try (GgufFile g = GgufFile.open(model)) {

@@ -37,13 +37,26 @@ public enum GgmlType {
     BF16(30, 1, 2),
     TQ1_0(34, 256, 54),
     TQ2_0(35, 256, 66),
-    MXFP4(39, 32, 17);
+    MXFP4(39, 32, 17),
+    /**
+     * Not a GGUF type: compressed-tensors "pack-quantized" INT4 (Kimi K2-Thinking/K2.5 experts). The
+     * data is the int32 words, 8 values each (value + 8 in bits 4k..4k+3), 16 bytes per 32 inputs;
+     * the BF16 scale per 32 inputs is a companion segment ({@link Tensor#scales()}).
+     */
+    CT_INT4(-1, 32, 16),
+    /**
+     * Not a GGUF type: FP8 e4m3fn weights (DeepSeek-V3, Kimi K2), one byte each; the F32
+     * {@code weight_scale_inv} per 128×128 block is a companion segment ({@link Tensor#scales()}).
+     */
+    F8_E4M3_B128(-2, 1, 1);
 
     private static final GgmlType[] BY_ID = new GgmlType[64];
 
     static {
         for (GgmlType t : values()) {
-            BY_ID[t.id] = t;
+            if (t.id >= 0) {
+                BY_ID[t.id] = t;
+            }
         }
     }
 
@@ -70,6 +83,28 @@ public enum GgmlType {
     /** Bytes per block. */
     public int blockBytes() {
         return blockBytes;
+    }
+
+    /** Whether GGUF files can hold this type (the checkpoint-only types have no GGUF id). */
+    public boolean isGguf() {
+        return id >= 0;
+    }
+
+    /** Whether a tensor of this type carries a companion scale segment ({@link Tensor#scales()}). */
+    public boolean hasScales() {
+        return this == CT_INT4 || this == F8_E4M3_B128;
+    }
+
+    /**
+     * Bytes of the companion scales of a {@code [cols, rows]} matrix: a BF16 per 32 inputs (CT_INT4),
+     * an F32 per 128×128 block (F8_E4M3_B128); 0 for the other types.
+     */
+    public long scaleBytes(long cols, long rows) {
+        return switch (this) {
+            case CT_INT4 -> Math.multiplyExact(rows, cols / 32 * 2);
+            case F8_E4M3_B128 -> Math.multiplyExact((rows + 127) / 128, (cols + 127) / 128 * 4);
+            default -> 0;
+        };
     }
 
     /** True for the block-quantized types (everything but plain float/int element types). */

@@ -145,7 +145,82 @@ public final class Kernels {
         return NativeKernels.status();
     }
 
+    /** Whether {@code t} can be dequantized and computed on (its type, and the scales a checkpoint type needs). */
+    public static boolean isSupported(Tensor t) {
+        return t.type().hasScales() ? t.scales() != null : isSupported(t.type());
+    }
+
+    /**
+     * The scalar reference dequantizer of {@code t}'s rows: {@link #reference(GgmlType)}, or for a
+     * checkpoint type one bound to the tensor's scales (offsets relative to {@code t.data()}).
+     */
+    public static Dequantizer reference(Tensor t) {
+        return switch (t.type()) {
+            case CT_INT4 -> (src, off, dst, dOff, n) -> CtInt4Block.dequantize(src, off, t.scales(), dst, dOff, n);
+            case F8_E4M3_B128 -> (src, off, dst, dOff, n) ->
+                    Fp8Block.dequantize(src, off, t.scales(), t.rowLength(), dst, dOff, n);
+            default -> reference(t.type());
+        };
+    }
+
+    /** The scalar reference dot of {@code t}: its reference dequantizer, then a float dot. */
+    public static DotKernel scalar(Tensor t) {
+        if (!t.type().hasScales()) {
+            return scalar(t.type());
+        }
+        Dequantizer dq = reference(t);
+        return new DotKernel() {
+            @Override
+            public GgmlType type() {
+                return t.type();
+            }
+
+            @Override
+            public float dot(MemorySegment w, long offset, float[] x, int xOffset, int n) {
+                float[] buf = new float[n];
+                dq.dequantize(w, offset, buf, 0, n);
+                float sum = 0f;
+                for (int j = 0; j < n; j++) {
+                    sum += buf[j] * x[xOffset + j];
+                }
+                return sum;
+            }
+        };
+    }
+
+    /** The Vector API dot kernel of {@code t}: {@link #simd(GgmlType)}, or one bound to a checkpoint type's scales. */
+    public static DotKernel simd(Tensor t) {
+        return switch (t.type()) {
+            case CT_INT4 -> new CtInt4Dot(t.scales());
+            case F8_E4M3_B128 -> new Fp8Dot(t.scales(), t.rowLength());
+            default -> simd(t.type());
+        };
+    }
+
+    /** Packs INT4 values ({@code [-8, 7]}, a multiple of 8) into compressed-tensors words (value + 8 in bits 4k..4k+3). */
+    public static void packInt4(int[] q, int qOffset, MemorySegment dst, long dstOffset, int n) {
+        CtInt4Block.pack(q, qOffset, dst, dstOffset, n);
+    }
+
+    /** {@code f} rounded to BF16 bits (nearest even). */
+    public static short toBF16(float f) {
+        return BF16Block.toBF16(f);
+    }
+
+    /** The FP8 e4m3fn byte {@code b} as float (NaN for S.1111.111). */
+    public static float fromFp8(byte b) {
+        return Fp8Block.decode(b);
+    }
+
+    /** The nearest FP8 e4m3fn byte to {@code f} (saturating at ±448). */
+    public static byte toFp8(float f) {
+        return Fp8Block.encode(f);
+    }
+
     private static UnsupportedOperationException unsupported(GgmlType type) {
+        if (type.hasScales()) {
+            return new UnsupportedOperationException(type + " kernels need the tensor's scales: use the Tensor overloads");
+        }
         return new UnsupportedOperationException("ggml type " + type + " (id " + type.id()
                 + ") is not supported; supported: " + SUPPORTED);
     }

@@ -12,8 +12,15 @@ import java.util.Arrays;
  * @param type  element type
  * @param shape dims, ne0 first (1 to 4 of them)
  * @param data  exactly {@link #byteSize()} bytes of blocks
+ * @param scales the companion scales of a checkpoint type ({@link GgmlType#hasScales()}: CT_INT4's
+ *               BF16 per 32 inputs, F8_E4M3_B128's F32 per 128×128 block), else null
  */
-public record Tensor(String name, GgmlType type, long[] shape, MemorySegment data) {
+public record Tensor(String name, GgmlType type, long[] shape, MemorySegment data, MemorySegment scales) {
+
+    /** A tensor of a type without companion scales (every GGUF type). */
+    public Tensor(String name, GgmlType type, long[] shape, MemorySegment data) {
+        this(name, type, shape, data, null);
+    }
 
     public Tensor {
         shape = shape.clone();
@@ -35,6 +42,18 @@ public record Tensor(String name, GgmlType type, long[] shape, MemorySegment dat
         if (data.byteSize() != bytes) {
             throw new IllegalArgumentException(name + ": " + type + " " + Arrays.toString(shape) + " needs "
                     + bytes + " bytes, the segment has " + data.byteSize());
+        }
+        if (type.hasScales()) {
+            if (type == GgmlType.F8_E4M3_B128 && shape.length > 2) {
+                throw new IllegalArgumentException(name + ": " + type + " blocks are 2-D, got dims " + Arrays.toString(shape));
+            }
+            long sb = type.scaleBytes(shape[0], n / Math.max(1, shape[0]));
+            if (scales == null || scales.byteSize() != sb) {
+                throw new IllegalArgumentException(name + ": " + type + " " + Arrays.toString(shape) + " needs "
+                        + sb + " bytes of scales, got " + (scales == null ? "none" : scales.byteSize()));
+            }
+        } else if (scales != null) {
+            throw new IllegalArgumentException(name + ": " + type + " has no companion scales");
         }
     }
 
@@ -78,9 +97,14 @@ public record Tensor(String name, GgmlType type, long[] shape, MemorySegment dat
         return type.bytesFor(shape[0]);
     }
 
-    /** Bytes of the whole tensor. */
+    /** Bytes of the whole tensor's data (its companion scales not included). */
     public long byteSize() {
         return type.bytesFor(elementCount());
+    }
+
+    /** Bytes of data and companion scales together: what reading the tensor costs. */
+    public long totalBytes() {
+        return byteSize() + (scales == null ? 0 : scales.byteSize());
     }
 
     /** Rows {@code [from, to)} as a tensor of shape [ne0, to - from]. */
@@ -90,7 +114,24 @@ public record Tensor(String name, GgmlType type, long[] shape, MemorySegment dat
             throw new IndexOutOfBoundsException(name + ": rows " + from + ":" + to + " outside 0:" + rows);
         }
         long rb = rowBytes();
-        return new Tensor(name, type, new long[] {shape[0], to - from}, data.asSlice(from * rb, (to - from) * rb));
+        long[] dims = {shape[0], to - from};
+        MemorySegment slice = data.asSlice(from * rb, (to - from) * rb);
+        return switch (type) {
+            case CT_INT4 -> {
+                long sr = shape[0] / 32 * 2;
+                yield new Tensor(name, type, dims, slice, scales.asSlice(from * sr, (to - from) * sr));
+            }
+            case F8_E4M3_B128 -> {
+                if (from % 128 != 0 || (to % 128 != 0 && to != rows)) {
+                    throw new IllegalArgumentException(name + ": FP8 rows " + from + ":" + to
+                            + " do not start and end on a 128-row scale block");
+                }
+                long sr = (shape[0] + 127) / 128 * 4;
+                yield new Tensor(name, type, dims, slice,
+                        scales.asSlice(from / 128 * sr, type.scaleBytes(shape[0], to - from)));
+            }
+            default -> new Tensor(name, type, dims, slice);
+        };
     }
 
     /**
@@ -104,8 +145,9 @@ public record Tensor(String name, GgmlType type, long[] shape, MemorySegment dat
             throw new IndexOutOfBoundsException(name + ": expert " + e + " outside 0:" + shape[2]);
         }
         long bytes = type.bytesFor(shape[0] * shape[1]);
+        long sb = type.scaleBytes(shape[0], shape[1]);
         return new Tensor(name + "[expert " + e + "]", type, new long[] {shape[0], shape[1]},
-                data.asSlice(e * bytes, bytes));
+                data.asSlice(e * bytes, bytes), sb == 0 ? null : scales.asSlice(e * sb, sb));
     }
 
     /** Dequantizes rows {@code [from, to)} into {@code dst} with the scalar reference dequantizer. */
@@ -115,7 +157,7 @@ public record Tensor(String name, GgmlType type, long[] shape, MemorySegment dat
         if (n > dst.length - dstOffset) {
             throw new IllegalArgumentException(name + ": " + n + " values do not fit the destination");
         }
-        Dequantizer dq = Kernels.reference(type);
+        Dequantizer dq = Kernels.reference(part);
         int rowLen = Math.toIntExact(shape[0]);
         long rb = rowBytes();
         for (long r = 0; r < to - from; r++) {
@@ -126,7 +168,7 @@ public record Tensor(String name, GgmlType type, long[] shape, MemorySegment dat
     @Override
     public boolean equals(Object o) {
         return o instanceof Tensor t && name.equals(t.name) && type == t.type
-                && Arrays.equals(shape, t.shape) && data.equals(t.data);
+                && Arrays.equals(shape, t.shape) && data.equals(t.data) && java.util.Objects.equals(scales, t.scales);
     }
 
     @Override
