@@ -24,14 +24,15 @@ run() {
   echo "== $*"
   "$cg" "$@" $common 2>&1 | grep -E "^(experts|decode|prefill|expert cache|prediction|memory|cgroup peak|INFO)"
 }
-run "$uniform" 1200M --expert-tier nvme --dram-budget 800m
-run "$uniform" 1200M --expert-tier nvme --dram-budget auto
-run "$uniform" 1200M --expert-tier nvme --dram-budget 560m
-TRILLIUM_JAVA_OPTS=-Dtrillium.predict=false run "$uniform" 1200M --expert-tier nvme --dram-budget 560m
+n="--expert-tier nvme"
+run "$uniform" 1200M $n --dram-budget 800m --cache-policy lru --predict-experts
+run "$uniform" 1200M $n --dram-budget auto --cache-policy lru --predict-experts
+run "$uniform" 1200M $n --dram-budget 560m --cache-policy lru --predict-experts
+run "$uniform" 1200M $n --dram-budget 560m --cache-policy lru
 run "$uniform" 1200M --expert-tier dram
-run "$hot" 1200M --expert-tier nvme --dram-budget 560m
-run "$hot" 1200M --expert-tier nvme --dram-budget 560m --cache-policy lfu
-run "$hot" 1200M --expert-tier nvme --dram-budget 560m --hot-experts "$dir/hot-stats.json"
-TRILLIUM_JAVA_OPTS=-Dtrillium.predict=false run "$hot" 1200M --expert-tier nvme --dram-budget 560m
-TRILLIUM_JAVA_OPTS=-Dtrillium.predict=false run "$hot" 1200M --expert-tier nvme --dram-budget 560m --cache-policy lfu
-TRILLIUM_JAVA_OPTS=-Dtrillium.predict=false run "$hot" 1200M --expert-tier nvme --dram-budget 560m --hot-experts "$dir/hot-stats.json"
+run "$hot" 1200M $n --dram-budget 560m --cache-policy lru --predict-experts
+run "$hot" 1200M $n --dram-budget 560m --cache-policy lfu --predict-experts
+run "$hot" 1200M $n --dram-budget 560m --cache-policy lru --predict-experts --hot-experts "$dir/hot-stats.json"
+run "$hot" 1200M $n --dram-budget 560m --cache-policy lru
+run "$hot" 1200M $n --dram-budget 560m --cache-policy lfu
+run "$hot" 1200M $n --dram-budget 560m --cache-policy lru --hot-experts "$dir/hot-stats.json"

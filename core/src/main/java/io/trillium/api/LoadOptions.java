@@ -17,10 +17,14 @@ import java.nio.file.Path;
  * @param hotExperts           expert statistics (from {@code trillium profile}) whose most chosen experts
  *                             are pinned in DRAM (half the budget), or null
  * @param strictDax            PMem tier: fail, rather than warn and map normally, when the file is not on DAX
- * @param cachePolicy          NVMe tier: eviction of the unpinned cached experts
+ * @param cachePolicy          NVMe tier: eviction of the unpinned cached experts (default LFU)
+ * @param predictExperts       NVMe tier: also read the experts layer L+1's router predicts from layer L's input
+ *                             (off by default: on the measured machines the wrong guesses cost more reads
+ *                             than the right ones hide; the chosen experts' reads always start together)
  */
 public record LoadOptions(int threads, boolean quantizedActivations, int contextLength, ExpertTier expertTier,
-                          long dramBudget, Path hotExperts, boolean strictDax, ExpertCache.Policy cachePolicy) {
+                          long dramBudget, Path hotExperts, boolean strictDax, ExpertCache.Policy cachePolicy,
+                          boolean predictExperts) {
 
     /** {@link #dramBudget()}: size the expert cache from the memory limit. */
     public static final long AUTO_BUDGET = -1;
@@ -73,7 +77,8 @@ public record LoadOptions(int threads, boolean quantizedActivations, int context
         private long dramBudget;
         private Path hotExperts;
         private boolean strictDax;
-        private ExpertCache.Policy cachePolicy = ExpertCache.Policy.LRU;
+        private ExpertCache.Policy cachePolicy = ExpertCache.Policy.LFU;   // the better hit rate, measured (README)
+        private boolean predictExperts;
 
         private Builder() {
         }
@@ -126,10 +131,16 @@ public record LoadOptions(int threads, boolean quantizedActivations, int context
             return this;
         }
 
+        /** NVMe tier: prefetch the experts predicted for the next layer. */
+        public Builder predictExperts(boolean on) {
+            this.predictExperts = on;
+            return this;
+        }
+
         /** The options. */
         public LoadOptions build() {
             return new LoadOptions(threads, quantizedActivations, contextLength, expertTier, dramBudget, hotExperts,
-                    strictDax, cachePolicy);
+                    strictDax, cachePolicy, predictExperts);
         }
     }
 }

@@ -141,7 +141,8 @@ public final class Trillium {
             System.getLogger(Trillium.class.getName()).log(System.Logger.Level.INFO,
                     "expert cache budget {0} MiB ({1})", budget >> 20, MemoryLimits.describe());
             options = new LoadOptions(options.threads(), options.quantizedActivations(), options.contextLength(),
-                    options.expertTier(), budget, options.hotExperts(), options.strictDax(), options.cachePolicy());
+                    options.expertTier(), budget, options.hotExperts(), options.strictDax(), options.cachePolicy(),
+                    options.predictExperts());
         }
         return placement(options, routedExpertBytes);
     }
@@ -178,7 +179,7 @@ public final class Trillium {
                 }
                 // the model's repacked expert file (`trillium repack`) is used when it lies beside it
                 yield ExpertPlacement.nvme(new ExpertPlacement.CacheOptions(options.dramBudget(),
-                        options.cachePolicy(), hot, hot != null ? 0.5 : 0, 8));
+                        options.cachePolicy(), hot, hot != null ? 0.5 : 0, 8, options.predictExperts()));
             }
         };
     }

@@ -213,6 +213,71 @@ public final class CheckpointWeights implements TensorSource {
         };
     }
 
+    /**
+     * Where each routed expert's three matrices (and an INT4/FP8 matrix's scales) lie in the
+     * checkpoint's files, for the tier layer; each must have the type and shape of expert 0 of its layer.
+     */
+    public io.trillium.tier.ExpertLayout layout(boolean[] isMoe, int experts) {
+        io.trillium.tier.ExpertLayout.Part[][][] parts = new io.trillium.tier.ExpertLayout.Part[isMoe.length][][];
+        for (int l = 0; l < isMoe.length; l++) {
+            if (!isMoe[l]) {
+                continue;
+            }
+            parts[l] = new io.trillium.tier.ExpertLayout.Part[experts][3];
+            for (int e = 0; e < experts; e++) {
+                for (int k = 0; k < 3; k++) {
+                    String name = expertName(l, e, k);
+                    if (!ckpt.hasTensor(name)) {
+                        throw new SafetensorsFormatException(ckpt.directory(), -1, "missing expert tensor " + name
+                                + " (layer " + l + " needs " + experts + " experts)");
+                    }
+                    Tensor t = ckpt.tensor(name);   // checks dtype, shape and companions
+                    var data = ckpt.info(ckpt.has(name) ? name : name + "_packed");
+                    String scaleName = t.type() == io.trillium.quant.GgmlType.CT_INT4 ? name + "_scale"
+                            : t.type() == io.trillium.quant.GgmlType.F8_E4M3_B128 ? name + "_scale_inv" : null;
+                    var scale = scaleName == null ? null : ckpt.info(scaleName);
+                    var p = new io.trillium.tier.ExpertLayout.Part(name, data.file(), data.fileOffset(), data.byteSize(),
+                            t.type(), t.dim(0), t.dim(1), scale == null ? null : scale.file(),
+                            scale == null ? 0 : scale.fileOffset(), scale == null ? 0 : scale.byteSize());
+                    var first = parts[l][0][k];
+                    if (e > 0 && (first.type() != p.type() || first.cols() != p.cols() || first.rows() != p.rows()
+                            || first.totalBytes() != p.totalBytes())) {
+                        throw new SafetensorsFormatException(ckpt.directory(), data.fileOffset(), name + " is "
+                                + p.type() + " " + p.cols() + "x" + p.rows() + ", unlike expert 0's " + first.type() + " "
+                                + first.cols() + "x" + first.rows());
+                    }
+                    parts[l][e][k] = p;
+                }
+            }
+        }
+        int layers = isMoe.length;
+        boolean[] moe = isMoe.clone();
+        return new io.trillium.tier.ExpertLayout() {
+            @Override
+            public int layers() {
+                return layers;
+            }
+
+            @Override
+            public int experts() {
+                return experts;
+            }
+
+            @Override
+            public boolean isMoe(int layer) {
+                return moe[layer];
+            }
+
+            @Override
+            public Part[] parts(int layer, int expert) {
+                if (!moe[layer] || expert < 0 || expert >= experts) {
+                    throw new IndexOutOfBoundsException("no expert " + expert + " in layer " + layer);
+                }
+                return parts[layer][expert].clone();
+            }
+        };
+    }
+
     /** Bytes every token reads besides its routed experts: every tensor but the routed experts and one embedding row. */
     long alwaysActiveBytes(ModelConfig cfg) {
         long total = 0;

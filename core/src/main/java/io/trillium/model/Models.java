@@ -53,7 +53,8 @@ public final class Models {
     /**
      * Loads a Hugging Face checkpoint directory as it is (safetensors, INT4 or FP8 weights included):
      * {@code config.json}, the weights, and the tiktoken tokenizer ({@code tiktoken.model} +
-     * {@code tokenizer_config.json}). Its experts are mapped in place.
+     * {@code tokenizer_config.json}). Its experts are mapped in place, or read where {@code placement} says
+     * (an expert cache over NVMe, PMem in place) through {@link CheckpointWeights#layout}.
      */
     static LanguageModel loadCheckpoint(Path path, ComputeBackend backend, ExpertPlacement placement) throws IOException {
         CheckpointWeights w = null;
@@ -63,10 +64,6 @@ public final class Models {
             boolean mixtral = CheckpointConfig.textConfig(dir.resolve("config.json")).path("model_type").asText("")
                     .equals("mixtral");
             w = CheckpointWeights.of(SafetensorsCheckpoint.open(path), mixtral);
-            if (placement != ExpertPlacement.mapped() && cfg.experts() > 0) {
-                throw new IllegalArgumentException("a safetensors checkpoint's experts are mapped in place; "
-                        + "slow-tier placement reads GGUF or repacked experts (convert or repack the checkpoint first)");
-            }
             Tokenizer tok = Tokenizers.fromTiktokenDirectory(dir);
             return cfg.isMla() ? DeepseekModel.create(w, cfg, tok, backend, placement)
                     : LlamaModel.create(w, cfg, tok, backend, placement);
@@ -83,7 +80,8 @@ public final class Models {
     static ExpertSource experts(TensorSource weights, ExpertPlacement placement, boolean[] isMoe, int experts) {
         return switch (weights) {
             case GgufFile g -> placement.source(g, isMoe, experts);
-            case CheckpointWeights c -> c.experts(isMoe, experts);
+            case CheckpointWeights c -> placement == ExpertPlacement.mapped() ? c.experts(isMoe, experts)
+                    : placement.source(c.layout(isMoe, experts));   // one entry per matrix, scales beside
             default -> throw new IllegalArgumentException("no expert source for " + weights);
         };
     }

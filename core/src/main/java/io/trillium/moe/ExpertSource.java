@@ -29,6 +29,11 @@ public interface ExpertSource {
         return false;
     }
 
+    /** Whether the forward pass should also {@link #prefetch} the experts it predicts for the next layer. */
+    default boolean wantsPredictions() {
+        return false;
+    }
+
     /** Routed-expert weight bytes delivered so far, by tier name ("dram", "pmem", "nvme"). */
     default Map<String, Long> bytesRead() {
         return Map.of();

@@ -48,8 +48,7 @@ public final class Prefetcher {
             }
         }
         this.stats = new ExpertStats(gates.length, Math.max(1, cfg.experts()));
-        // -Dtrillium.predict=false keeps the parallel demand reads but stops predicting (to measure what it buys)
-        this.predict = source.prefetches() && !"false".equalsIgnoreCase(System.getProperty("trillium.predict"));
+        this.predict = source.prefetches() && source.wantsPredictions();
     }
 
     /** Per-decoding-state scratch (one thread at a time). */

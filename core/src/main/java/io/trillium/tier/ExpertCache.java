@@ -367,6 +367,18 @@ public final class ExpertCache implements ExpertSource, AutoCloseable {
         return true;
     }
 
+    private volatile boolean predictions;
+
+    /** Whether the forward pass should also prefetch the experts it predicts for the next layer. */
+    public void predictions(boolean on) {
+        this.predictions = on;
+    }
+
+    @Override
+    public boolean wantsPredictions() {
+        return predictions;
+    }
+
     /** Reads one expert into {@code memory} and caches it; on failure frees the memory and rethrows. */
     private Slot load(long key, MemorySegment memory, Load pending) {
         int layer = (int) (key / experts);
@@ -477,9 +489,10 @@ public final class ExpertCache implements ExpertSource, AutoCloseable {
             Tensor[] t = new Tensor[3];
             long at = 0;
             for (int k = 0; k < 3; ) {
-                int run = k + 1;   // parts k..run-1 are adjacent in one file
+                int run = k + 1;   // parts k..run-1 are adjacent in one file (and have no separate scales)
                 long len = p[k].bytes();
-                while (run < 3 && p[run].file().equals(p[k].file()) && p[run].offset() == p[k].offset() + len) {
+                while (run < 3 && p[k].scaleBytes() == 0 && p[run].scaleBytes() == 0
+                        && p[run].file().equals(p[k].file()) && p[run].offset() == p[k].offset() + len) {
                     len += p[run].bytes();
                     run++;
                 }
@@ -487,8 +500,15 @@ public final class ExpertCache implements ExpertSource, AutoCloseable {
                 bytesRead.addAndGet(len);
                 for (; k < run; k++) {
                     MemorySegment dst = memory.asSlice(at, p[k].bytes());
-                    t[k] = new Tensor(p[k].name(), p[k].type(), new long[] {p[k].cols(), p[k].rows()}, dst);
                     at += p[k].bytes();
+                    MemorySegment scales = null;
+                    if (p[k].scaleBytes() > 0) {
+                        scales = memory.asSlice(at, p[k].scaleBytes());
+                        tier.readInto(p[k].scaleFile(), p[k].scaleOffset(), scales);
+                        bytesRead.addAndGet(p[k].scaleBytes());
+                        at += p[k].scaleBytes();
+                    }
+                    t[k] = new Tensor(p[k].name(), p[k].type(), new long[] {p[k].cols(), p[k].rows()}, dst, scales);
                 }
             }
             return new ExpertWeights(t[0], t[1], t[2]);

@@ -12,8 +12,22 @@ import java.nio.file.Path;
  * repacked expert-major file (one range), a safetensors checkpoint (one entry per matrix).
  */
 public interface ExpertLayout {
-    /** One matrix of one expert: {@code rows × cols} of {@code type}, {@code bytes} at {@code offset} of {@code file}. */
-    record Part(String name, Path file, long offset, long bytes, GgmlType type, long cols, long rows) {
+    /**
+     * One matrix of one expert: {@code rows × cols} of {@code type}, {@code bytes} at {@code offset} of
+     * {@code file}; types with separate scales (a checkpoint's INT4 or FP8) also have {@code scaleBytes}
+     * at {@code scaleOffset} of {@code scaleFile} (else null, 0, 0).
+     */
+    record Part(String name, Path file, long offset, long bytes, GgmlType type, long cols, long rows,
+                Path scaleFile, long scaleOffset, long scaleBytes) {
+        /** A part without separate scales. */
+        public Part(String name, Path file, long offset, long bytes, GgmlType type, long cols, long rows) {
+            this(name, file, offset, bytes, type, cols, rows, null, 0, 0);
+        }
+
+        /** Bytes of the matrix and its scales. */
+        public long totalBytes() {
+            return bytes + scaleBytes;
+        }
     }
 
     /** Layers of the model (dense ones included). */
@@ -28,11 +42,11 @@ public interface ExpertLayout {
     /** Gate, up and down of expert {@code expert} of MoE layer {@code layer}, in that order. */
     Part[] parts(int layer, int expert);
 
-    /** Bytes of one expert of {@code layer} (its three parts). */
+    /** Bytes of one expert of {@code layer} (its three parts, scales included). */
     default long expertBytes(int layer) {
         long n = 0;
         for (Part p : parts(layer, 0)) {
-            n += p.bytes();
+            n += p.totalBytes();
         }
         return n;
     }

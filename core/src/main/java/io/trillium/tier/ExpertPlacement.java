@@ -17,6 +17,29 @@ public interface ExpertPlacement {
     /** The experts of the MoE layers ({@code isMoe[l]}) of {@code gguf}. */
     ExpertSource source(GgufFile gguf, boolean[] isMoe, int experts);
 
+    /**
+     * The experts {@code layout} locates (a safetensors checkpoint's entries); the built-in tier
+     * placements support it, a placement written for GGUF files only says so.
+     */
+    default ExpertSource source(ExpertLayout layout) {
+        throw new UnsupportedOperationException("this expert placement reads GGUF files only");
+    }
+
+    /** A placement defined on layouts: a GGUF file is seen through {@link ExpertLayout#gguf}. */
+    private static ExpertPlacement ofLayout(java.util.function.Function<ExpertLayout, ExpertSource> open) {
+        return new ExpertPlacement() {
+            @Override
+            public ExpertSource source(GgufFile gguf, boolean[] isMoe, int experts) {
+                return open.apply(ExpertLayout.gguf(gguf, isMoe, experts));
+            }
+
+            @Override
+            public ExpertSource source(ExpertLayout layout) {
+                return open.apply(layout);
+            }
+        };
+    }
+
     /** Every expert read in place from the mapped file (DRAM: the page cache). */
     static ExpertPlacement mapped() {
         return Mapped.MAPPED;
@@ -24,7 +47,7 @@ public interface ExpertPlacement {
 
     /** Every expert computed on in place where an in-place tier maps it (PMem with DAX). */
     static ExpertPlacement inPlace(Supplier<? extends Tier> tier) {
-        return (gguf, isMoe, experts) -> new InPlaceExperts(ExpertLayout.gguf(gguf, isMoe, experts), tier.get());
+        return ofLayout(layout -> new InPlaceExperts(layout, tier.get()));
     }
 
     /**
@@ -41,7 +64,7 @@ public interface ExpertPlacement {
      * repack} file of this model, checked against it: one read per expert) or, when null, from the GGUF.
      */
     static ExpertPlacement cached(Supplier<? extends Tier> tier, long dramBudget, Path repacked) {
-        return cached(tier, new CacheOptions(dramBudget, ExpertCache.Policy.LRU, null, 0, 8), repacked);
+        return cached(tier, new CacheOptions(dramBudget, ExpertCache.Policy.LFU, null, 0, 8), repacked);
     }
 
     /** Experts cached as {@code options} say, read from a tier made by {@code tier} (from the GGUF). */
@@ -51,6 +74,9 @@ public interface ExpertPlacement {
 
     /** Experts cached as {@code options} say, read from a tier made by {@code tier}, from {@code repacked} or the GGUF. */
     static ExpertPlacement cached(Supplier<? extends Tier> tier, CacheOptions options, Path repacked) {
+        if (repacked == null) {
+            return ofLayout(layout -> options.open(layout, tier.get()));
+        }
         return (gguf, isMoe, experts) -> options.open(layout(gguf, isMoe, experts, repacked), tier.get());
     }
 
@@ -60,14 +86,22 @@ public interface ExpertPlacement {
      * else from the GGUF. A repack file that does not match the model is an error, not skipped.
      */
     static ExpertPlacement nvme(long dramBudget) {
-        return nvme(new CacheOptions(dramBudget, ExpertCache.Policy.LRU, null, 0, 8));
+        return nvme(new CacheOptions(dramBudget, ExpertCache.Policy.LFU, null, 0, 8));
     }
 
     /** As {@link #nvme(long)}, the cache set up as {@code options} say. */
     static ExpertPlacement nvme(CacheOptions options) {
-        return (gguf, isMoe, experts) -> {
-            Path r = RepackedLayout.beside(gguf.files().getFirst());
-            return cached(NvmeTier::new, options, Files.exists(r) ? r : null).source(gguf, isMoe, experts);
+        return new ExpertPlacement() {
+            @Override
+            public ExpertSource source(GgufFile gguf, boolean[] isMoe, int experts) {
+                Path r = RepackedLayout.beside(gguf.files().getFirst());
+                return cached(NvmeTier::new, options, Files.exists(r) ? r : null).source(gguf, isMoe, experts);
+            }
+
+            @Override
+            public ExpertSource source(ExpertLayout layout) {
+                return options.open(layout, new NvmeTier());
+            }
         };
     }
 
@@ -90,9 +124,16 @@ public interface ExpertPlacement {
      * @param hot         statistics whose most chosen experts are pinned, or null
      * @param pinFraction share of the budget for the pinned set, in [0, 1)
      * @param ioThreads   reads in flight at most
+     * @param predict     also prefetch the experts predicted for the next layer
      */
     record CacheOptions(long dramBudget, ExpertCache.Policy policy, ExpertStats hot, double pinFraction,
-                        int ioThreads) {
+                        int ioThreads, boolean predict) {
+        /** Without next-layer prediction. */
+        public CacheOptions(long dramBudget, ExpertCache.Policy policy, ExpertStats hot, double pinFraction,
+                            int ioThreads) {
+            this(dramBudget, policy, hot, pinFraction, ioThreads, false);
+        }
+
         public CacheOptions {
             if (dramBudget <= 0 || !(pinFraction >= 0 && pinFraction < 1) || ioThreads < 1 || policy == null) {
                 throw new IllegalArgumentException("bad expert cache options: budget " + dramBudget
@@ -103,6 +144,7 @@ public interface ExpertPlacement {
         /** A cache over {@code layout} read through {@code tier}, its hot set pinned (read now). */
         public ExpertCache open(ExpertLayout layout, Tier tier) {
             ExpertCache c = new ExpertCache(layout, tier, new DramTier(dramBudget), policy, ioThreads);
+            c.predictions(predict);
             if (hot != null && pinFraction > 0) {
                 try {
                     c.pin(hot, (long) (dramBudget * pinFraction));

@@ -36,7 +36,8 @@ public final class InPlaceExperts implements ExpertSource, AutoCloseable {
                 Tensor[] t = new Tensor[3];
                 for (int k = 0; k < 3; k++) {
                     t[k] = new Tensor(p[k].name(), p[k].type(), new long[] {p[k].cols(), p[k].rows()},
-                            tier.read(p[k].file(), p[k].offset(), p[k].bytes(), null));
+                            tier.read(p[k].file(), p[k].offset(), p[k].bytes(), null), p[k].scaleBytes() == 0 ? null
+                            : tier.read(p[k].scaleFile(), p[k].scaleOffset(), p[k].scaleBytes(), null));
                 }
                 experts[l][e] = new ExpertWeights(t[0], t[1], t[2]);
             }

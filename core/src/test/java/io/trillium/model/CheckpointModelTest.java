@@ -22,6 +22,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Base64;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -399,6 +400,52 @@ class CheckpointModelTest {
         writeQwenConfig(cfg, ckpt);
         assertEquals(cfg, CheckpointConfig.read(ckpt), "config.json gives the GGUF's configuration");
         assertSameModel(twin, ckpt);
+    }
+
+    /** A checkpoint's experts (INT4 or FP8 with their scales) through every tier give the mapped logits. */
+    @org.junit.jupiter.params.ParameterizedTest(name = "fp8 {0}")
+    @org.junit.jupiter.params.provider.ValueSource(booleans = {false, true})
+    void checkpointExpertsOnEveryTierGiveTheMappedLogits(boolean fp8) throws IOException {
+        Path ckpt = dir.resolve("ckpt");
+        Path twin = dir.resolve("twin.gguf");
+        ModelConfig cfg = fp8 ? tinyModel(3, 4, 9, 128, true, ckpt, twin) : tinyModel(4, 8, 42, ckpt, twin);
+        long routed;
+        try (CheckpointWeights w = CheckpointWeights.of(io.trillium.safetensors.SafetensorsCheckpoint.open(ckpt), false)) {
+            routed = w.weightBytes(cfg).routedExperts();
+        }
+        float[][] want = decode(ckpt, io.trillium.tier.ExpertPlacement.mapped());
+        long budget = routed / 3;
+        var lru = new io.trillium.tier.ExpertPlacement.CacheOptions(budget, io.trillium.tier.ExpertCache.Policy.LRU,
+                null, 0, 4, true);
+        for (var placement : List.of(io.trillium.tier.ExpertPlacement.inPlace(() -> new io.trillium.tier.PmemTier(false)),
+                io.trillium.tier.ExpertPlacement.cached(io.trillium.tier.NvmeTier::new, lru),
+                io.trillium.tier.ExpertPlacement.nvme(lru))) {
+            float[][] got = decode(ckpt, placement);
+            for (int i = 0; i < want.length; i++) {
+                double err = relL2(got[i], want[i]);
+                assertTrue(err <= 1e-6, "step " + i + ": rel-L2 " + err + " (same bytes: JIT rounding at most)");
+            }
+        }
+    }
+
+    /** Logits of a prompt and 6 greedy steps (after two warm-up runs), the experts where {@code placement} puts them. */
+    private static float[][] decode(Path ckpt, io.trillium.tier.ExpertPlacement placement) throws IOException {
+        try (LanguageModel m = Models.load(ckpt, new CpuBackend(2), placement)) {
+            float[][] out = new float[7][];
+            for (int run = 0; run < 3; run++) {
+                LanguageModel.State s = m.newState(32);
+                float[] l = m.forward(s, new int[] {1, 200, 37, 99});
+                out[0] = l.clone();
+                for (int i = 1; i < out.length; i++) {
+                    l = m.forward(s, new int[] {DeepseekGoldenTest.argmax(l)});
+                    out[i] = l.clone();
+                }
+            }
+            if (m.expertSource() instanceof io.trillium.tier.ExpertCache c) {
+                assertTrue(c.stats().bytesRead() > 0 && c.stats().dramUsed() <= c.stats().dramBudget(), c.stats().toString());
+            }
+            return out;
+        }
     }
 
     static GgmlType expertType(Path ckpt) throws IOException {

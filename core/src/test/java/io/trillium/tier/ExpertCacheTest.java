@@ -312,7 +312,7 @@ class ExpertCacheTest {
         long small = expertBytes(file) / 5;
         for (ExpertCache.Policy policy : ExpertCache.Policy.values()) {
             for (double pinned : new double[] {0, 0.25}) {
-                var options = new ExpertPlacement.CacheOptions(small, policy, pinned > 0 ? hot : null, pinned, 4);
+                var options = new ExpertPlacement.CacheOptions(small, policy, pinned > 0 ? hot : null, pinned, 4, true);
                 AtomicReference<ExpertCache> cache = new AtomicReference<>();
                 ExpertPlacement p = (g, moe, n) -> {
                     ExpertCache c = options.open(ExpertLayout.gguf(g, moe, n), new NvmeTier());

@@ -33,9 +33,13 @@ final class TierOptions {
             description = "expert statistics from `trillium profile`: pin the most chosen experts in half the budget")
     Path hotExperts;
 
-    @Option(names = "--cache-policy", paramLabel = "POLICY", defaultValue = "lru",
+    @Option(names = "--cache-policy", paramLabel = "POLICY", defaultValue = "lfu",
             description = "eviction of unpinned cached experts: lru or lfu (default ${DEFAULT-VALUE})")
     String cachePolicy;
+
+    @Option(names = "--predict-experts", description = "nvme: also prefetch the experts layer L+1's router predicts "
+            + "from layer L's input (off by default: measured slower on this machine, see the README)")
+    boolean predictExperts;
 
     @Option(names = "--strict-dax", description = "pmem: fail when the file is not on a DAX file system")
     boolean strictDax;
@@ -65,7 +69,7 @@ final class TierOptions {
         long budget = dramBudget == null ? 0 : dramBudget.equalsIgnoreCase("auto") ? LoadOptions.AUTO_BUDGET
                 : Sizes.bytes("--dram-budget", dramBudget);
         return b.expertTier(tier).dramBudget(budget)
-                .hotExperts(hotExperts).strictDax(strictDax).cachePolicy(policy);
+                .hotExperts(hotExperts).strictDax(strictDax).cachePolicy(policy).predictExperts(predictExperts);
     }
 
     /** Where these options put the experts of {@code model}. */

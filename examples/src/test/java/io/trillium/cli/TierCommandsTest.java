@@ -51,7 +51,7 @@ class TierCommandsTest {
     void benchReportsTierTrafficAndMemory() throws IOException {
         CliTest.Result r = CliTest.run("bench", "--model", MODEL.toString(), "--threads", "2", "--prompt-tokens", "4",
                 "--decode-tokens", "6", "--repeats", "1", "--probe-mib", "64", "--expert-tier", "nvme",
-                "--dram-budget", Long.toString(expertBytes() / 3), "--decode-input", "random", "--stats");
+                "--dram-budget", Long.toString(expertBytes() / 3), "--decode-input", "random", "--stats", "--predict-experts");
         assertEquals(0, r.rc(), r.err());
         assertTrue(r.out().contains("experts: nvme tier, DRAM budget"), r.out());
         assertTrue(r.out().matches("(?s).*decode bytes/token: dram [0-9.]+ MiB nvme [0-9.]+ MiB\n.*"), r.out());
