@@ -29,7 +29,9 @@ run "$uniform" 1200M $n --dram-budget 800m --cache-policy lru --predict-experts
 run "$uniform" 1200M $n --dram-budget auto --cache-policy lru --predict-experts
 run "$uniform" 1200M $n --dram-budget 560m --cache-policy lru --predict-experts
 run "$uniform" 1200M $n --dram-budget 560m --cache-policy lru
-run "$uniform" 1200M --expert-tier dram
+run "$uniform" 1200M $n --dram-budget 560m            # defaults: LFU, no prediction
+run "$uniform" 1200M $n --dram-budget auto
+run "$uniform" 1200M --expert-tier dram               # plain mmap, as llama.cpp
 run "$hot" 1200M $n --dram-budget 560m --cache-policy lru --predict-experts
 run "$hot" 1200M $n --dram-budget 560m --cache-policy lfu --predict-experts
 run "$hot" 1200M $n --dram-budget 560m --cache-policy lru --predict-experts --hot-experts "$dir/hot-stats.json"
