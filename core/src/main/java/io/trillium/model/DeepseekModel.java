@@ -10,7 +10,6 @@ import io.trillium.kv.LatentKvCache;
 import io.trillium.moe.ExpertExecutor;
 import io.trillium.moe.ExpertWeights;
 import io.trillium.moe.ExpertSource;
-import io.trillium.tier.ExpertCache;
 import io.trillium.tier.ExpertPlacement;
 import io.trillium.moe.Prefetcher;
 import io.trillium.moe.Router;
@@ -57,10 +56,9 @@ public final class DeepseekModel implements LanguageModel {
     private final Tensor output;
     private final float[] outputNorm;
     private final Layer[] layers;
-    private final ExpertSource experts;
-    private final Prefetcher prefetcher;      // null for a dense model
-    private final long alwaysActiveBytes;     // weight bytes every token reads besides its routed experts
-    private final java.util.concurrent.atomic.AtomicLong tokensForwarded = new java.util.concurrent.atomic.AtomicLong();
+    private final RoutedExperts routed;
+    private final ExpertSource experts;       // routed.source
+    private final Prefetcher prefetcher;      // routed.prefetcher
     private final Rope rope;
     private final int nope;
     private final int ropeDims;
@@ -155,22 +153,14 @@ public final class DeepseekModel implements LanguageModel {
                     attnOut, ffnNorm, dense, router, bias, shared);
         }
         this.sharedFfn = maxShared;
-        this.experts = cfg.experts() > 0 ? Models.experts(gguf, placement, moe, cfg.experts()) : null;
-        if (experts instanceof ExpertCache cache) {
-            try {
-                cache.requireSlots(cfg.expertsUsed());
-            } catch (RuntimeException e) {
-                cache.close();
-                throw e;
-            }
-        }
         Prefetcher.Gate[] gates = new Prefetcher.Gate[layers.length];
         for (int l = 0; l < layers.length; l++) {
             Layer w = layers[l];
             gates[l] = w.router != null ? new Prefetcher.Gate(w.ffnNorm, w.router, w.routerBias) : null;
         }
-        this.prefetcher = experts != null ? new Prefetcher(experts, backend, cfg, gates) : null;
-        this.alwaysActiveBytes = Models.alwaysActiveBytes(gguf, cfg);
+        this.routed = new RoutedExperts(gguf, cfg, backend, placement, cfg.experts() > 0, moe, gates);
+        this.experts = routed.source;
+        this.prefetcher = routed.prefetcher;
     }
 
     /**
@@ -290,7 +280,7 @@ public final class DeepseekModel implements LanguageModel {
 
     @Override
     public long tokensForwarded() {
-        return tokensForwarded.get();
+        return routed.tokens();
     }
 
     @Override
@@ -300,7 +290,7 @@ public final class DeepseekModel implements LanguageModel {
 
     @Override
     public java.util.Map<String, Long> bytesRead() {
-        return WeightBytes.traffic(alwaysActiveBytes, tokensForwarded.get(), experts);
+        return routed.bytesRead();
     }
 
     @Override
@@ -335,7 +325,7 @@ public final class DeepseekModel implements LanguageModel {
         for (int t : tokens) {
             step(s, t);
         }
-        tokensForwarded.addAndGet(tokens.length);
+        routed.forwarded(tokens.length);
         return s.logits;
     }
 
@@ -453,21 +443,9 @@ public final class DeepseekModel implements LanguageModel {
         }
         closed = true;
         arena.close();
-        if (experts instanceof AutoCloseable source) {
-            closeQuietly(source);
-        }
+        routed.close();
         gguf.close();
         backend.close();
-    }
-
-    /** Closes an expert source at model close; a failure there must not keep the file open. */
-    static void closeQuietly(AutoCloseable c) {
-        try {
-            c.close();
-        } catch (Exception e) {
-            System.getLogger(DeepseekModel.class.getName()).log(System.Logger.Level.WARNING,
-                    "closing the expert source failed", e);
-        }
     }
 
     /** Position, latent cache and every scratch vector of the decode loop (allocated once). */

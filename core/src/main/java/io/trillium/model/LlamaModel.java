@@ -9,7 +9,6 @@ import io.trillium.kv.KvCache;
 import io.trillium.moe.ExpertExecutor;
 import io.trillium.moe.ExpertWeights;
 import io.trillium.moe.ExpertSource;
-import io.trillium.tier.ExpertCache;
 import io.trillium.tier.ExpertPlacement;
 import io.trillium.moe.Prefetcher;
 import io.trillium.moe.Router;
@@ -45,10 +44,9 @@ public final class LlamaModel implements LanguageModel {
     private final Layer[] layers;
     private final float[] outputNorm;
     private final Tensor output;            // output.weight, or the tied token_embd
-    private final ExpertSource experts;      // null for a dense model
-    private final Prefetcher prefetcher;     // null for a dense model
-    private final long alwaysActiveBytes;    // weight bytes every token reads besides its routed experts
-    private final java.util.concurrent.atomic.AtomicLong tokensForwarded = new java.util.concurrent.atomic.AtomicLong();
+    private final RoutedExperts routed;
+    private final ExpertSource experts;      // routed.source, null for a dense model
+    private final Prefetcher prefetcher;     // routed.prefetcher, null for a dense model
     private final int expertFfn;
     private final int sharedFfn;
     private final Rope rope;
@@ -127,22 +125,14 @@ public final class LlamaModel implements LanguageModel {
         }
         expertFfn = eff;
         sharedFfn = sff;
-        experts = eff > 0 ? Models.experts(gguf, placement, moe, c.experts()) : null;
-        if (experts instanceof ExpertCache cache) {
-            try {
-                cache.requireSlots(c.expertsUsed());
-            } catch (RuntimeException e) {
-                cache.close();
-                throw e;
-            }
-        }
         Prefetcher.Gate[] gates = new Prefetcher.Gate[layers.length];
         for (int l = 0; l < layers.length; l++) {
             Layer w = layers[l];
             gates[l] = w.router() != null ? new Prefetcher.Gate(w.ffnNorm(), w.router(), null) : null;
         }
-        prefetcher = experts != null ? new Prefetcher(experts, backend, c, gates) : null;
-        alwaysActiveBytes = Models.alwaysActiveBytes(gguf, c);
+        routed = new RoutedExperts(gguf, c, backend, placement, eff > 0, moe, gates);
+        experts = routed.source;
+        prefetcher = routed.prefetcher;
         // llama 3.1+: per-pair frequency factors
         rope = new Rope(c, optional("rope_freqs.weight", c.ropeDims() / 2).map(LlamaModel::floats).orElse(null));
     }
@@ -165,7 +155,7 @@ public final class LlamaModel implements LanguageModel {
 
     @Override
     public long tokensForwarded() {
-        return tokensForwarded.get();
+        return routed.tokens();
     }
 
     @Override
@@ -175,7 +165,7 @@ public final class LlamaModel implements LanguageModel {
 
     @Override
     public java.util.Map<String, Long> bytesRead() {
-        return WeightBytes.traffic(alwaysActiveBytes, tokensForwarded.get(), experts);
+        return routed.bytesRead();
     }
 
     @Override
@@ -214,7 +204,7 @@ public final class LlamaModel implements LanguageModel {
         for (int i = 0; i < tokens.length; i++) {
             step(s, tokens[i], i == tokens.length - 1);
         }
-        tokensForwarded.addAndGet(tokens.length);
+        routed.forwarded(tokens.length);
         return s.logits;
     }
 
@@ -343,9 +333,7 @@ public final class LlamaModel implements LanguageModel {
         try {
             backend.close();
         } finally {
-            if (experts instanceof AutoCloseable source) {
-                DeepseekModel.closeQuietly(source);
-            }
+            routed.close();
             gguf.close();
         }
     }
