@@ -21,10 +21,19 @@ import java.nio.file.Path;
  * @param predictExperts       NVMe tier: also read the experts layer L+1's router predicts from layer L's input
  *                             (off by default: on the measured machines the wrong guesses cost more reads
  *                             than the right ones hide; the chosen experts' reads always start together)
+ * @param gpu                  {@link #GPU_OFF} (default), {@link #GPU_AUTO} (an installed GPU backend, such as
+ *                             the {@code trillium-cuda} module, when it finds a device; else the CPU, with the
+ *                             reason logged) or a device number (an error when it cannot be used)
+ * @param vramBudget           bytes of device memory for the GPU backend; 0 = what the device has free, less a reserve
  */
 public record LoadOptions(int threads, boolean quantizedActivations, int contextLength, ExpertTier expertTier,
                           long dramBudget, Path hotExperts, boolean strictDax, ExpertCache.Policy cachePolicy,
-                          boolean predictExperts) {
+                          boolean predictExperts, int gpu, long vramBudget) {
+    /** {@link #gpu()}: the CPU only. */
+    public static final int GPU_OFF = -2;
+    /** {@link #gpu()}: a GPU backend when one is installed and finds a device, else the CPU. */
+    public static final int GPU_AUTO = -1;
+
 
     /** {@link #dramBudget()}: size the expert cache from the memory limit. */
     public static final long AUTO_BUDGET = -1;
@@ -46,6 +55,10 @@ public record LoadOptions(int threads, boolean quantizedActivations, int context
         }
         if (contextLength < 0) {
             throw new IllegalArgumentException("contextLength must be >= 0: " + contextLength);
+        }
+        if (gpu < GPU_OFF || vramBudget < 0) {
+            throw new IllegalArgumentException("gpu must be GPU_OFF, GPU_AUTO or a device number, and vramBudget >= 0: "
+                    + gpu + ", " + vramBudget);
         }
         if (expertTier == null || cachePolicy == null) {
             throw new IllegalArgumentException("expertTier and cachePolicy must not be null");
@@ -79,6 +92,8 @@ public record LoadOptions(int threads, boolean quantizedActivations, int context
         private boolean strictDax;
         private ExpertCache.Policy cachePolicy = ExpertCache.Policy.LFU;   // the better hit rate, measured (README)
         private boolean predictExperts;
+        private int gpu = GPU_OFF;   // the GPU backend is not yet verified on a device (README)
+        private long vramBudget;
 
         private Builder() {
         }
@@ -137,10 +152,22 @@ public record LoadOptions(int threads, boolean quantizedActivations, int context
             return this;
         }
 
+        /** {@link LoadOptions#GPU_OFF}, {@link LoadOptions#GPU_AUTO} or a device number. */
+        public Builder gpu(int gpu) {
+            this.gpu = gpu;
+            return this;
+        }
+
+        /** Bytes of device memory for the GPU backend (0: free memory less a reserve). */
+        public Builder vramBudget(long bytes) {
+            this.vramBudget = bytes;
+            return this;
+        }
+
         /** The options. */
         public LoadOptions build() {
             return new LoadOptions(threads, quantizedActivations, contextLength, expertTier, dramBudget, hotExperts,
-                    strictDax, cachePolicy, predictExperts);
+                    strictDax, cachePolicy, predictExperts, gpu, vramBudget);
         }
     }
 }

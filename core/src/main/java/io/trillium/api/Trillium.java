@@ -1,5 +1,7 @@
 package io.trillium.api;
 
+import io.trillium.backend.BackendProvider;
+import io.trillium.backend.ComputeBackend;
 import io.trillium.backend.CpuBackend;
 import io.trillium.model.WeightBytes;
 import io.trillium.moe.ExpertStats;
@@ -72,7 +74,7 @@ public final class Trillium {
         }
         LanguageModel lm;
         try {
-            lm = Models.load(file, new CpuBackend(options.threads(), options.quantizedActivations()),
+            lm = Models.load(file, backend(options),
                     expertPlacement(options, routed, alwaysActive));
         } catch (GgufFormatException e) {
             throw new ModelFormatException("malformed model file " + file + ": " + e.getMessage(), e);
@@ -93,7 +95,7 @@ public final class Trillium {
         LanguageModel lm;
         ChatTemplate template;
         try {
-            lm = Models.load(dir, new CpuBackend(options.threads(), options.quantizedActivations()),
+            lm = Models.load(dir, backend(options),
                     expertPlacement(options, 0));
             ModelConfig cfg = lm.config();
             try {
@@ -110,6 +112,39 @@ public final class Trillium {
         } catch (IOException | UncheckedIOException e) {
             throw new ResourceException("cannot read checkpoint " + dir + ": " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * The compute backend {@code options} ask for: the CPU, or an installed GPU backend
+     * ({@link BackendProvider}) over it; {@link LoadOptions#GPU_AUTO} falls back to the CPU with the
+     * reason logged, a device number fails with it.
+     *
+     * @throws ResourceException a GPU was asked for by number and cannot be used
+     */
+    public static ComputeBackend backend(LoadOptions options) {
+        ComputeBackend cpu = new CpuBackend(options.threads(), options.quantizedActivations());
+        if (options.gpu() == LoadOptions.GPU_OFF) {
+            return cpu;
+        }
+        String why = "no GPU backend installed (add the trillium-cuda module)";
+        for (BackendProvider p : BackendProvider.installed()) {
+            String reason = p.unavailableReason();
+            if (reason == null) {
+                try {
+                    return p.create(cpu, options.gpu() == LoadOptions.GPU_AUTO ? -1 : options.gpu(),
+                            options.vramBudget());
+                } catch (RuntimeException e) {
+                    reason = e.getMessage();
+                }
+            }
+            why = p.name() + ": " + reason;
+        }
+        if (options.gpu() >= 0) {
+            cpu.close();
+            throw new ResourceException("GPU " + options.gpu() + " cannot be used: " + why, null);
+        }
+        System.getLogger(Trillium.class.getName()).log(System.Logger.Level.INFO, "running on the CPU: {0}", why);
+        return cpu;
     }
 
     /**
@@ -142,7 +177,7 @@ public final class Trillium {
                     "expert cache budget {0} MiB ({1})", budget >> 20, MemoryLimits.describe());
             options = new LoadOptions(options.threads(), options.quantizedActivations(), options.contextLength(),
                     options.expertTier(), budget, options.hotExperts(), options.strictDax(), options.cachePolicy(),
-                    options.predictExperts());
+                    options.predictExperts(), options.gpu(), options.vramBudget());
         }
         return placement(options, routedExpertBytes);
     }

@@ -22,6 +22,17 @@ public interface BackendProvider {
      */
     ComputeBackend create(ComputeBackend host);
 
+    /**
+     * As {@link #create(ComputeBackend)} on device {@code device} (-1: the provider's choice) with at
+     * most {@code memoryBudget} bytes of device memory (0: what the device has free, less a reserve).
+     */
+    default ComputeBackend create(ComputeBackend host, int device, long memoryBudget) {
+        if (device > 0 || memoryBudget > 0) {
+            throw new UnsupportedOperationException(name() + " takes no device or memory options");
+        }
+        return create(host);
+    }
+
     /** The providers on the class path / module path, in ServiceLoader order. */
     static List<BackendProvider> installed() {
         List<BackendProvider> all = new ArrayList<>();

@@ -66,6 +66,20 @@ class TierApiTest {
     }
 
     @Test
+    void gpuOptionsFallBackOrFailWithTheReason() {
+        // core alone has no GPU backend installed: auto runs on the CPU, a device number is an error
+        var cpu = Trillium.backend(LoadOptions.builder().threads(1).gpu(LoadOptions.GPU_AUTO).build());
+        assertInstanceOf(io.trillium.backend.CpuBackend.class, cpu);
+        cpu.close();
+        ResourceException e = assertThrows(ResourceException.class,
+                () -> Trillium.backend(LoadOptions.builder().threads(1).gpu(0).build()));
+        assertTrue(e.getMessage().contains("GPU 0 cannot be used") && e.getMessage().contains("trillium-cuda"),
+                e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> LoadOptions.builder().gpu(-5).build());
+        assertThrows(IllegalArgumentException.class, () -> LoadOptions.builder().vramBudget(-1).build());
+    }
+
+    @Test
     void tierOptionsAreChecked() {
         assertThrows(IllegalArgumentException.class,
                 () -> LoadOptions.builder().expertTier(LoadOptions.ExpertTier.NVME).build(), "NVMe needs a budget");

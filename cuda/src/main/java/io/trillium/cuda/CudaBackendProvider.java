@@ -27,4 +27,11 @@ public final class CudaBackendProvider implements BackendProvider {
     public ComputeBackend create(ComputeBackend host) {
         return CudaBackend.create(GpuOptions.fromSystemProperties(), host);
     }
+
+    @Override
+    public ComputeBackend create(ComputeBackend host, int device, long memoryBudget) {
+        GpuOptions o = device < 0 ? new GpuOptions(GpuOptions.Mode.AUTO, 0, memoryBudget)
+                : new GpuOptions(GpuOptions.Mode.DEVICE, device, memoryBudget);
+        return CudaBackend.create(o, host);
+    }
 }

@@ -1,7 +1,6 @@
 package io.trillium.cli;
 
 import io.trillium.api.TierReport;
-import io.trillium.backend.CpuBackend;
 import io.trillium.gguf.GgufFile;
 import io.trillium.model.LanguageModel;
 import io.trillium.model.ModelConfig;
@@ -91,7 +90,7 @@ final class BenchCommand implements Callable<Integer> {
         System.out.printf("experts: %s tier%s; decode input: %s%n", tiers.expertTier,
                 tiers.dramBudget != null ? ", DRAM budget " + tiers.dramBudget + ", " + tiers.cachePolicy
                         + (tiers.hotExperts != null ? ", hot set from " + tiers.hotExperts : "") : "", decodeInput);
-        try (LanguageModel m = Models.load(model, new CpuBackend(t, q8Activations), tiers.placement(model, t))) {
+        try (LanguageModel m = Models.load(model, tiers.backend(t, q8Activations), tiers.placement(model, t))) {
             int ctx = Math.min(m.config().contextLength(), promptTokens + decodeTokens + 1);
             LanguageModel.State s = m.newState(ctx);
             SplittableRandom rnd = new SplittableRandom(1);

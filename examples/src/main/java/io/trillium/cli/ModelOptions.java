@@ -1,6 +1,5 @@
 package io.trillium.cli;
 
-import io.trillium.backend.CpuBackend;
 import io.trillium.model.LanguageModel;
 import io.trillium.model.Models;
 import picocli.CommandLine.Option;
@@ -33,7 +32,7 @@ final class ModelOptions {
         if (n < 1) {
             throw new IllegalArgumentException("--threads must be >= 1, got " + n);
         }
-        return Models.load(model, new CpuBackend(n, q8Activations), tiers.placement(model, n));
+        return Models.load(model, tiers.backend(n, q8Activations), tiers.placement(model, n));
     }
 
     /** The prompt as the model's metadata asks (BOS when add_bos_token), special-token text kept plain. */

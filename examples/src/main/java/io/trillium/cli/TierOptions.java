@@ -44,6 +44,14 @@ final class TierOptions {
     @Option(names = "--strict-dax", description = "pmem: fail when the file is not on a DAX file system")
     boolean strictDax;
 
+    @Option(names = "--gpu", paramLabel = "auto|off|N", defaultValue = "off",
+            description = "run the always-active part on a GPU backend (the trillium-cuda module): auto (when one is "
+                    + "installed and finds a device, else the CPU), off, or device N (an error if unusable) (default ${DEFAULT-VALUE})")
+    String gpu;
+
+    @Option(names = "--vram", paramLabel = "SIZE", description = "device memory for the GPU backend (default: free memory less a reserve)")
+    String vram;
+
     @Option(names = "--stats", description = "print the tier metrics (bytes per token by tier, cache, prediction)")
     boolean stats;
 
@@ -68,8 +76,29 @@ final class TierOptions {
         }
         long budget = dramBudget == null ? 0 : dramBudget.equalsIgnoreCase("auto") ? LoadOptions.AUTO_BUDGET
                 : Sizes.bytes("--dram-budget", dramBudget);
+        int device = switch (gpu.toLowerCase(Locale.ROOT)) {
+            case "off" -> LoadOptions.GPU_OFF;
+            case "auto" -> LoadOptions.GPU_AUTO;
+            default -> {
+                try {
+                    int n = Integer.parseInt(gpu.strip());
+                    if (n < 0) {
+                        throw new NumberFormatException();
+                    }
+                    yield n;
+                } catch (NumberFormatException e) {
+                    throw new IllegalArgumentException("--gpu " + gpu + ": expected auto, off or a device number");
+                }
+            }
+        };
+        b.gpu(device).vramBudget(vram == null ? 0 : Sizes.bytes("--vram", vram));
         return b.expertTier(tier).dramBudget(budget)
                 .hotExperts(hotExperts).strictDax(strictDax).cachePolicy(policy).predictExperts(predictExperts);
+    }
+
+    /** The compute backend: the CPU, or a GPU backend over it as {@code --gpu} says. */
+    io.trillium.backend.ComputeBackend backend(int threads, boolean q8) {
+        return Trillium.backend(apply(LoadOptions.builder().threads(threads).quantizedActivations(q8)).build());
     }
 
     /** Where these options put the experts of {@code model}. */

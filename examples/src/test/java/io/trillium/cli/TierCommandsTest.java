@@ -48,6 +48,23 @@ class TierCommandsTest {
     }
 
     @Test
+    void gpuFlagFallsBackOnAutoAndFailsOnADeviceWithTheReason() {
+        assertEquals(greedyIds(), greedyIds("--gpu", "auto"), "no usable GPU here: the CPU, same tokens");
+        assertEquals(greedyIds(), greedyIds("--gpu", "off"));
+        CliTest.Result r = CliTest.run("generate", "--model", MODEL.toString(), "--prompt", "x", "--max-tokens", "2",
+                "--greedy", "--ids", "--gpu", "0");
+        if (io.trillium.cuda.CudaSupport.probe().available()) {
+            assertEquals(0, r.rc(), r.err());   // a GPU machine: device 0 works
+        } else {
+            assertEquals(1, r.rc(), r.out());
+            assertTrue(r.err().contains("GPU 0 cannot be used") && r.err().contains("cuda"), r.err());
+        }
+        CliTest.Result bad = CliTest.run("generate", "--model", MODEL.toString(), "--prompt", "x", "--gpu", "banana");
+        assertEquals(1, bad.rc());
+        assertTrue(bad.err().contains("--gpu banana"), bad.err());
+    }
+
+    @Test
     void benchReportsTierTrafficAndMemory() throws IOException {
         CliTest.Result r = CliTest.run("bench", "--model", MODEL.toString(), "--threads", "2", "--prompt-tokens", "4",
                 "--decode-tokens", "6", "--repeats", "1", "--probe-mib", "64", "--expert-tier", "nvme",
