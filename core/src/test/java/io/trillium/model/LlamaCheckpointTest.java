@@ -73,10 +73,16 @@ class LlamaCheckpointTest {
         };
     }
 
-    /** The BF16 checkpoint in HF layout and the F32 twin GGUF of the same (BF16-rounded) values. */
-    static void convert(GgufFile src, ModelConfig cfg, Path ckptDir, Path twin) throws IOException {
+    /**
+     * The BF16 checkpoint in HF layout and the F32 twin GGUF of the same (BF16-rounded) values, with
+     * {@code rope_freqs.weight} = {@code ropeFreqs} if not null (what llama.cpp's converter derives from llama3 rope scaling).
+     */
+    static void convert(GgufFile src, ModelConfig cfg, Path ckptDir, Path twin, float[] ropeFreqs) throws IOException {
         SafetensorsWriter st = new SafetensorsWriter();
         Map<String, float[]> twinValues = new HashMap<>();
+        if (ropeFreqs != null) {
+            twinValues.put("rope_freqs.weight", ropeFreqs);
+        }
         for (GgufTensorInfo t : src.tensors()) {
             String name = t.name();
             float[] x = values(src, name);
@@ -101,7 +107,7 @@ class LlamaCheckpointTest {
         CheckpointModelTest.write(src, st, ckptDir, twinValues, twin);
     }
 
-    static void writeConfig(ModelConfig c, boolean tied, Path ckptDir) throws IOException {
+    static void writeConfig(ModelConfig c, boolean tied, String ropeScaling, Path ckptDir) throws IOException {
         String moe = c.experts() == 0 ? "" : """
                 "num_local_experts": %d, "num_experts_per_tok": %d, "sliding_window": null, \
                 """.formatted(c.experts(), c.expertsUsed());
@@ -109,23 +115,28 @@ class LlamaCheckpointTest {
                 {"model_type": "%s", "architectures": ["%s"], %s"vocab_size": %d, "hidden_size": %d,
                  "intermediate_size": %d, "num_hidden_layers": %d, "num_attention_heads": %d,
                  "num_key_value_heads": %d, "rope_theta": %s, "rms_norm_eps": %s, "max_position_embeddings": %d,
-                 "rope_scaling": null, "tie_word_embeddings": %s, "hidden_act": "silu", "torch_dtype": "bfloat16"}
+                 "rope_scaling": %s, "tie_word_embeddings": %s, "hidden_act": "silu", "torch_dtype": "bfloat16"}
                 """.formatted(c.experts() == 0 ? "llama" : "mixtral",
                 c.experts() == 0 ? "LlamaForCausalLM" : "MixtralForCausalLM", moe, c.vocab(), c.hidden(), c.ffn(),
-                c.layers(), c.heads(), c.kvHeads(), c.ropeBase(), c.rmsEps(), c.contextLength(), tied));
+                c.layers(), c.heads(), c.kvHeads(), c.ropeBase(), c.rmsEps(), c.contextLength(), ropeScaling, tied));
         CheckpointModelTest.writeTokenizer(ckptDir);
     }
 
     /** {@code spec} synthesized, converted to checkpoint {@code ckpt} and twin; returns the GGUF's configuration. */
     ModelConfig synth(SynthSpec spec, Path ckpt, Path twin) throws IOException {
+        return synth(spec, "null", null, ckpt, twin);
+    }
+
+    /** With config.json's {@code rope_scaling} and the twin's {@code rope_freqs.weight} (null: none). */
+    ModelConfig synth(SynthSpec spec, String ropeScaling, float[] ropeFreqs, Path ckpt, Path twin) throws IOException {
         Path src = dir.resolve("src.gguf");
         new ModelSynthesizer(spec).write(src);
         ModelConfig cfg;
         try (GgufFile g = GgufFile.open(src)) {
             cfg = ModelConfig.fromGguf(g.metadata());
-            convert(g, cfg, ckpt, twin);
+            convert(g, cfg, ckpt, twin, ropeFreqs);
         }
-        writeConfig(cfg, spec.tiedEmbeddings(), ckpt);
+        writeConfig(cfg, spec.tiedEmbeddings(), ropeScaling, ckpt);
         // the same model but for the rope pairing: NEOX over the checkpoint's rotate-half rows
         assertFalse(cfg.ropeNeox());
         assertEquals(cfg.toString().replace("ropeNeox=false", "ropeNeox=true"), CheckpointConfig.read(ckpt).toString(),
@@ -160,6 +171,29 @@ class LlamaCheckpointTest {
         try (SafetensorsCheckpoint c = SafetensorsCheckpoint.open(ckpt)) {
             assertTrue(c.hasTensor("model.layers.2.block_sparse_moe.experts.7.w2.weight"));
             assertEquals(GgmlType.BF16, c.tensor("model.layers.2.block_sparse_moe.experts.7.w2.weight").type());
+        }
+        assertSameModel(twin, ckpt);
+    }
+
+    /**
+     * Llama 3.1's {@code rope_type: llama3} scaling: config.json in the checkpoint, {@code rope_freqs.weight}
+     * in the GGUF. Head dim 16, base 10000, original context 64 (wavelengths 16..64 are blended):
+     * pair i has wavelength 2π·10000^(i/8); below 64/4 factor 1, above 64/1 the factor 8, between
+     * 1 / ((1 - s)/8 + s) with s = (64/wavelength - 1) / 3.
+     */
+    @Test
+    void llama3RopeScalingMatchesTheGgufFrequencyFactors() throws IOException {
+        float[] factors = {1f, 1.2939758f, 7.667385f, 8f, 8f, 8f, 8f, 8f};
+        SynthSpec spec = SynthSpec.presetBuilder("llama-tiny").hidden(64).layers(2).heads(4).kvHeads(2).vocab(512)
+                .ffn(96).tiedEmbeddings(true).seed(13).build();
+        Path ckpt = dir.resolve("ckpt");
+        Path twin = dir.resolve("twin.gguf");
+        synth(spec, """
+                {"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
+                 "original_max_position_embeddings": 64}""", factors, ckpt, twin);
+        float[] got = CheckpointConfig.ropeFreqFactors(ckpt, CheckpointConfig.read(ckpt));
+        for (int i = 0; i < factors.length; i++) {
+            assertEquals(factors[i], got[i], 1e-6f * factors[i], "pair " + i);
         }
         assertSameModel(twin, ckpt);
     }
