@@ -13,7 +13,8 @@ import java.nio.file.Path;
  * DeepseekV3 / {@code kimi_k2} (and {@code kimi_k25}, whose text model is under {@code text_config}) as
  * deepseek2 with MLA stored as llama.cpp does (one KV head, key = latent + rope, value = latent);
  * Qwen2/Qwen3(-MoE), Mixtral and Llama with their HF rope layout (rotate-half: NEOX pairs, since the
- * checkpoint's q/k rows are not permuted the way llama.cpp's converter permutes them).
+ * checkpoint's q/k rows are not permuted the way llama.cpp's converter permutes them); Llama 3.1's
+ * {@code llama3} rope scaling as the GGUF's per-pair frequency factors ({@link #ropeFreqFactors}).
  */
 public final class CheckpointConfig {
     private CheckpointConfig() {
@@ -64,9 +65,13 @@ public final class CheckpointConfig {
         int vocab = req(file, c, "vocab_size");
         int ctx = c.path("max_position_embeddings").asInt(4096);
         float eps = (float) c.path("rms_norm_eps").asDouble(1e-6);
-        JsonNode rs = c.has("rope_scaling") && !c.get("rope_scaling").isNull() ? c.get("rope_scaling") : c.path("rope_parameters");
-        String scaling = rs.path("type").asText(rs.path("rope_type").asText("none"));
-        if (scaling.equals("default")) {
+        JsonNode rs = ropeScaling(c);
+        String scaling = ropeType(rs);
+        if (scaling.equals("llama3")) {
+            // as in a GGUF: no scaling type, factor or original context, but per-pair factors (ropeFreqFactors)
+            rs = com.fasterxml.jackson.databind.node.MissingNode.getInstance();
+            scaling = "none";
+        } else if (scaling.equals("default")) {
             scaling = "none";
         }
         float factor = (float) rs.path("factor").asDouble(1);
@@ -108,6 +113,45 @@ public final class CheckpointConfig {
                 origCtx, betaFast, betaSlow, logMul,
                 experts, c.path("num_experts_per_tok").asInt(0), expertFfn, 0, 0, false, normTopK, 1f, 1, 1,
                 0, 0, 0, 0);
+    }
+
+    private static JsonNode ropeScaling(JsonNode c) {
+        return c.has("rope_scaling") && !c.get("rope_scaling").isNull() ? c.get("rope_scaling") : c.path("rope_parameters");
+    }
+
+    private static String ropeType(JsonNode rs) {
+        return rs.path("type").asText(rs.path("rope_type").asText("none"));
+    }
+
+    /**
+     * Llama 3.1+'s {@code rope_type: llama3} as the per-pair frequency factors llama.cpp's converter
+     * writes to {@code rope_freqs.weight} (pair i turns at base^(-2i/d) / factor[i]), or null without it.
+     */
+    public static float[] ropeFreqFactors(Path dir, ModelConfig cfg) throws IOException {
+        JsonNode c = textConfig(dir.resolve("config.json"));
+        JsonNode rs = ropeScaling(c);
+        if (!ropeType(rs).equals("llama3")) {
+            return null;
+        }
+        double factor = rs.path("factor").asDouble(8);
+        double low = rs.path("low_freq_factor").asDouble(1);
+        double high = rs.path("high_freq_factor").asDouble(4);
+        double oldCtx = rs.path("original_max_position_embeddings")
+                .asDouble(c.path("original_max_position_embeddings").asDouble(8192));
+        int d = cfg.ropeDims();
+        float[] f = new float[d / 2];
+        for (int i = 0; i < f.length; i++) {
+            double wavelen = 2 * Math.PI * Math.pow(cfg.ropeBase(), 2.0 * i / d);
+            if (wavelen < oldCtx / high) {
+                f[i] = 1;
+            } else if (wavelen > oldCtx / low) {
+                f[i] = (float) factor;
+            } else {
+                double smooth = (oldCtx / wavelen - low) / (high - low);
+                f[i] = (float) (1 / ((1 - smooth) / factor + smooth));
+            }
+        }
+        return f;
     }
 
     private static int req(Path file, JsonNode c, String key) {

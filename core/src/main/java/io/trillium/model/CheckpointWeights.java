@@ -3,10 +3,15 @@ package io.trillium.model;
 import io.trillium.gguf.TensorSource;
 import io.trillium.moe.ExpertSource;
 import io.trillium.moe.ExpertWeights;
+import io.trillium.quant.GgmlType;
 import io.trillium.quant.Tensor;
 import io.trillium.safetensors.SafetensorsCheckpoint;
 import io.trillium.safetensors.SafetensorsFormatException;
 
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -53,17 +58,35 @@ public final class CheckpointWeights implements TensorSource {
     private final SafetensorsCheckpoint ckpt;
     private final String prefix;     // "" or "language_model." (K2.5)
     private final boolean mixtral;   // block_sparse_moe.* names
+    private final Arena arena = Arena.ofShared();
+    private final Tensor ropeFreqs;  // rope_freqs.weight from config.json (llama3 rope scaling), or null
 
-    private CheckpointWeights(SafetensorsCheckpoint ckpt, String prefix, boolean mixtral) {
+    private CheckpointWeights(SafetensorsCheckpoint ckpt, String prefix, boolean mixtral, float[] ropeFactors) {
         this.ckpt = ckpt;
         this.prefix = prefix;
         this.mixtral = mixtral;
+        if (ropeFactors == null) {
+            ropeFreqs = null;
+        } else {
+            MemorySegment seg = arena.allocate((long) ropeFactors.length * Float.BYTES, 64);
+            MemorySegment.copy(ropeFactors, 0, seg, ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN),
+                    0, ropeFactors.length);
+            ropeFreqs = new Tensor("rope_freqs.weight", GgmlType.F32, new long[] {ropeFactors.length}, seg);
+        }
     }
 
     /** The weights of checkpoint {@code ckpt} (which this closes); {@code mixtral} selects Mixtral's MoE names. */
     public static CheckpointWeights of(SafetensorsCheckpoint ckpt, boolean mixtral) {
+        return of(ckpt, mixtral, null);
+    }
+
+    /**
+     * As above, answering {@code rope_freqs.weight} with {@code ropeFactors} when not null (llama 3.1's
+     * rope scaling, which a GGUF carries as that tensor and a checkpoint in config.json).
+     */
+    public static CheckpointWeights of(SafetensorsCheckpoint ckpt, boolean mixtral, float[] ropeFactors) {
         String prefix = ckpt.has("language_model.model.embed_tokens.weight") ? "language_model." : "";
-        return new CheckpointWeights(ckpt, prefix, mixtral);
+        return new CheckpointWeights(ckpt, prefix, mixtral, ropeFactors);
     }
 
     /** The checkpoint behind the view. */
@@ -128,6 +151,9 @@ public final class CheckpointWeights implements TensorSource {
 
     @Override
     public boolean hasTensor(String name) {
+        if (name.equals("rope_freqs.weight")) {
+            return ropeFreqs != null;
+        }
         int[] s = expertStack(name);
         if (s != null) {
             return ckpt.hasTensor(expertName(s[0], 0, s[1]));
@@ -138,6 +164,9 @@ public final class CheckpointWeights implements TensorSource {
 
     @Override
     public Tensor tensor(String name) {
+        if (name.equals("rope_freqs.weight") && ropeFreqs != null) {
+            return ropeFreqs;
+        }
         String hf = hfName(name);
         if (hf == null || !ckpt.hasTensor(hf)) {
             throw new SafetensorsFormatException(ckpt.directory(), -1, "no tensor for '" + name + "'"
@@ -310,6 +339,7 @@ public final class CheckpointWeights implements TensorSource {
 
     @Override
     public void close() {
+        arena.close();
         ckpt.close();
     }
 }

@@ -63,7 +63,7 @@ public final class Models {
             ModelConfig cfg = CheckpointConfig.read(dir);
             boolean mixtral = CheckpointConfig.textConfig(dir.resolve("config.json")).path("model_type").asText("")
                     .equals("mixtral");
-            w = CheckpointWeights.of(SafetensorsCheckpoint.open(path), mixtral);
+            w = CheckpointWeights.of(SafetensorsCheckpoint.open(path), mixtral, CheckpointConfig.ropeFreqFactors(dir, cfg));
             Tokenizer tok = Tokenizers.fromTiktokenDirectory(dir);
             return cfg.isMla() ? DeepseekModel.create(w, cfg, tok, backend, placement)
                     : LlamaModel.create(w, cfg, tok, backend, placement);

@@ -253,15 +253,26 @@ class CheckpointModelTest {
                 }
             }
         }
+        write(src, st, ckptDir, twinValues, twin);
+    }
+
+    /**
+     * The checkpoint's {@code model.safetensors} and the twin: {@code src}'s metadata and tensors as F32
+     * {@code values}, then any other {@code values} as 1-D tensors (e.g. {@code rope_freqs.weight}).
+     */
+    static void write(GgufFile src, SafetensorsWriter st, Path ckptDir, Map<String, float[]> values, Path twin)
+            throws IOException {
         Files.createDirectories(ckptDir);
         st.write(ckptDir.resolve("model.safetensors"));
-
         GgufWriter w = new GgufWriter().putAll(src.metadata());
         for (GgufTensorInfo t : src.tensors()) {
             w.tensor(t.name(), GgmlType.F32, t.shape());
         }
-        w.write(twin, (t, dst) -> MemorySegment.copy(twinValues.get(t.name()), 0, dst,
-                ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), 0, twinValues.get(t.name()).length));
+        for (String extra : values.keySet().stream().filter(n -> !src.hasTensor(n)).sorted().toList()) {
+            w.tensor(extra, GgmlType.F32, new long[] {values.get(extra).length});
+        }
+        w.write(twin, (t, dst) -> MemorySegment.copy(values.get(t.name()), 0, dst,
+                ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), 0, values.get(t.name()).length));
     }
 
     static void writeConfig(ModelConfig c, Path ckptDir) throws IOException {
