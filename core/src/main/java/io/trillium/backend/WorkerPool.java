@@ -15,8 +15,9 @@ import java.util.concurrent.locks.LockSupport;
  * and the next chunk (low 32 bits), so a worker still busy with a finished loop cannot claim a chunk
  * of the next one: its CAS names the old generation and fails. A successful claim of chunk
  * {@code c < chunks} of generation {@code g} means loop {@code g} is still running, so the parameters
- * the worker read after seeing {@code g} are still {@code g}'s (the caller rewrites them only after
- * every chunk of {@code g} is done).
+ * the worker read after seeing {@code g} are still {@code g}'s: the caller rewrites them only after
+ * every chunk of {@code g} is done and it has closed {@code g} (chunk index set past any count), so no
+ * claim of {@code g} can succeed once the next loop's parameters may be visible.
  */
 public final class WorkerPool implements AutoCloseable {
 
@@ -106,6 +107,10 @@ public final class WorkerPool implements AutoCloseable {
             while (done.get() < chunks) {
                 Thread.onSpinWait();
             }
+            // Close the loop before anything of the next one is written: a worker that read this loop's
+            // claim word and then (racily) the next loop's larger chunk count would otherwise win a CAS on
+            // the still-current word, run a chunk with mixed parameters and count it into the next loop.
+            CLAIM.setVolatile(this, ((long) g << 32) | Integer.MAX_VALUE);
             this.task = null;   // no reference to the caller's task once it returns
         } finally {
             running = false;
