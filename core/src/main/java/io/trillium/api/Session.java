@@ -216,14 +216,7 @@ public final class Session implements AutoCloseable {
         int n = generated[0];
         return new GenerationResult(text.toString(), Arrays.copyOf(ids, n), reason,
                 metrics(feed.length, reused, n, t0, tPrompt, n == 0 ? tEnd : tFirst, tEnd, t0,
-                        since(bytesBefore, model.bytesRead())));
-    }
-
-    /** Per-tier bytes read between two snapshots (other sessions' reads meanwhile included). */
-    private static Map<String, Long> since(Map<String, Long> before, Map<String, Long> after) {
-        Map<String, Long> d = new java.util.TreeMap<>();
-        after.forEach((tier, bytes) -> d.put(tier, bytes - before.getOrDefault(tier, 0L)));
-        return d;
+                        TierReport.difference(model.bytesRead(), bytesBefore)));
     }
 
     private static Metrics metrics(int promptTokens, int cached, int generated, long t0, long tPrompt, long tFirst,

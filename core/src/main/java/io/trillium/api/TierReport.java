@@ -35,6 +35,22 @@ public record TierReport(long tokens, Map<String, Long> bytesRead, Optional<Expe
                 p == null ? Double.NaN : p.accuracy(), p == null ? null : p.stats());
     }
 
+    /**
+     * What happened since {@code earlier} (of the same model): tokens, bytes and cache counters as
+     * differences; prediction accuracy and expert statistics stay since load.
+     */
+    public TierReport since(TierReport earlier) {
+        return new TierReport(tokens - earlier.tokens, difference(bytesRead, earlier.bytesRead),
+                cache.map(c -> earlier.cache.map(c::since).orElse(c)), predictionAccuracy, expertStats);
+    }
+
+    /** Per-tier bytes of {@code after} less those of {@code before}. */
+    static Map<String, Long> difference(Map<String, Long> after, Map<String, Long> before) {
+        Map<String, Long> d = new java.util.TreeMap<>();
+        after.forEach((tier, bytes) -> d.put(tier, bytes - before.getOrDefault(tier, 0L)));
+        return d;
+    }
+
     /** Bytes per token from {@code tier} (0 before the first token). */
     public double bytesPerToken(String tier) {
         return tokens == 0 ? 0 : (double) bytesRead.getOrDefault(tier, 0L) / tokens;

@@ -68,6 +68,14 @@ public final class ExpertCache implements ExpertSource, AutoCloseable {
         public double hiddenReadFraction() {
             return readNanos == 0 ? 0 : Math.max(0, 1 - (double) stallNanos / readNanos);
         }
+
+        /** The counters since {@code earlier} (of the same cache); DRAM use and the pinned set as now. */
+        public Stats since(Stats earlier) {
+            return new Stats(hits - earlier.hits, inFlight - earlier.inFlight, misses - earlier.misses,
+                    bytesRead - earlier.bytesRead, tier, dramUsed, dramBudget, pinned, pinnedBytes, policy,
+                    prefetches - earlier.prefetches, prefetchesUsed - earlier.prefetchesUsed,
+                    readNanos - earlier.readNanos, stallNanos - earlier.stallNanos);
+        }
     }
 
     private static final int DEFAULT_IO_THREADS = 8;

@@ -133,24 +133,14 @@ final class BenchCommand implements Callable<Integer> {
 
     /** Bytes per token by tier, cache and prediction over the last decode run; the process's memory. */
     private void tierLines(TierReport b, TierReport a) {
-        long tokens = a.tokens() - b.tokens();
+        TierReport d = a.since(b);
         StringBuilder line = new StringBuilder("decode bytes/token:");
-        a.bytesRead().keySet().stream().sorted().forEach(tier -> line.append(String.format(java.util.Locale.ROOT,
-                " %s %.1f MiB", tier, (a.bytesRead().get(tier) - b.bytesRead().getOrDefault(tier, 0L))
-                        / (double) tokens / (1 << 20))));
+        d.bytesRead().keySet().stream().sorted().forEach(tier -> line.append(String.format(java.util.Locale.ROOT,
+                " %s %.1f MiB", tier, d.bytesPerToken(tier) / (1 << 20))));
         System.out.println(line);
-        if (a.cache().isPresent()) {
-            var c1 = a.cache().get();
-            var c0 = b.cache().get();
-            long hits = c1.hits() - c0.hits();
-            long all = hits + c1.inFlight() - c0.inFlight() + c1.misses() - c0.misses();
-            long read = c1.readNanos() - c0.readNanos();
-            long stall = c1.stallNanos() - c0.stallNanos();
-            System.out.printf(java.util.Locale.ROOT, "expert cache: hit rate %.1f%%, read time hidden %.0f%%, "
-                            + "DRAM %.0f of %.0f MiB, %d pinned%n", all == 0 ? 0 : 100.0 * hits / all,
-                    read == 0 ? 0 : 100 * Math.max(0, 1 - (double) stall / read), c1.dramUsed() / 1048576.0,
-                    c1.dramBudget() / 1048576.0, c1.pinned());
-        }
+        d.cache().ifPresent(c -> System.out.printf(java.util.Locale.ROOT, "expert cache: hit rate %.1f%%, "
+                        + "read time hidden %.0f%%, DRAM %.0f of %.0f MiB, %d pinned%n", 100 * c.hitRate(),
+                100 * c.hiddenReadFraction(), c.dramUsed() / 1048576.0, c.dramBudget() / 1048576.0, c.pinned()));
         if (!Double.isNaN(a.predictionAccuracy())) {
             System.out.printf(java.util.Locale.ROOT, "prediction: %.1f%% of chosen experts predicted (since load)%n",
                     100 * a.predictionAccuracy());
