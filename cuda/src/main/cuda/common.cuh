@@ -68,3 +68,8 @@ __device__ float block_max(float v) {
     v = lane < nw ? partm[lane] : -INFINITY;
     return warp_max(v);
 }
+
+// Dynamic shared memory (the launch's sharedBytes); the host emulator of the tests defines its own.
+#ifndef TRILLIUM_DYNAMIC_SHARED
+#define TRILLIUM_DYNAMIC_SHARED(T, name) extern __shared__ T name[]
+#endif

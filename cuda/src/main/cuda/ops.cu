@@ -50,3 +50,12 @@ extern "C" __global__ void axpy_f32(float* y, float a, const float* __restrict__
     int i = blockIdx.x * blockDim.x + threadIdx.x;
     if (i < n) y[i] += a * x[i];
 }
+
+// count copies of n floats: dst[k * dstStride + i] = src[k * srcStride + i] (the latent cache entry, q_pe per head).
+extern "C" __global__ void copy_f32(float* dst, int dstStride, const float* __restrict__ src, int srcStride, int n,
+                                    int count) {
+    long long idx = (long long) blockIdx.x * blockDim.x + threadIdx.x;
+    if (idx >= (long long) n * count) return;
+    int k = (int) (idx / n), i = (int) (idx % n);
+    dst[(long long) k * dstStride + i] = src[(long long) k * srcStride + i];
+}

@@ -8,7 +8,7 @@
 extern "C" __global__ void router_topk(const float* __restrict__ logits, const float* __restrict__ bias,
                                        int experts, int used, int sigmoid, int normalize, float scale,
                                        int groups, int groupsUsed, int* ids, float* weights) {
-    extern __shared__ float sh[];
+    TRILLIUM_DYNAMIC_SHARED(float, sh);
     float* probs = sh;
     float* select = sh + experts;
     float* groupScore = sh + 2 * experts;

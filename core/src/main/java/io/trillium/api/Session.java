@@ -95,9 +95,13 @@ public final class Session implements AutoCloseable {
             throw new IllegalStateException("session is already generating; a session runs one generation at a time");
         }
         try {
+            ensureOpen();   // closed between the check above and the lock: its state may be freed
             cancelRequested = false;
             return run(request, listener);
         } finally {
+            if (closed) {
+                state.close();   // closed while this generation ran: the state is freed once it is done
+            }
             busy.unlock();
         }
     }
@@ -324,11 +328,21 @@ public final class Session implements AutoCloseable {
         }
     }
 
-    /** Closes the session; its cache is released with the model. Idempotent. */
+    /**
+     * Closes the session and frees its cache outside the heap (a GPU's KV cache) — at once, or when a
+     * generation running in it returns (it is asked to stop). Idempotent.
+     */
     @Override
     public void close() {
         closed = true;
         cancelRequested = true;
+        if (busy.tryLock()) {
+            try {
+                state.close();
+            } finally {
+                busy.unlock();
+            }
+        }
     }
 
     /** Holds back text that may be the start of a stop string; finds stop strings split across tokens. */

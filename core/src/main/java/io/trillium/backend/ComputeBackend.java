@@ -51,6 +51,14 @@ public interface ComputeBackend extends AutoCloseable {
         void await();
     }
 
+    /**
+     * The backend's own memory and the decode-step operations on it, or null (the CPU backend computes
+     * on the host's arrays directly). A model that finds one keeps its always-active part there.
+     */
+    default Device device() {
+        return null;
+    }
+
     /** Threads the backend computes with. */
     int threads();
 

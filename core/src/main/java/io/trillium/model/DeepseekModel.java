@@ -2,6 +2,7 @@ package io.trillium.model;
 
 import io.trillium.backend.ComputeBackend;
 import io.trillium.backend.CpuBackend;
+import io.trillium.backend.Device;
 import io.trillium.backend.WorkerPool;
 import io.trillium.gguf.GgufFile;
 import io.trillium.gguf.TensorSource;
@@ -42,8 +43,12 @@ public final class DeepseekModel implements LanguageModel {
 
     /** The weights of one block. Norm vectors are copied out (small); matrices are views of the file. */
     private record Layer(float[] attnNorm, Tensor qA, float[] qANorm, Tensor q, Tensor kvA, float[] kvANorm,
-                         Tensor[] kB, Tensor[] vB, Tensor attnOut, float[] ffnNorm,
+                         Tensor[] kB, Tensor[] vB, HeadStack kBAll, HeadStack vBAll, Tensor attnOut, float[] ffnNorm,
                          ExpertWeights dense, Tensor router, float[] routerBias, ExpertWeights shared) {
+    }
+
+    /** All heads' k_b (or v_b) matrices in one tensor, head {@code h} starting {@code h · headBytes} bytes in. */
+    private record HeadStack(Tensor all, long headBytes) {
     }
 
     private final TensorSource gguf;   // a GGUF file or a checkpoint seen under GGUF names
@@ -67,6 +72,7 @@ public final class DeepseekModel implements LanguageModel {
     private final int sharedFfn;
     private final float kqScale;
     private final WorkerPool pool;   // heads in parallel on a CPU backend, else null
+    private final DeviceWeights onDevice;   // the always-active part on the backend's device, else null
     private boolean closed;
 
     /** Below this many multiply-adds per layer the heads' attention runs on the calling thread. */
@@ -120,7 +126,7 @@ public final class DeepseekModel implements LanguageModel {
             float[] kvANorm = vector(p + "attn_kv_a_norm.weight", kvLora);
             Tensor[] kB = new Tensor[heads];
             Tensor[] vB = new Tensor[heads];
-            perHeadKvB(p, kB, vB);
+            HeadStack[] stacks = perHeadKvB(p, kB, vB);
             Tensor attnOut = tensor(p + "attn_output.weight", heads * vDim, d);
             float[] ffnNorm = vector(p + "ffn_norm.weight", d);
 
@@ -150,7 +156,7 @@ public final class DeepseekModel implements LanguageModel {
                         tensor(p + "ffn_up.weight", d, cfg.ffn()), tensor(p + "ffn_down.weight", cfg.ffn(), d));
             }
             layers[l] = new Layer(vector(p + "attn_norm.weight", d), qA, qANorm, q, kvA, kvANorm, kB, vB,
-                    attnOut, ffnNorm, dense, router, bias, shared);
+                    stacks[0], stacks[1], attnOut, ffnNorm, dense, router, bias, shared);
         }
         this.sharedFfn = maxShared;
         Prefetcher.Gate[] gates = new Prefetcher.Gate[layers.length];
@@ -161,6 +167,7 @@ public final class DeepseekModel implements LanguageModel {
         this.routed = new RoutedExperts(gguf, cfg, backend, placement, cfg.experts() > 0, moe, gates);
         this.experts = routed.source;
         this.prefetcher = routed.prefetcher;
+        this.onDevice = backend.device() != null ? DeviceWeights.upload(this, backend.device()) : null;
     }
 
     /**
@@ -194,7 +201,7 @@ public final class DeepseekModel implements LanguageModel {
      * rows are [k_nope (nope rows) | v (v rows)] of kv_lora values: v is a plain row view, k_nope is
      * transposed once into F32 in the model's arena.
      */
-    private void perHeadKvB(String p, Tensor[] kB, Tensor[] vB) {
+    private HeadStack[] perHeadKvB(String p, Tensor[] kB, Tensor[] vB) {
         int heads = cfg.heads();
         String kName = p + "attn_k_b.weight";
         String vName = p + "attn_v_b.weight";
@@ -206,7 +213,7 @@ public final class DeepseekModel implements LanguageModel {
                 kB[h] = k.expert(h);
                 vB[h] = v.expert(h);
             }
-            return;
+            return new HeadStack[] {new HeadStack(k, k.rowBytes() * kvLora), new HeadStack(v, v.rowBytes() * vDim)};
         }
         Tensor kv = tensor(p + "attn_kv_b.weight", kvLora, (long) heads * (nope + vDim));
         MemorySegment kT = arena.allocate((long) heads * nope * kvLora * Float.BYTES, 64);
@@ -227,6 +234,10 @@ public final class DeepseekModel implements LanguageModel {
         for (int h = 0; h < heads; h++) {
             kB[h] = k.expert(h);
         }
+        // v rows of every head: from head 0's first v row to the last head's last one
+        Tensor vAll = kv.rows(nope, (long) heads * (nope + vDim));
+        return new HeadStack[] {new HeadStack(k, k.rowBytes() * kvLora),
+                new HeadStack(vAll, kv.rowBytes() * (nope + vDim))};
     }
 
     /** A per-head stack [ne0, ne1, heads]; a 2-D [ne0, ne1 · heads] file tensor is viewed as 3-D. */
@@ -323,7 +334,11 @@ public final class DeepseekModel implements LanguageModel {
             }
         }
         for (int t : tokens) {
-            step(s, t);
+            if (s.dev != null) {
+                deviceStep(s, s.dev, t);
+            } else {
+                step(s, t);
+            }
         }
         routed.forwarded(tokens.length);
         return s.logits;
@@ -413,6 +428,218 @@ public final class DeepseekModel implements LanguageModel {
     }
 
     /**
+     * The always-active weights on the backend's {@link Device}: every matrix the step uses and the norm
+     * vectors. Null (the host step then runs, with the backend's per-matrix offload) when one matrix has no
+     * device kernel or no room; the reason is logged.
+     */
+    private record DeviceWeights(Device device, DeviceLayer[] layers, Device.Vec outputNorm, Device.Mat output) {
+        static DeviceWeights upload(DeepseekModel m, Device device) {
+            java.util.List<Device.Vec> vectors = new java.util.ArrayList<>();
+            try {
+                DeviceLayer[] ls = new DeviceLayer[m.layers.length];
+                for (int l = 0; l < ls.length; l++) {
+                    Layer w = m.layers[l];
+                    ls[l] = new DeviceLayer(vec(device, w.attnNorm, vectors), w.qA == null ? null : mat(device, w.qA),
+                            w.qANorm == null ? null : vec(device, w.qANorm, vectors), mat(device, w.q),
+                            mat(device, w.kvA), vec(device, w.kvANorm, vectors), mat(device, w.kBAll.all()),
+                            mat(device, w.vBAll.all()), mat(device, w.attnOut), vec(device, w.ffnNorm, vectors),
+                            w.dense == null ? null : mats(device, w.dense),
+                            w.router == null ? null : mat(device, w.router),
+                            w.shared == null ? null : mats(device, w.shared));
+                }
+                return new DeviceWeights(device, ls, vec(device, m.outputNorm, vectors), mat(device, m.output));
+            } catch (NotOnDevice e) {
+                vectors.forEach(device::release);
+                System.getLogger(DeepseekModel.class.getName()).log(System.Logger.Level.INFO,
+                        "decode step on the host (matrices offloaded one by one): {0} has {1}", e.getMessage(),
+                        "no kernel or no room on " + device.name());
+                return null;
+            }
+        }
+
+        private static Device.Mat mat(Device d, Tensor t) {
+            Device.Mat m = d.matrix(t);
+            if (m == null) {
+                throw new NotOnDevice(t.name() + " (" + t.type() + ")");
+            }
+            return m;
+        }
+
+        private static Device.Mat[] mats(Device d, ExpertWeights e) {
+            return new Device.Mat[] {mat(d, e.gate()), mat(d, e.up()), mat(d, e.down())};
+        }
+
+        private static Device.Vec vec(Device d, float[] v, java.util.List<Device.Vec> all) {
+            Device.Vec dv = d.vector("weights", v.length);
+            all.add(dv);
+            d.upload(v, 0, dv, 0, v.length);
+            return dv;
+        }
+    }
+
+    private static final class NotOnDevice extends RuntimeException {
+        NotOnDevice(String what) {
+            super(what, null, false, false);
+        }
+    }
+
+    /** One block's weights on the device; {@code dense} and {@code shared} are {gate, up, down}. */
+    private record DeviceLayer(Device.Vec attnNorm, Device.Mat qA, Device.Vec qANorm, Device.Mat q, Device.Mat kvA,
+                               Device.Vec kvANorm, Device.Mat kB, Device.Mat vB, Device.Mat attnOut,
+                               Device.Vec ffnNorm, Device.Mat[] dense, Device.Mat router, Device.Mat[] shared) {
+    }
+
+    /** A state's vectors and latent KV cache on the device. */
+    private final class DeviceState {
+        final Device d;
+        final Device.Vec x;
+        final Device.Vec h;
+        final Device.Vec qa;
+        final Device.Vec q;
+        final Device.Vec kv;
+        final Device.Vec qAbs;
+        final Device.Vec oLat;
+        final Device.Vec o;
+        final Device.Vec out;
+        final Device.Vec att;
+        final Device.Vec cs;
+        final Device.Vec ffnGate;
+        final Device.Vec ffnUp;
+        final Device.Vec experts;
+        final Device.Vec routerLogits;
+        final Device.Vec logits;
+        final Device.Vec cache;
+        final float[] csHost = new float[ropeDims];
+        private final java.util.List<Device.Vec> all = new java.util.ArrayList<>();
+
+        DeviceState(Device d, int capacity) {
+            this.d = d;
+            int width = kvLora + ropeDims;
+            try {
+                x = v("activations", cfg.hidden());
+                h = v("activations", cfg.hidden());
+                qa = v("activations", Math.max(1, cfg.qLoraRank()));
+                q = v("activations", cfg.heads() * (nope + ropeDims));
+                kv = v("activations", width);
+                qAbs = v("activations", cfg.heads() * width);
+                oLat = v("activations", cfg.heads() * kvLora);
+                o = v("activations", cfg.heads() * vDim);
+                out = v("activations", cfg.hidden());
+                att = v("activations", Math.multiplyExact(cfg.heads(), capacity));
+                cs = v("activations", ropeDims);
+                int ffn = Math.max(1, Math.max(cfg.ffn(), sharedFfn));
+                ffnGate = v("activations", ffn);
+                ffnUp = v("activations", ffn);
+                experts = v("activations", cfg.hidden());
+                routerLogits = v("activations", Math.max(1, cfg.experts()));
+                logits = v("activations", cfg.vocab());
+                cache = v("kv cache", Math.multiplyExact(Math.multiplyExact(cfg.layers(), capacity), width));
+            } catch (RuntimeException | Error e) {
+                close();
+                throw e;
+            }
+        }
+
+        private Device.Vec v(String tag, int floats) {
+            Device.Vec r = d.vector(tag, floats);
+            all.add(r);
+            return r;
+        }
+
+        void close() {
+            all.forEach(d::release);
+            all.clear();
+        }
+    }
+
+    /**
+     * {@link #step} with the always-active part on the device: per MoE layer only the normalised hidden
+     * state and the router logits come to the host, which routes, runs the chosen experts (while the device
+     * runs the shared expert, queued before) and sends their weighted sum back.
+     */
+    private void deviceStep(MlaState s, DeviceState g, int token) {
+        Device d = g.d;
+        DeviceWeights dw = onDevice;
+        int heads = cfg.heads();
+        int qHead = nope + ropeDims;
+        int width = kvLora + ropeDims;
+        int hidden = cfg.hidden();
+        int pos = s.pos;
+        int cap = s.capacity();
+        float eps = cfg.rmsEps();
+        embedRow.dequantize(embed.data(), token * embed.rowBytes(), s.x, 0, hidden);
+        d.upload(s.x, 0, g.x, 0, hidden);
+        rope.angles(pos, s.cos, s.sin);
+        System.arraycopy(s.cos, 0, g.csHost, 0, ropeDims / 2);
+        System.arraycopy(s.sin, 0, g.csHost, ropeDims / 2, ropeDims / 2);
+        d.upload(g.csHost, 0, g.cs, 0, ropeDims);
+        boolean needX = prefetcher != null && prefetcher.predicts();
+
+        for (int l = 0; l < layers.length; l++) {
+            Layer w = layers[l];
+            DeviceLayer dl = dw.layers[l];
+            d.rmsnorm(g.h, 0, g.x, 0, dl.attnNorm, hidden, eps);
+            if (dl.qA != null) {
+                d.matVec(dl.qA, g.h, g.qa);
+                d.rmsnorm(g.qa, 0, g.qa, 0, dl.qANorm, cfg.qLoraRank(), eps);
+                d.matVec(dl.q, g.qa, g.q);
+            } else {
+                d.matVec(dl.q, g.h, g.q);
+            }
+            d.matVec(dl.kvA, g.h, g.kv);
+            d.rmsnorm(g.kv, 0, g.kv, 0, dl.kvANorm, kvLora, eps);
+            d.rope(g.kv, 1, width, kvLora, g.cs, ropeDims, rope.neox());
+            int layerBase = l * cap * width;
+            d.copy(g.kv, 0, 0, g.cache, layerBase + pos * width, 0, width, 1);
+            d.rope(g.q, heads, qHead, nope, g.cs, ropeDims, rope.neox());
+            d.matVec(dl.kB, kvLora, heads, w.kBAll.headBytes(), g.q, 0, qHead, g.qAbs, 0, width);
+            d.copy(g.q, nope, qHead, g.qAbs, kvLora, width, ropeDims, heads);
+            d.mlaAttend(g.qAbs, g.cache, layerBase, g.att, g.oLat, heads, kvLora, ropeDims, pos + 1, cap, kqScale);
+            d.matVec(dl.vB, vDim, heads, w.vBAll.headBytes(), g.oLat, 0, kvLora, g.o, 0, vDim);
+            d.matVec(dl.attnOut, g.o, g.out);
+            d.add(g.x, g.out, hidden);
+
+            d.rmsnorm(g.h, 0, g.x, 0, dl.ffnNorm, hidden, eps);
+            if (dl.dense != null) {
+                swiglu(d, dl.dense, g, g.out);
+                d.add(g.x, g.out, hidden);
+                continue;
+            }
+            d.matVec(dl.router, g.h, g.routerLogits);
+            d.download(g.routerLogits, 0, s.routerLogits, 0, cfg.experts());
+            d.download(g.h, 0, s.h, 0, hidden);
+            if (needX) {
+                d.download(g.x, 0, s.x, 0, hidden);
+            }
+            s.router.route(s.routerLogits, w.routerBias, s.ids, s.weights);
+            prefetcher.routed(s.prefetch, l, s.ids, s.router.used(), s.x);
+            if (dl.shared != null) {
+                swiglu(d, dl.shared, g, g.out);   // queued: the device runs it while the host runs the experts
+            }
+            Arrays.fill(s.out, 0f);
+            s.experts.run(l, s.h, s.ids, s.weights, s.router.used(), s.out);
+            d.upload(s.out, 0, g.experts, 0, hidden);
+            d.add(g.x, g.experts, hidden);
+            if (dl.shared != null) {
+                d.add(g.x, g.out, hidden);
+            }
+        }
+        d.rmsnorm(g.h, 0, g.x, 0, dw.outputNorm, hidden, eps);
+        d.matVec(dw.output, g.h, g.logits);
+        d.download(g.logits, 0, s.logits, 0, cfg.vocab());
+        s.pos++;
+    }
+
+    /** {@code out = down(silu(gate·h) ⊙ up·h)} on the device, h = {@code g.h}. */
+    private static void swiglu(Device d, Device.Mat[] ffn, DeviceState g, Device.Vec out) {
+        int f = Math.toIntExact(ffn[0].tensor().rowCount());
+        d.matVec(ffn[0], g.h, g.ffnGate);
+        d.matVec(ffn[1], g.h, g.ffnUp);
+        d.swiglu(g.ffnGate, g.ffnUp, f);
+        d.matVec(ffn[2], g.ffnGate, out);
+    }
+
+    /**
      * Heads {@code [from, to)} over cached tokens {@code 0..pos}: causal softmax of
      * {@code qAbs[h]·[c | k_pe] · kq_scale}, then {@code oLat[h] = Σ p·c}.
      */
@@ -476,6 +703,7 @@ public final class DeepseekModel implements LanguageModel {
         final Prefetcher.Scratch prefetch;
         final float[] logits = new float[cfg.vocab()];
         final AttendTask attendTask = new AttendTask();
+        final DeviceState dev;
 
         MlaState(int capacity) {
             cache = new LatentKvCache(cfg.layers(), kvLora, ropeDims, capacity);
@@ -485,6 +713,14 @@ public final class DeepseekModel implements LanguageModel {
                     ? new ExpertExecutor(DeepseekModel.this.experts, backend, cfg.hidden(), cfg.expertFfn(),
                     cfg.expertsUsed()) : null;
             prefetch = prefetcher != null ? prefetcher.newScratch() : null;
+            dev = onDevice != null ? new DeviceState(onDevice.device(), capacity) : null;
+        }
+
+        @Override
+        public void close() {
+            if (dev != null) {
+                dev.close();
+            }
         }
 
         DeepseekModel model() {

@@ -60,7 +60,7 @@ public interface LanguageModel extends AutoCloseable {
     void close();
 
     /** A decoding position and its KV cache. */
-    interface State {
+    interface State extends AutoCloseable {
         /** Tokens processed so far (the next token's position). */
         int position();
 
@@ -69,5 +69,10 @@ public interface LanguageModel extends AutoCloseable {
 
         /** Forgets all tokens (position 0), keeping the memory. */
         void reset();
+
+        /** Frees what the state holds outside the heap (a device's KV cache); the state is unusable after. */
+        @Override
+        default void close() {
+        }
     }
 }

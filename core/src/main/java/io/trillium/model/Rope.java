@@ -57,6 +57,11 @@ public final class Rope {
     }
 
     /** Rotated values per head. */
+    /** Whether pairs are the two halves (NEOX) rather than adjacent values (NORM). */
+    public boolean neox() {
+        return neox;
+    }
+
     public int dims() {
         return dims;
     }

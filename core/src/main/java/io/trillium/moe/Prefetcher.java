@@ -51,6 +51,11 @@ public final class Prefetcher {
         this.predict = source.prefetches() && source.wantsPredictions();
     }
 
+    /** Whether {@link #routed} predicts the next layer's experts from the residual stream it is given. */
+    public boolean predicts() {
+        return predict;
+    }
+
     /** Per-decoding-state scratch (one thread at a time). */
     public final class Scratch {
         private final float[] h = new float[cfg.hidden()];

@@ -53,7 +53,7 @@ final class Cublas implements AutoCloseable {
         JCublas2.cublasSetStream(handle, new cudaStream_t(s));
         int rc = JCublas2.cublasSgemv(handle, cublasOperation.CUBLAS_OP_T, n, rows, one, w, ld, x, 1, zero, y, 1);
         if (rc != 0) {
-            throw new CudaContext.CudaException("cublasSgemv failed: " + jcuda.jcublas.cublasStatus.stringFor(rc));
+            throw new JCudaGpu.CudaException("cublasSgemv failed: " + jcuda.jcublas.cublasStatus.stringFor(rc));
         }
     }
 

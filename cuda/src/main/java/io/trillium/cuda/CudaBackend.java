@@ -1,12 +1,9 @@
 package io.trillium.cuda;
 
 import io.trillium.backend.ComputeBackend;
+import io.trillium.backend.Device;
 import io.trillium.quant.GgmlType;
 import io.trillium.quant.Tensor;
-import jcuda.Pointer;
-import jcuda.driver.CUdeviceptr;
-import jcuda.driver.CUevent;
-import jcuda.driver.CUstream;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -15,19 +12,19 @@ import java.util.HashSet;
 import java.util.Map;
 import java.util.Set;
 
-import static io.trillium.cuda.CudaContext.check;
-import static jcuda.driver.JCudaDriver.*;
-
 /**
- * The GPU backend for the always-active part. Weight matrices are uploaded to VRAM on first use (as
- * long as the budget allows; the file's quantized blocks, unchanged) and their mat-vecs run on the
- * project's kernels (F32 on cuBLAS where it loads). Everything else goes to the host backend: routed
- * experts ({@link #hostBackend()}, so they are computed next to the memory that holds them), weight
- * types without a kernel, and matrices that did not fit the budget.
+ * The GPU backend for the always-active part. Weight matrices are uploaded to VRAM once (as long as
+ * the budget allows; the file's quantized blocks, unchanged) and computed on the project's kernels (F32
+ * on cuBLAS where it loads). Routed experts stay on the host backend ({@link #hostBackend()}), next to
+ * the memory that holds them.
  *
- * <p>Hybrid decode: {@link #startSwiglu} launches the shared expert asynchronously on the stream and
- * returns at once, so the model runs the routed experts on the CPU meanwhile; {@link #stats()} reports
- * how much of the GPU's FFN time the host never had to wait for.
+ * <p>Two ways a model uses it. Through {@link #device()} (deepseek2): the model keeps its whole
+ * always-active part and its latent KV cache in VRAM and queues a layer's work on one stream; per MoE
+ * layer only the normalised hidden state and the router logits come to the host, which runs the chosen
+ * experts while the GPU runs the shared expert, and sends their sum back. Through {@link #matVec} and
+ * {@link #startSwiglu} (every model): one matrix at a time, the shared expert asynchronously while the
+ * host runs the routed experts; {@link #stats()} reports how much of the GPU's FFN time the host never
+ * waited for.
  *
  * <p>Weights are keyed by the address of their data: the model owns the mapping and this backend, and
  * closes the backend before unmapping. One thread at a time (the methods are synchronized).
@@ -38,66 +35,68 @@ public final class CudaBackend implements ComputeBackend {
     /** What the backend did so far. */
     public record Stats(String device, Map<String, String> kernelsFrom, String matVecF32, long vramBudget,
                         long vramUsed, Map<String, Long> vramByTag, int residentTensors, int hostTensors,
-                        long gpuMatVecs, long hostMatVecs, long asyncFfns, double overlap) {
+                        long gpuMatVecs, long hostMatVecs, long asyncFfns, double overlap, long deviceSyncs,
+                        double deviceSyncWaitMs) {
     }
 
     private record Key(long address, long bytes) {
     }
 
     private final ComputeBackend host;
-    private final CudaContext ctx;
+    private final Gpu gpu;
     private final CudaKernels kernels;
-    private final Cublas cublas;   // null: own kernels for F32 too
-    private final DeviceMemory<CUdeviceptr> memory;
-    private final CUstream stream;
-    private final CUevent ffnStart;
-    private final CUevent ffnDone;
-    private final String deviceName;
-    private final Map<Key, DeviceMemory.Block<CUdeviceptr>> resident = new HashMap<>();
+    private final DeviceMemory<Long> memory;
+    private final long stream;
+    private final long ffnStart;
+    private final long ffnDone;
+    private final Map<Key, DeviceMemory.Block<Long>> resident = new HashMap<>();
     private final Set<Key> onHost = new HashSet<>();
+    private final Map<Long, DeviceMemory.Block<Long>> vectors = new HashMap<>();
     // activations of synchronous mat-vecs, and of the asynchronous FFN (separate: it may be in flight)
     private final Buffers sync = new Buffers("activations");
     private final Buffers ffn = new Buffers("ffn activations");
+    private final Staging staging = new Staging();
+    private final OnDevice device = new OnDevice();
+    private MemorySegment downloadBuf;
     private boolean ffnInFlight;
     private long gpuMatVecs;
     private long hostMatVecs;
     private long asyncFfns;
     private double ffnGpuMs;
     private double ffnWaitMs;
+    private long deviceSyncs;
+    private double deviceSyncWaitMs;
     private boolean closed;
+    private boolean deviceStep = true;
 
-    private CudaBackend(GpuOptions options, ComputeBackend host) {
+    /** A backend on {@code gpu} (which it owns, as it owns {@code host}). */
+    CudaBackend(Gpu gpu, GpuOptions options, ComputeBackend host) {
         this.host = host;
-        CudaSupport.Probe p = CudaSupport.probe();
-        this.ctx = new CudaContext(options.device());
-        CudaKernels k = null;
-        Cublas b = null;
-        DeviceMemory<CUdeviceptr> m = null;
+        this.gpu = gpu;
         try {
-            k = new CudaKernels(ctx);
-            b = Cublas.tryCreate();
-            long free = ctx.memInfo()[0];
+            this.kernels = new CudaKernels(gpu);
+            long free = gpu.memInfo()[0];
             long budget = options.vramBudget() > 0 ? Math.min(options.vramBudget(), free) : free - free / 10;
-            m = new DeviceMemory<>(ctx.allocator(), budget);
+            this.memory = new DeviceMemory<>(new DeviceAllocator<>() {
+                @Override
+                public Long allocate(long bytes) {
+                    return gpu.alloc(bytes);
+                }
+
+                @Override
+                public void free(Long address) {
+                    gpu.free(address);
+                }
+            }, budget);
+            this.stream = gpu.newStream();
+            this.ffnStart = gpu.newEvent();
+            this.ffnDone = gpu.newEvent();
         } catch (RuntimeException | Error e) {
-            if (b != null) {
-                b.close();
-            }
-            if (k != null) {
-                k.close();
-            }
-            ctx.close();
+            gpu.close();
             throw e;
         }
-        this.kernels = k;
-        this.cublas = b;
-        this.memory = m;
-        this.stream = ctx.newStream();
-        this.ffnStart = ctx.newEvent(true);
-        this.ffnDone = ctx.newEvent(true);
-        this.deviceName = options.device() == 0 && p.deviceName() != null ? p.deviceName() : "CUDA device " + options.device();
         LOG.log(System.Logger.Level.INFO, "GPU backend on {0}: kernels from {1}, F32 mat-vec by {2}, VRAM budget {3} bytes",
-                deviceName, kernels.loadedFrom(), matVecF32Path(), memory.budget());
+                gpu.name(), gpu.kernelsFrom(), gpu.sgemvPath(), memory.budget());
     }
 
     /**
@@ -114,7 +113,7 @@ public final class CudaBackend implements ComputeBackend {
         if (!p.available()) {
             throw new IllegalStateException("no usable CUDA device: " + p.reason());
         }
-        return new CudaBackend(options, host);
+        return new CudaBackend(new JCudaGpu(options.device()), options, host);
     }
 
     /**
@@ -127,7 +126,7 @@ public final class CudaBackend implements ComputeBackend {
                 : CudaSupport.probe().available() ? null : "no usable CUDA device: " + CudaSupport.probe().reason();
         if (reason == null) {
             try {
-                return new CudaBackend(options, host);
+                return create(options, host);
             } catch (RuntimeException e) {
                 reason = "the GPU backend failed to start: " + e.getMessage();
             }
@@ -136,10 +135,6 @@ public final class CudaBackend implements ComputeBackend {
             why.accept(reason);
         }
         return host;
-    }
-
-    private String matVecF32Path() {
-        return cublas != null ? "cuBLAS sgemv" : "own kernel (cuBLAS unavailable: " + Cublas.unavailableReason() + ")";
     }
 
     @Override
@@ -152,14 +147,28 @@ public final class CudaBackend implements ComputeBackend {
         return host.threads();
     }
 
-    /** The device copy of {@code w}, uploading it now if the budget allows; null: compute on the host. */
-    private DeviceMemory.Block<CUdeviceptr> resident(Tensor w) {
+    @Override
+    public Device device() {
+        return deviceStep ? device : null;
+    }
+
+    /**
+     * This backend without {@link #device()}: models then offload matrix by matrix (the path of every
+     * architecture without a device step), for comparing the two. Call before loading a model on it.
+     */
+    public CudaBackend withoutDeviceStep() {
+        deviceStep = false;
+        return this;
+    }
+
+    /** The device copy of {@code w} (2-D, or a 3-D stack when {@code stacks}), uploading it now if the budget allows; null: host. */
+    private DeviceMemory.Block<Long> resident(Tensor w, boolean stacks) {
         MemorySegment data = w.data();
-        if (!data.isNative() || !CudaKernels.hasMatVec(w.type()) || (w.rank() > 2 && w.dim(2) != 1)) {
+        if (!data.isNative() || !CudaKernels.hasMatVec(w.type()) || (!stacks && w.rank() > 2 && w.dim(2) != 1)) {
             return null;
         }
         Key key = new Key(data.address(), data.byteSize());
-        DeviceMemory.Block<CUdeviceptr> b = resident.get(key);
+        DeviceMemory.Block<Long> b = resident.get(key);
         if (b != null || onHost.contains(key)) {
             return b;
         }
@@ -168,7 +177,7 @@ public final class CudaBackend implements ComputeBackend {
             return null;
         }
         b = memory.allocate("weights", data.byteSize());
-        upload(data, b.handle());
+        gpu.copyToDevice(b.handle(), data, data.byteSize(), 0);
         resident.put(key, b);
         return b;
     }
@@ -178,21 +187,10 @@ public final class CudaBackend implements ComputeBackend {
         return 64L << 20;
     }
 
-    /** Synchronous upload in chunks (a ByteBuffer view is limited to 2 GiB). */
-    private void upload(MemorySegment data, CUdeviceptr dst) {
-        long chunk = 1L << 30;
-        for (long off = 0; off < data.byteSize(); off += chunk) {
-            long n = Math.min(chunk, data.byteSize() - off);
-            check(cuMemcpyHtoD(dst.withByteOffset(off), Pointer.to(data.asSlice(off, n).asByteBuffer()), n),
-                    "upload of " + n + " weight bytes");
-        }
-    }
-
     @Override
     public synchronized void matVec(Tensor w, float[] x, int xOff, float[] y, int yOff) {
         ensureOpen();
-        ctx.makeCurrent();
-        DeviceMemory.Block<CUdeviceptr> dw = resident(w);
+        DeviceMemory.Block<Long> dw = resident(w, false);
         if (dw == null) {
             hostMatVecs++;
             host.matVec(w, x, xOff, y, yOff);
@@ -201,30 +199,32 @@ public final class CudaBackend implements ComputeBackend {
         int n = Math.toIntExact(w.rowLength());
         int rows = Math.toIntExact(w.rowCount());
         sync.ensure(n, rows, 0);
-        sync.stageIn(x, xOff, n, sync.x, stream);
-        launchMatVec(w, dw.handle(), sync.x.handle(), sync.y.handle(), n, rows);
-        sync.stageOut(sync.y, rows, stream);
-        check(cuStreamSynchronize(stream), "cuStreamSynchronize");
+        sync.stageIn(x, xOff, n, sync.x);
+        launchMatVec(w, dw.handle(), rows, 1, 0, sync.x.handle(), 0, sync.y.handle(), 0);
+        sync.stageOut(sync.y, rows);
+        gpu.awaitStream(stream);
         sync.copyOut(y, yOff, rows);
-        gpuMatVecs++;
     }
 
-    private void launchMatVec(Tensor w, CUdeviceptr dw, CUdeviceptr x, CUdeviceptr y, int n, int rows) {
-        if (w.type() == GgmlType.F32 && cublas != null) {
-            cublas.sgemv(dw, n, rows, Math.toIntExact(w.rowBytes() / Float.BYTES), x, y, stream);
-        } else {
-            kernels.matVec(w.type(), dw, w.rowBytes(), x, y, n, rows, stream);
+    private void launchMatVec(Tensor w, long dw, int rows, int heads, long headBytes, long x, int xStride, long y,
+                              int yStride) {
+        int n = Math.toIntExact(w.rowLength());
+        if (heads == 1 && w.type() == GgmlType.F32
+                && gpu.sgemv(dw, n, rows, Math.toIntExact(w.rowBytes() / Float.BYTES), x, y, stream)) {
+            gpuMatVecs++;
+            return;
         }
+        kernels.matVec(w.type(), dw, w.rowBytes(), rows, heads, headBytes, x, xStride, y, yStride, n, stream);
+        gpuMatVecs += heads;
     }
 
     @Override
     public synchronized Pending startSwiglu(Tensor gate, Tensor up, Tensor down, float[] h, float[] g, float[] u,
                                             float[] out) {
         ensureOpen();
-        ctx.makeCurrent();
-        DeviceMemory.Block<CUdeviceptr> dg = resident(gate);
-        DeviceMemory.Block<CUdeviceptr> du = dg == null ? null : resident(up);
-        DeviceMemory.Block<CUdeviceptr> dd = du == null ? null : resident(down);
+        DeviceMemory.Block<Long> dg = resident(gate, false);
+        DeviceMemory.Block<Long> du = dg == null ? null : resident(up, false);
+        DeviceMemory.Block<Long> dd = du == null ? null : resident(down, false);
         if (dd == null || ffnInFlight) {
             return ComputeBackend.super.startSwiglu(gate, up, down, h, g, u, out);
         }
@@ -232,27 +232,24 @@ public final class CudaBackend implements ComputeBackend {
         int f = Math.toIntExact(gate.rowCount());
         int d = Math.toIntExact(down.rowCount());
         ffn.ensure(n, d, f);
-        check(cuEventRecord(ffnStart, stream), "cuEventRecord");
-        ffn.stageIn(h, 0, n, ffn.x, stream);   // h is copied into pinned memory now: the caller may reuse it
-        launchMatVec(gate, dg.handle(), ffn.x.handle(), ffn.g.handle(), n, f);
-        launchMatVec(up, du.handle(), ffn.x.handle(), ffn.u.handle(), n, f);
+        gpu.record(ffnStart, stream);
+        ffn.stageIn(h, 0, n, ffn.x);   // h is copied into pinned memory now: the caller may reuse it
+        launchMatVec(gate, dg.handle(), f, 1, 0, ffn.x.handle(), 0, ffn.g.handle(), 0);
+        launchMatVec(up, du.handle(), f, 1, 0, ffn.x.handle(), 0, ffn.u.handle(), 0);
         kernels.swiglu(ffn.g.handle(), ffn.u.handle(), f, stream);
-        launchMatVec(down, dd.handle(), ffn.g.handle(), ffn.y.handle(), f, d);
-        ffn.stageOut(ffn.y, d, stream);
-        check(cuEventRecord(ffnDone, stream), "cuEventRecord");
+        launchMatVec(down, dd.handle(), d, 1, 0, ffn.g.handle(), 0, ffn.y.handle(), 0);
+        ffn.stageOut(ffn.y, d);
+        gpu.record(ffnDone, stream);
         ffnInFlight = true;
-        gpuMatVecs += 3;
         asyncFfns++;
         return () -> awaitFfn(out, d);
     }
 
     private synchronized void awaitFfn(float[] out, int d) {
         long t0 = System.nanoTime();
-        check(cuEventSynchronize(ffnDone), "cuEventSynchronize");
+        gpu.awaitEvent(ffnDone);
         ffnWaitMs += (System.nanoTime() - t0) / 1e6;
-        float[] ms = new float[1];
-        check(cuEventElapsedTime(ms, ffnStart, ffnDone), "cuEventElapsedTime");
-        ffnGpuMs += ms[0];
+        ffnGpuMs += gpu.elapsedMs(ffnStart, ffnDone);
         ffn.copyOut(out, 0, d);
         ffnInFlight = false;
     }
@@ -260,8 +257,9 @@ public final class CudaBackend implements ComputeBackend {
     /** What ran where, VRAM in use, and the overlap of the asynchronous FFN with the host's work. */
     public synchronized Stats stats() {
         double overlap = ffnGpuMs > 0 ? Math.max(0, 1 - ffnWaitMs / ffnGpuMs) : Double.NaN;
-        return new Stats(deviceName, kernels.loadedFrom(), matVecF32Path(), memory.budget(), memory.used(),
-                memory.usedByTag(), resident.size(), onHost.size(), gpuMatVecs, hostMatVecs, asyncFfns, overlap);
+        return new Stats(gpu.name(), gpu.kernelsFrom(), gpu.sgemvPath(), memory.budget(), memory.used(),
+                memory.usedByTag(), resident.size(), onHost.size(), gpuMatVecs, hostMatVecs, asyncFfns, overlap,
+                deviceSyncs, deviceSyncWaitMs);
     }
 
     private void ensureOpen() {
@@ -277,35 +275,215 @@ public final class CudaBackend implements ComputeBackend {
         }
         closed = true;
         try {
-            ctx.makeCurrent();
-            cuStreamSynchronize(stream);
+            gpu.awaitStream(stream);
             sync.free();
             ffn.free();
-            memory.close();
-            cuEventDestroy(ffnStart);
-            cuEventDestroy(ffnDone);
-            cuStreamDestroy(stream);
-            if (cublas != null) {
-                cublas.close();
+            staging.free();
+            if (downloadBuf != null) {
+                gpu.freePinned(downloadBuf);
             }
-            kernels.close();
-            ctx.close();
+            memory.close();
+            gpu.close();
         } finally {
             host.close();
+        }
+    }
+
+    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
+
+    /** A pinned buffer of at least {@code bytes}, replacing {@code old} (freed) when it is smaller. */
+    private MemorySegment pinned(MemorySegment old, long bytes) {
+        if (old != null && old.byteSize() >= bytes) {
+            return old;
+        }
+        if (old != null) {
+            gpu.freePinned(old);
+        }
+        return gpu.allocPinned(Math.max(bytes, 4096));
+    }
+
+    /**
+     * Pinned staging for {@link Device#upload}: a ring of slots, each reused only after the copy that read
+     * it has run (its event), so uploads never wait for the kernels queued before them.
+     */
+    private final class Staging {
+        private final MemorySegment[] slots = new MemorySegment[4];
+        private final long[] events = new long[slots.length];
+        private int next;
+
+        void upload(float[] src, int off, long dst, int n) {
+            int i = next;
+            next = (next + 1) % slots.length;
+            if (events[i] == 0) {
+                events[i] = gpu.newEvent();
+            } else {
+                gpu.awaitEvent(events[i]);
+            }
+            slots[i] = pinned(slots[i], (long) n * Float.BYTES);
+            MemorySegment.copy(src, off, slots[i], F32, 0, n);
+            gpu.copyToDevice(dst, slots[i], (long) n * Float.BYTES, stream);
+            gpu.record(events[i], stream);
+        }
+
+        void free() {
+            for (int i = 0; i < slots.length; i++) {
+                if (slots[i] != null) {
+                    if (events[i] != 0) {
+                        gpu.awaitEvent(events[i]);
+                    }
+                    gpu.freePinned(slots[i]);
+                    slots[i] = null;
+                }
+            }
+        }
+    }
+
+    /** The {@link Device} view: vectors in VRAM under the budget, work queued on the backend's stream. */
+    private final class OnDevice implements Device {
+        @Override
+        public String name() {
+            return gpu.name();
+        }
+
+        private long at(Vec v, int off, int n) {
+            if (off < 0 || n < 0 || (long) off + n > v.floats()) {
+                throw new IndexOutOfBoundsException("floats " + off + ".." + (off + n) + " of a device vector of "
+                        + v.floats());
+            }
+            return v.handle() + (long) off * Float.BYTES;
+        }
+
+        @Override
+        public Vec vector(String tag, int floats) {
+            synchronized (CudaBackend.this) {
+                ensureOpen();
+                DeviceMemory.Block<Long> b = memory.allocate(tag, Math.max(4L, (long) floats * Float.BYTES));
+                gpu.zero(b.handle(), b.bytes(), stream);
+                vectors.put(b.handle(), b);
+                return new Vec(b.handle(), floats);
+            }
+        }
+
+        @Override
+        public void release(Vec v) {
+            synchronized (CudaBackend.this) {
+                if (v == null || closed) {
+                    return;   // closing the backend freed everything
+                }
+                DeviceMemory.Block<Long> b = vectors.remove(v.handle());
+                if (b == null) {
+                    throw new IllegalStateException("device vector " + v + " is not live (released twice?)");
+                }
+                gpu.awaitStream(stream);   // no queued kernel may still use it
+                memory.free(b);
+            }
+        }
+
+        @Override
+        public Mat matrix(Tensor w) {
+            synchronized (CudaBackend.this) {
+                ensureOpen();
+                DeviceMemory.Block<Long> b = resident(w, true);
+                return b == null ? null : new Mat(b.handle(), w);
+            }
+        }
+
+        @Override
+        public void upload(float[] src, int srcOff, Vec dst, int dstOff, int n) {
+            synchronized (CudaBackend.this) {
+                ensureOpen();
+                staging.upload(src, srcOff, at(dst, dstOff, n), n);
+            }
+        }
+
+        @Override
+        public void download(Vec src, int srcOff, float[] dst, int dstOff, int n) {
+            synchronized (CudaBackend.this) {
+                ensureOpen();
+                downloadBuf = pinned(downloadBuf, (long) n * Float.BYTES);
+                gpu.copyToHost(downloadBuf, at(src, srcOff, n), (long) n * Float.BYTES, stream);
+                long t0 = System.nanoTime();
+                gpu.awaitStream(stream);
+                deviceSyncWaitMs += (System.nanoTime() - t0) / 1e6;
+                deviceSyncs++;
+                MemorySegment.copy(downloadBuf, F32, 0, dst, dstOff, n);
+            }
+        }
+
+        @Override
+        public void matVec(Mat w, int rows, int heads, long headBytes, Vec x, int xOff, int xStride, Vec y, int yOff,
+                           int yStride) {
+            synchronized (CudaBackend.this) {
+                ensureOpen();
+                Tensor t = w.tensor();
+                int n = Math.toIntExact(t.rowLength());
+                if ((long) (heads - 1) * headBytes + rows * t.rowBytes() > t.data().byteSize()) {
+                    throw new IndexOutOfBoundsException(heads + " heads of " + rows + " rows, " + headBytes
+                            + " bytes apart, outside " + t.name());
+                }
+                launchMatVec(t, w.handle(), rows, heads, headBytes, at(x, xOff, (heads - 1) * xStride + n), xStride,
+                        at(y, yOff, (heads - 1) * yStride + rows), yStride);
+            }
+        }
+
+        @Override
+        public void rmsnorm(Vec out, int outOff, Vec x, int xOff, Vec w, int n, float eps) {
+            synchronized (CudaBackend.this) {
+                kernels.rmsnorm(at(out, outOff, n), at(x, xOff, n), at(w, 0, n), n, 1, n, eps, stream);
+            }
+        }
+
+        @Override
+        public void rope(Vec x, int count, int stride, int offset, Vec cs, int dims, boolean neox) {
+            synchronized (CudaBackend.this) {
+                at(x, offset, (count - 1) * stride + dims);
+                kernels.rope(x.handle(), count, stride, offset, at(cs, 0, dims), dims, neox, stream);
+            }
+        }
+
+        @Override
+        public void copy(Vec src, int srcOff, int srcStride, Vec dst, int dstOff, int dstStride, int n, int count) {
+            synchronized (CudaBackend.this) {
+                kernels.copy(at(dst, dstOff, (count - 1) * dstStride + n), dstStride,
+                        at(src, srcOff, (count - 1) * srcStride + n), srcStride, n, count, stream);
+            }
+        }
+
+        @Override
+        public void mlaAttend(Vec qAbs, Vec cache, int cacheOff, Vec att, Vec oLat, int heads, int kvLora, int rope,
+                              int npos, int attStride, float scale) {
+            synchronized (CudaBackend.this) {
+                int width = kvLora + rope;
+                kernels.mlaAttend(at(qAbs, 0, heads * width), at(cache, cacheOff, npos * width),
+                        at(att, 0, (heads - 1) * attStride + npos), at(oLat, 0, heads * kvLora), heads, kvLora, rope,
+                        npos, attStride, scale, stream);
+            }
+        }
+
+        @Override
+        public void swiglu(Vec gate, Vec up, int n) {
+            synchronized (CudaBackend.this) {
+                kernels.swiglu(at(gate, 0, n), at(up, 0, n), n, stream);
+            }
+        }
+
+        @Override
+        public void add(Vec y, Vec x, int n) {
+            synchronized (CudaBackend.this) {
+                kernels.axpy(at(y, 0, n), 1f, at(x, 0, n), n, stream);
+            }
         }
     }
 
     /** Device vectors and their pinned staging, grown to the largest shapes seen (never per token). */
     private final class Buffers {
         final String tag;
-        DeviceMemory.Block<CUdeviceptr> x;
-        DeviceMemory.Block<CUdeviceptr> y;
-        DeviceMemory.Block<CUdeviceptr> g;
-        DeviceMemory.Block<CUdeviceptr> u;
-        CudaContext.Pinned in;
-        CudaContext.Pinned outBuf;
-        MemorySegment inSeg;
-        MemorySegment outSeg;
+        DeviceMemory.Block<Long> x;
+        DeviceMemory.Block<Long> y;
+        DeviceMemory.Block<Long> g;
+        DeviceMemory.Block<Long> u;
+        MemorySegment in;
+        MemorySegment out;
 
         Buffers(String tag) {
             this.tag = tag;
@@ -318,25 +496,11 @@ public final class CudaBackend implements ComputeBackend {
                 g = grow(g, ffnWidth);
                 u = grow(u, ffnWidth);
             }
-            long inBytes = (long) Math.max(n, ffnWidth) * Float.BYTES;
-            if (in == null || in.bytes() < inBytes) {
-                if (in != null) {
-                    ctx.freePinned(in);
-                }
-                in = ctx.allocPinned(inBytes);
-                inSeg = MemorySegment.ofBuffer(in.buffer());
-            }
-            long outBytes = (long) rows * Float.BYTES;
-            if (outBuf == null || outBuf.bytes() < outBytes) {
-                if (outBuf != null) {
-                    ctx.freePinned(outBuf);
-                }
-                outBuf = ctx.allocPinned(outBytes);
-                outSeg = MemorySegment.ofBuffer(outBuf.buffer());
-            }
+            in = pinned(in, (long) Math.max(n, ffnWidth) * Float.BYTES);
+            out = pinned(out, (long) rows * Float.BYTES);
         }
 
-        private DeviceMemory.Block<CUdeviceptr> grow(DeviceMemory.Block<CUdeviceptr> b, int floats) {
+        private DeviceMemory.Block<Long> grow(DeviceMemory.Block<Long> b, int floats) {
             long bytes = (long) floats * Float.BYTES;
             if (b != null && b.bytes() >= bytes) {
                 return b;
@@ -347,33 +511,33 @@ public final class CudaBackend implements ComputeBackend {
             return memory.allocate(tag, Math.max(bytes, 4096));
         }
 
-        void stageIn(float[] v, int off, int n, DeviceMemory.Block<CUdeviceptr> dst, CUstream s) {
-            MemorySegment.copy(v, off, inSeg, ValueLayout.JAVA_FLOAT_UNALIGNED, 0, n);
-            check(cuMemcpyHtoDAsync(dst.handle(), in.pointer(), (long) n * Float.BYTES, s), "cuMemcpyHtoDAsync");
+        void stageIn(float[] v, int off, int n, DeviceMemory.Block<Long> dst) {
+            MemorySegment.copy(v, off, in, F32, 0, n);
+            gpu.copyToDevice(dst.handle(), in, (long) n * Float.BYTES, stream);
         }
 
-        void stageOut(DeviceMemory.Block<CUdeviceptr> src, int n, CUstream s) {
-            check(cuMemcpyDtoHAsync(outBuf.pointer(), src.handle(), (long) n * Float.BYTES, s), "cuMemcpyDtoHAsync");
+        void stageOut(DeviceMemory.Block<Long> src, int n) {
+            gpu.copyToHost(out, src.handle(), (long) n * Float.BYTES, stream);
         }
 
         void copyOut(float[] v, int off, int n) {
-            MemorySegment.copy(outSeg, ValueLayout.JAVA_FLOAT_UNALIGNED, 0, v, off, n);
+            MemorySegment.copy(out, F32, 0, v, off, n);
         }
 
         void free() {
-            for (DeviceMemory.Block<CUdeviceptr> b : java.util.Arrays.asList(x, y, g, u)) {
+            for (DeviceMemory.Block<Long> b : java.util.Arrays.asList(x, y, g, u)) {
                 if (b != null) {
                     memory.free(b);
                 }
             }
             x = y = g = u = null;
             if (in != null) {
-                ctx.freePinned(in);
+                gpu.freePinned(in);
             }
-            if (outBuf != null) {
-                ctx.freePinned(outBuf);
+            if (out != null) {
+                gpu.freePinned(out);
             }
-            in = outBuf = null;
+            in = out = null;
         }
     }
 }

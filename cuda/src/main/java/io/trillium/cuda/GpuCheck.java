@@ -1,5 +1,6 @@
 package io.trillium.cuda;
 
+import io.trillium.backend.ComputeBackend;
 import io.trillium.backend.CpuBackend;
 import io.trillium.model.LanguageModel;
 import io.trillium.model.Models;
@@ -53,6 +54,11 @@ public final class GpuCheck {
 
     /** CPU vs GPU on {@code model}: a fixed prompt, then greedy decoding on each backend independently. */
     public static Result compare(Path model, GpuOptions options) throws IOException {
+        return compare(model, host -> CudaBackend.create(options, host));
+    }
+
+    /** CPU vs the backend {@code make} builds over a CPU backend. */
+    static Result compare(Path model, java.util.function.Function<ComputeBackend, CudaBackend> make) throws IOException {
         int threads = Math.max(1, Runtime.getRuntime().availableProcessors());
         List<float[]> cpu = new ArrayList<>();
         int[] cpuTokens;
@@ -62,7 +68,7 @@ public final class GpuCheck {
         List<float[]> gpu = new ArrayList<>();
         int[] gpuTokens;
         CudaBackend.Stats stats;
-        CudaBackend backend = CudaBackend.create(options, new CpuBackend(threads));
+        CudaBackend backend = make.apply(new CpuBackend(threads));
         try (LanguageModel m = Models.load(model, backend)) {
             gpuTokens = run(m, gpu);
             stats = backend.stats();
@@ -77,7 +83,13 @@ public final class GpuCheck {
     /** Prompt ids 1..PROMPT (mod vocab), one forward per token, then greedy; collects every step's logits. */
     private static int[] run(LanguageModel m, List<float[]> logits) {
         int vocab = m.config().vocab();
-        LanguageModel.State s = m.newState(PROMPT + GENERATE + 1);
+        try (LanguageModel.State s = m.newState(PROMPT + GENERATE + 1)) {
+            return run(m, s, logits);
+        }
+    }
+
+    private static int[] run(LanguageModel m, LanguageModel.State s, List<float[]> logits) {
+        int vocab = m.config().vocab();
         float[] l = null;
         for (int i = 1; i <= PROMPT; i++) {
             l = m.forward(s, new int[] {i % vocab});
@@ -130,9 +142,14 @@ public final class GpuCheck {
         boolean ok = true;
         for (String a : args) {
             for (Path model : models(Path.of(a))) {
-                Result r = compare(model, GpuOptions.fromSystemProperties());
+                GpuOptions o = GpuOptions.fromSystemProperties();
+                Result r = compare(model, o);
                 System.out.println((r.passed() ? "PASS " : "FAIL ") + r);
                 ok &= r.passed();
+                // the one-matrix-at-a-time path too (what models without a device step use)
+                Result single = compare(model, host -> CudaBackend.create(o, host).withoutDeviceStep());
+                System.out.println((single.passed() ? "PASS " : "FAIL ") + "(matrix by matrix) " + single);
+                ok &= single.passed();
             }
         }
         System.exit(ok ? 0 : 1);

@@ -4,71 +4,62 @@ import io.trillium.model.Ops;
 import io.trillium.moe.Router;
 import io.trillium.quant.GgmlType;
 import io.trillium.quant.Kernels;
-import jcuda.Pointer;
-import jcuda.driver.CUdeviceptr;
-import jcuda.driver.CUstream;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 
-import static io.trillium.cuda.CudaContext.check;
-import static jcuda.driver.JCudaDriver.*;
 import static org.junit.jupiter.api.Assertions.*;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-/** GPU only: each kernel against the CPU code it mirrors (quant's scalar kernels, core's Ops/Router/attention). */
+/**
+ * Each kernel against the CPU code it mirrors (quant's scalar kernels, core's Ops/Router/attention): on
+ * the host emulator of the kernels always, and on the CUDA device too when one is present.
+ */
 class GpuKernelsTest {
-    static CudaContext ctx;
-    static CudaKernels k;
-    static CUstream s;
-    static final List<CUdeviceptr> allocated = new ArrayList<>();
+    static final List<Gpu> opened = new ArrayList<>();
 
-    @BeforeAll
-    static void start() {
-        CudaSupport.Probe p = CudaSupport.probe();
-        assumeTrue(p.available(), () -> "skipped: " + p.reason());
-        ctx = new CudaContext(0);
-        k = new CudaKernels(ctx);
-        s = ctx.newStream();
-        System.out.println("kernels from " + k.loadedFrom());
+    /** The emulator, and the real device where the probe finds one. */
+    static List<Gpu> gpus() {
+        if (opened.isEmpty()) {
+            opened.add(new EmulatedGpu(1L << 30));
+            if (CudaSupport.probe().available()) {
+                opened.add(new JCudaGpu(0));
+            } else {
+                System.out.println("GPU part skipped, emulator only: " + CudaSupport.probe().reason());
+            }
+        }
+        return opened;
     }
 
     @AfterAll
     static void stop() {
-        if (ctx != null) {
-            allocated.forEach(p -> cuMemFree(p));
-            k.close();
-            ctx.close();
-        }
+        opened.forEach(Gpu::close);
+        opened.clear();
     }
 
-    static CUdeviceptr dev(float[] v) {
-        CUdeviceptr p = new CUdeviceptr();
-        check(cuMemAlloc(p, Math.max(4L, 4L * v.length)), "alloc");
-        allocated.add(p);
-        check(cuMemcpyHtoD(p, Pointer.to(v), 4L * v.length), "h2d");
+    static long dev(Gpu g, float[] v) {
+        MemorySegment m = Arena.ofAuto().allocate(Math.max(4L, 4L * v.length), 64);
+        MemorySegment.copy(v, 0, m, ValueLayout.JAVA_FLOAT_UNALIGNED, 0, v.length);
+        return dev(g, m);
+    }
+
+    static long dev(Gpu g, MemorySegment m) {
+        long p = g.alloc(m.byteSize());
+        g.copyToDevice(p, m, m.byteSize(), 0);
         return p;
     }
 
-    static CUdeviceptr dev(MemorySegment m) {
-        CUdeviceptr p = new CUdeviceptr();
-        check(cuMemAlloc(p, m.byteSize()), "alloc");
-        allocated.add(p);
-        check(cuMemcpyHtoD(p, Pointer.to(m.asByteBuffer()), m.byteSize()), "h2d");
-        return p;
-    }
-
-    static float[] host(CUdeviceptr p, int n) {
-        check(cuStreamSynchronize(s), "sync");
-        float[] v = new float[n];
-        check(cuMemcpyDtoH(Pointer.to(v), p, 4L * n), "d2h");
-        return v;
+    static float[] host(Gpu g, long p, int n) {
+        g.awaitStream(0);
+        MemorySegment m = Arena.ofAuto().allocate(4L * n, 64);
+        g.copyToHost(m, p, 4L * n, 0);
+        return m.toArray(ValueLayout.JAVA_FLOAT);
     }
 
     static float[] random(Random r, int n) {
@@ -83,52 +74,58 @@ class GpuKernelsTest {
         assertTrue(GpuCheck.relL2(want, got) <= tol, () -> "rel-L2 " + GpuCheck.relL2(want, got));
     }
 
-    @Test
-    void matVecEveryTypeMatchesTheScalarKernel() {
+    @ParameterizedTest
+    @MethodSource("gpus")
+    void matVecEveryTypeMatchesTheScalarKernel(Gpu g) throws java.io.IOException {
+        CudaKernels k = new CudaKernels(g);
         Random r = new Random(1);
-        int n = 512, rows = 37;
-        for (GgmlType t : CudaKernels.MATVEC.keySet()) {
-            float[] w = random(r, n * rows);
-            long rowBytes = t.bytesFor(n);
-            MemorySegment q = Arena.ofAuto().allocate(rowBytes * rows, 64);
-            for (int row = 0; row < rows; row++) {
-                Kernels.quantizer(t).quantize(w, row * n, q, row * rowBytes, n);
+        // ggml's own blocks of every type (type-zoo.gguf: one 256 x 256 tensor per type), 37 rows of each
+        try (io.trillium.gguf.GgufFile zoo = io.trillium.gguf.GgufFile.open(
+                io.trillium.fixtures.Fixtures.models().resolve("type-zoo.gguf"))) {
+            for (GgmlType t : CudaKernels.MATVEC.keySet()) {
+                io.trillium.quant.Tensor w = zoo.tensor(t.name() + ".weight");
+                int n = Math.toIntExact(w.rowLength()), rows = 37;
+                long rowBytes = w.rowBytes();
+                float[] x = random(r, n);
+                float[] want = new float[rows];
+                Kernels.scalar(t).matVec(w.data(), 0, rowBytes, x, n, want, 0, rows);
+                long y = dev(g, new float[rows]);
+                k.matVec(t, dev(g, w.data().asSlice(0, rows * rowBytes)), rowBytes, dev(g, x), y, n, rows, 0);
+                float[] got = host(g, y, rows);
+                close(want, got, 1e-5);
             }
-            float[] x = random(r, n);
-            float[] want = new float[rows];
-            Kernels.scalar(t).matVec(q, 0, rowBytes, x, n, want, 0, rows);
-            CUdeviceptr y = dev(new float[rows]);
-            k.matVec(t, dev(q), rowBytes, dev(x), y, n, rows, s);
-            float[] got = host(y, rows);
-            close(want, got, 1e-5);
         }
     }
 
-    @Test
-    void rmsnormSwigluAxpy() {
+    @ParameterizedTest
+    @MethodSource("gpus")
+    void rmsnormSwigluAxpy(Gpu g) {
+        CudaKernels k = new CudaKernels(g);
         Random r = new Random(2);
         int n = 1000;
         float[] x = random(r, n), w = random(r, n), want = new float[n];
         Ops.rmsnorm(want, 0, x, 0, w, n, 1e-6f);
-        CUdeviceptr out = dev(new float[n]);
-        k.rmsnorm(out, dev(x), dev(w), n, 1, n, 1e-6f, s);
-        close(want, host(out, n), 1e-6);
+        long out = dev(g, new float[n]);
+        k.rmsnorm(out, dev(g, x), dev(g, w), n, 1, n, 1e-6f, 0);
+        close(want, host(g, out, n), 1e-6);
 
-        float[] g = random(r, n), u = random(r, n), g2 = g.clone();
+        float[] gate = random(r, n), u = random(r, n), g2 = gate.clone();
         Ops.swiglu(g2, u, n);
-        CUdeviceptr dg = dev(g);
-        k.swiglu(dg, dev(u), n, s);
-        close(g2, host(dg, n), 1e-6);
+        long dg = dev(g, gate);
+        k.swiglu(dg, dev(g, u), n, 0);
+        close(g2, host(g, dg, n), 1e-6);
 
         float[] y = random(r, n), y2 = y.clone();
         Ops.axpy(y2, 0.5f, x, n);
-        CUdeviceptr dy = dev(y);
-        k.axpy(dy, 0.5f, dev(x), n, s);
-        close(y2, host(dy, n), 1e-7);
+        long dy = dev(g, y);
+        k.axpy(dy, 0.5f, dev(g, x), n, 0);
+        close(y2, host(g, dy, n), 1e-7);
     }
 
-    @Test
-    void ropeNormAndNeox() {
+    @ParameterizedTest
+    @MethodSource("gpus")
+    void ropeNormAndNeox(Gpu g) {
+        CudaKernels k = new CudaKernels(g);
         Random r = new Random(3);
         int dims = 64, heads = 5, stride = 192, offset = 128;
         float[] cos = new float[dims / 2], sin = new float[dims / 2], cs = new float[dims];
@@ -148,14 +145,16 @@ class GpuKernelsTest {
                     want[off + b] = x0 * sin[i] + x1 * cos[i];
                 }
             }
-            CUdeviceptr dx = dev(x);
-            k.rope(dx, heads, stride, offset, dev(cs), dims, neox, s);
-            close(want, host(dx, x.length), 1e-6);
+            long dx = dev(g, x);
+            k.rope(dx, heads, stride, offset, dev(g, cs), dims, neox, 0);
+            close(want, host(g, dx, x.length), 1e-6);
         }
     }
 
-    @Test
-    void mlaAttentionMatchesTheHostLoop() {
+    @ParameterizedTest
+    @MethodSource("gpus")
+    void mlaAttentionMatchesTheHostLoop(Gpu g) {
+        CudaKernels k = new CudaKernels(g);
         Random r = new Random(4);
         int heads = 4, kvLora = 64, rope = 16, width = kvLora + rope, npos = 37, cap = 64;
         float scale = 0.1f;
@@ -173,13 +172,15 @@ class GpuKernelsTest {
                 }
             }
         }
-        CUdeviceptr o = dev(new float[heads * kvLora]);
-        k.mlaAttend(dev(q), dev(cache), dev(new float[heads * cap]), o, heads, kvLora, rope, npos, cap, scale, s);
-        close(want, host(o, heads * kvLora), 1e-5);
+        long o = dev(g, new float[heads * kvLora]);
+        k.mlaAttend(dev(g, q), dev(g, cache), dev(g, new float[heads * cap]), o, heads, kvLora, rope, npos, cap, scale, 0);
+        close(want, host(g, o, heads * kvLora), 1e-5);
     }
 
-    @Test
-    void routerMatchesCoreRouter() {
+    @ParameterizedTest
+    @MethodSource("gpus")
+    void routerMatchesCoreRouter(Gpu g) {
+        CudaKernels k = new CudaKernels(g);
         Random r = new Random(5);
         int experts = 64, used = 6;
         for (int variant = 0; variant < 4; variant++) {
@@ -190,14 +191,65 @@ class GpuKernelsTest {
             int[] ids = new int[used];
             float[] weights = new float[used];
             router.route(logits, sigmoid ? bias : null, ids, weights);
-            CUdeviceptr dIds = dev(new float[used]), dW = dev(new float[used]);
-            k.routerTopK(dev(logits), sigmoid ? dev(bias) : new CUdeviceptr(), experts, used, sigmoid, true, 2.5f,
-                    groups, groupsUsed, dIds, dW, s);
-            float[] gotIds = host(dIds, used);
+            long dIds = dev(g, new float[used]), dW = dev(g, new float[used]);
+            k.routerTopK(dev(g, logits), sigmoid ? dev(g, bias) : 0L, experts, used, sigmoid, true, 2.5f,
+                    groups, groupsUsed, dIds, dW, 0);
+            float[] gotIds = host(g, dIds, used);
             for (int j = 0; j < used; j++) {
                 assertEquals(ids[j], Float.floatToRawIntBits(gotIds[j]), "variant " + variant + " choice " + j);
             }
-            close(weights, host(dW, used), 1e-6);
+            close(weights, host(g, dW, used), 1e-6);
         }
+    }
+
+    @ParameterizedTest
+    @MethodSource("gpus")
+    void matVecOverHeadsTakesEachHeadsRowsAndStrides(Gpu g) {
+        CudaKernels k = new CudaKernels(g);
+        Random r = new Random(6);
+        int n = 256, rows = 19, heads = 5, rowsPerStack = 24, xStride = 300, yStride = 40;
+        for (GgmlType t : new GgmlType[] {GgmlType.F32, GgmlType.Q8_0, GgmlType.Q4_K, GgmlType.Q6_K}) {
+            long rowBytes = t.bytesFor(n);
+            long headBytes = rowsPerStack * rowBytes;   // heads further apart than their rows (a strided view)
+            float[] w = random(r, n * rowsPerStack * heads);
+            MemorySegment q = Arena.ofAuto().allocate(headBytes * heads, 64);
+            for (int row = 0; row < rowsPerStack * heads; row++) {
+                Kernels.quantizer(t).quantize(w, row * n, q, row * rowBytes, n);
+            }
+            float[] x = random(r, xStride * heads);
+            float[] want = new float[yStride * heads];
+            for (int h = 0; h < heads; h++) {
+                float[] xh = java.util.Arrays.copyOfRange(x, h * xStride, h * xStride + n);
+                float[] yh = new float[rows];
+                Kernels.scalar(t).matVec(q, h * headBytes, rowBytes, xh, n, yh, 0, rows);
+                System.arraycopy(yh, 0, want, h * yStride, rows);
+            }
+            long y = dev(g, new float[yStride * heads]);
+            k.matVec(t, dev(g, q), rowBytes, rows, heads, headBytes, dev(g, x), xStride, y, yStride, n, 0);
+            float[] got = host(g, y, yStride * heads);
+            close(want, got, 1e-5);
+            for (int h = 0; h < heads; h++) {
+                for (int i = rows; i < yStride; i++) {
+                    assertEquals(0f, got[h * yStride + i], t + ": head " + h + " wrote past its rows");
+                }
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("gpus")
+    void stridedCopy(Gpu g) {
+        CudaKernels k = new CudaKernels(g);
+        Random r = new Random(7);
+        int n = 37, count = 6, srcStride = 50, dstStride = 64;
+        float[] src = random(r, srcStride * count);
+        float[] want = new float[dstStride * count];
+        for (int c = 0; c < count; c++) {
+            System.arraycopy(src, c * srcStride + 3, want, c * dstStride + 5, n);
+        }
+        long dst = dev(g, new float[dstStride * count]);
+        long ds = dev(g, src);
+        k.copy(dst + 5 * 4, dstStride, ds + 3 * 4, srcStride, n, count, 0);
+        assertArrayEquals(want, host(g, dst, dstStride * count));
     }
 }

@@ -9,21 +9,51 @@ import java.util.List;
 import static org.junit.jupiter.api.Assertions.*;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-/** GPU only: every fixture model's logits on the GPU backend against the CPU backend. */
+/**
+ * Every fixture model's logits on the GPU backend against the CPU backend: on the host emulator of the
+ * kernels always (the whole backend and every kernel it launches, device step and matrix-by-matrix
+ * path), on the CUDA device when one is present.
+ */
 class GpuLogitsTest {
 
+    static void check(GpuCheck.Result r, boolean deviceStep) {
+        System.out.println(r);
+        assertTrue(r.worstRelL2() <= GpuCheck.MAX_REL_L2, r::toString);
+        assertArrayEquals(r.cpuTokens(), r.gpuTokens(), r::toString);
+        assertTrue(r.stats().gpuMatVecs() > 0, "nothing ran on the GPU: " + r);
+        if (deviceStep) {
+            assertTrue(r.stats().deviceSyncs() > 0, "the device step did not run: " + r);
+            assertEquals(0, r.stats().hostMatVecs(), "a matrix of the device step ran on the host: " + r);
+        } else {
+            assertEquals(0, r.stats().deviceSyncs(), r::toString);
+        }
+    }
+
     @Test
-    void everyFixtureModelMatchesTheCpuBackend() throws Exception {
-        CudaSupport.Probe p = CudaSupport.probe();
-        assumeTrue(p.available(), () -> "skipped: " + p.reason());
+    void everyFixtureModelMatchesTheCpuBackendOnTheEmulator() throws Exception {
         List<Path> models = GpuCheck.models(Fixtures.models());
         assertFalse(models.isEmpty());
         for (Path m : models) {
-            GpuCheck.Result r = GpuCheck.compare(m, GpuOptions.auto());
-            System.out.println(r);
-            assertTrue(r.worstRelL2() <= GpuCheck.MAX_REL_L2, r::toString);
-            assertArrayEquals(r.cpuTokens(), r.gpuTokens(), r::toString);
-            assertTrue(r.stats().gpuMatVecs() > 0, "nothing ran on the GPU: " + r);
+            boolean mla = m.getFileName().toString().startsWith("ds2");
+            EmulatedGpu[] gpu = new EmulatedGpu[1];
+            GpuCheck.Result r = GpuCheck.compare(m, host -> new CudaBackend(gpu[0] = new EmulatedGpu(1L << 30),
+                    GpuOptions.auto(), host));
+            check(r, mla);
+            assertEquals(0, gpu[0].used(), "device memory left allocated after the backend closed");
+            if (mla) {
+                check(GpuCheck.compare(m, host -> new CudaBackend(new EmulatedGpu(1L << 30), GpuOptions.auto(), host)
+                        .withoutDeviceStep()), false);
+            }
+        }
+    }
+
+    @Test
+    void everyFixtureModelMatchesTheCpuBackendOnTheGpu() throws Exception {
+        CudaSupport.Probe p = CudaSupport.probe();
+        assumeTrue(p.available(), () -> "skipped: " + p.reason());
+        for (Path m : GpuCheck.models(Fixtures.models())) {
+            check(GpuCheck.compare(m, GpuOptions.auto()), m.getFileName().toString().startsWith("ds2"));
+            check(GpuCheck.compare(m, host -> CudaBackend.create(GpuOptions.auto(), host).withoutDeviceStep()), false);
         }
     }
 

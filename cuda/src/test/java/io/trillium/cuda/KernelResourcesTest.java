@@ -21,7 +21,7 @@ class KernelResourcesTest {
     @Test
     void everyKernelIsAnEntryOfItsPtx() {
         for (var e : CudaKernels.ENTRIES.entrySet()) {
-            String ptx = new String(CudaKernels.resource(e.getKey() + ".ptx", false), StandardCharsets.US_ASCII);
+            String ptx = new String(JCudaGpu.resource(e.getKey() + ".ptx", false), StandardCharsets.US_ASCII);
             assertTrue(ptx.contains(".target sm_80"), e.getKey() + ".ptx targets compute_80");
             for (String k : e.getValue()) {
                 assertTrue(ptx.contains(".visible .entry " + k + "("), e.getKey() + ".ptx lacks entry " + k);
@@ -36,7 +36,7 @@ class KernelResourcesTest {
     @Test
     void fatbinsAreFatbins() {
         for (String m : CudaKernels.ENTRIES.keySet()) {
-            byte[] b = CudaKernels.resource(m + ".fatbin", false);
+            byte[] b = JCudaGpu.resource(m + ".fatbin", false);
             // fatbin header magic 0xBA55ED50, little-endian
             assertEquals(0x50, b[0] & 0xFF, m);
             assertEquals(0xED, b[1] & 0xFF, m);
@@ -47,13 +47,13 @@ class KernelResourcesTest {
 
     @Test
     void ptxTerminatedForModuleLoad() {
-        byte[] b = CudaKernels.resource("ops.ptx", true);
+        byte[] b = JCudaGpu.resource("ops.ptx", true);
         assertEquals(0, b[b.length - 1]);
     }
 
     @Test
     void missingResourceNamesTheScript() {
-        var e = assertThrows(IllegalStateException.class, () -> CudaKernels.resource("nope.ptx", false));
+        var e = assertThrows(IllegalStateException.class, () -> JCudaGpu.resource("nope.ptx", false));
         assertTrue(e.getMessage().contains("build-ptx.sh"), e.getMessage());
     }
 
@@ -63,7 +63,7 @@ class KernelResourcesTest {
         Path src = Path.of("src/main/cuda");
         assertTrue(Files.isDirectory(src), "run from the cuda module directory: " + src.toAbsolutePath());
         Map<String, String> recorded = new TreeMap<>();
-        for (String line : new String(CudaKernels.resource("SOURCES.sha256", false), StandardCharsets.UTF_8).split("\n")) {
+        for (String line : new String(JCudaGpu.resource("SOURCES.sha256", false), StandardCharsets.UTF_8).split("\n")) {
             if (!line.isBlank()) {
                 String[] f = line.trim().split("\\s+");
                 recorded.put(f[1], f[0]);

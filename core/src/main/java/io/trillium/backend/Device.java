@@ -1,0 +1,84 @@
+package io.trillium.backend;
+
+import io.trillium.quant.Tensor;
+
+/**
+ * Vectors and matrices held by a backend in its own memory (VRAM for a GPU), and the operations of a
+ * decode step on them: what lets a model keep its whole always-active part on the device, with only the
+ * hidden state crossing to the host for the routed experts. Operations are queued in call order and may
+ * run asynchronously; {@link #download} waits for everything queued before it. One thread at a time.
+ *
+ * <p>The formulas are those of the host code ({@code Ops}, {@code Rope}, the model's attention), which
+ * the reference implementation in the tests uses directly.
+ */
+public interface Device {
+
+    /** A device vector of {@code floats} values; {@code handle} is the device's own (an address for CUDA). */
+    record Vec(long handle, int floats) {
+    }
+
+    /** A weight matrix on the device: {@code tensor}'s bytes, unchanged. */
+    record Mat(long handle, Tensor tensor) {
+    }
+
+    /** What the device is, for logs and metrics. */
+    String name();
+
+    /** {@code floats} zeros on the device, tagged for the memory report ("activations", "kv cache" ...). */
+    Vec vector(String tag, int floats);
+
+    /** Frees {@code v}; null is ignored. */
+    void release(Vec v);
+
+    /**
+     * {@code w} (2-D, or a 3-D stack) on the device, uploaded once and kept until the device closes;
+     * null when the device has no kernel for its type or no room for it (the caller then computes on
+     * the host).
+     */
+    Mat matrix(Tensor w);
+
+    /** {@code dst[dstOff ..] = src[srcOff .. srcOff + n)}; {@code src} may be reused as soon as this returns. */
+    void upload(float[] src, int srcOff, Vec dst, int dstOff, int n);
+
+    /** Waits for everything queued, then {@code dst[dstOff ..] = src[srcOff .. srcOff + n)}. */
+    void download(Vec src, int srcOff, float[] dst, int dstOff, int n);
+
+    /**
+     * {@code heads} mat-vecs of {@code rows} rows each: head {@code h} uses the rows starting
+     * {@code h · headBytes} bytes into {@code w}, reads {@code x[xOff + h·xStride ..]} (the row length) and
+     * writes {@code y[yOff + h·yStride ..]} ({@code rows} values).
+     */
+    void matVec(Mat w, int rows, int heads, long headBytes, Vec x, int xOff, int xStride, Vec y, int yOff, int yStride);
+
+    /** {@code y = w · x} over all rows of the 2-D matrix {@code w}. */
+    default void matVec(Mat w, Vec x, Vec y) {
+        matVec(w, Math.toIntExact(w.tensor().rowCount()), 1, 0, x, 0, 0, y, 0, 0);
+    }
+
+    /** {@code out[outOff ..] = rmsnorm(x[xOff .. xOff + n)) ⊙ w} (out may be x). */
+    void rmsnorm(Vec out, int outOff, Vec x, int xOff, Vec w, int n, float eps);
+
+    /**
+     * Rotates {@code count} vectors {@code x[k·stride + offset ..]} of {@code dims} values by the angles
+     * {@code cs = [cos (dims/2) | sin (dims/2)]}; NEOX pairs halves, NORM adjacent values.
+     */
+    void rope(Vec x, int count, int stride, int offset, Vec cs, int dims, boolean neox);
+
+    /** {@code count} copies of {@code n} values: {@code dst[dstOff + k·dstStride ..] = src[srcOff + k·srcStride ..]}. */
+    void copy(Vec src, int srcOff, int srcStride, Vec dst, int dstOff, int dstStride, int n, int count);
+
+    /**
+     * MLA decode attention of {@code heads} heads over the first {@code npos} entries
+     * {@code [c (kvLora) | k_pe (rope)]} of the cache starting at {@code cacheOff}:
+     * {@code att[h] = softmax(qAbs[h]·entry · scale)}, {@code oLat[h] = Σ att[h][t]·c[t]};
+     * {@code att} holds {@code attStride} values per head.
+     */
+    void mlaAttend(Vec qAbs, Vec cache, int cacheOff, Vec att, Vec oLat, int heads, int kvLora, int rope, int npos,
+                   int attStride, float scale);
+
+    /** {@code gate[i] = silu(gate[i]) · up[i]}. */
+    void swiglu(Vec gate, Vec up, int n);
+
+    /** {@code y[i] += x[i]} over {@code n} values. */
+    void add(Vec y, Vec x, int n);
+}

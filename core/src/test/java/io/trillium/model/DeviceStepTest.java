@@ -1,0 +1,65 @@
+package io.trillium.model;
+
+import io.trillium.backend.CpuBackend;
+import io.trillium.backend.HostDevice;
+import io.trillium.fixtures.Fixtures;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/**
+ * The MLA decode step with the always-active part on a {@link io.trillium.backend.Device} (as the GPU
+ * backend runs it), on the reference device: the same logits as the host step at every position, the
+ * device really used, its memory freed with the state, and the host step when a matrix does not fit.
+ */
+class DeviceStepTest {
+
+    static float[][] run(LanguageModel m, int[] tokens) {
+        float[][] out = new float[tokens.length][];
+        try (LanguageModel.State s = m.newState(tokens.length + 2)) {
+            for (int i = 0; i < tokens.length; i++) {
+                out[i] = m.forward(s, new int[] {tokens[i]}).clone();
+            }
+        }
+        return out;
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"ds2-tiny-F32", "ds2-tiny-Q8_0", "ds2-tiny-Q4_K_M"})
+    void deviceStepGivesTheHostLogits(String name) throws Exception {
+        Path file = Fixtures.models().resolve(name + ".gguf");
+        int[] tokens = {1, 7, 42, 3, 99, 5, 12, 8};
+        float[][] want;
+        try (LanguageModel m = Models.load(file, new CpuBackend(2))) {
+            want = run(m, tokens);
+        }
+        HostDevice.Backend b = new HostDevice.Backend(2, t -> false);
+        float[][] got;
+        try (LanguageModel m = Models.load(file, b)) {
+            int before = b.device.liveVectors();
+            got = run(m, tokens);
+            assertEquals(before, b.device.liveVectors(), "the state's device vectors are freed when it closes");
+        }
+        assertTrue(b.device.matVecs > 0, "the device step did not run");
+        for (int i = 0; i < tokens.length; i++) {
+            double rel = Fixtures.relL2(want[i], got[i]);
+            assertTrue(rel <= 1e-5, name + " position " + i + ": rel-L2 " + rel);
+            assertEquals(DeepseekGoldenTest.argmax(want[i]), DeepseekGoldenTest.argmax(got[i]), name + " position " + i);
+        }
+    }
+
+    @Test
+    void aMatrixWithoutRoomKeepsTheHostStep() throws Exception {
+        Path file = Fixtures.models().resolve("ds2-tiny-Q8_0.gguf");
+        HostDevice.Backend b = new HostDevice.Backend(2, t -> t.name().equals("blk.1.attn_output.weight"));
+        try (LanguageModel m = Models.load(file, b)) {
+            assertEquals(0, b.device.liveVectors(), "norm vectors given back when the step stays on the host");
+            run(m, new int[] {1, 2, 3});
+            assertEquals(0, b.device.matVecs, "host step expected");
+        }
+    }
+}
