@@ -69,6 +69,17 @@ __device__ float block_max(float v) {
     return warp_max(v);
 }
 
+// ggml get_scale_min_k4 (Q4KBlock.scale / Q4KBlock.min).
+__device__ __forceinline__ void scale_min_k4(int j, const u8* q, int* sc, int* m) {
+    if (j < 4) {
+        *sc = q[j] & 63;
+        *m = q[j + 4] & 63;
+    } else {
+        *sc = (q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4);
+        *m = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
+    }
+}
+
 // Dynamic shared memory (the launch's sharedBytes); the host emulator of the tests defines its own.
 #ifndef TRILLIUM_DYNAMIC_SHARED
 #define TRILLIUM_DYNAMIC_SHARED(T, name) extern __shared__ T name[]

@@ -61,16 +61,6 @@ extern "C" __global__ void matvec_q8_0(const u8* __restrict__ W, long long rowBy
     ROW_STORE
 }
 
-// ggml get_scale_min_k4 (Q4KBlock.scale / Q4KBlock.min).
-__device__ __forceinline__ void scale_min_k4(int j, const u8* q, int* sc, int* m) {
-    if (j < 4) {
-        *sc = q[j] & 63;
-        *m = q[j + 4] & 63;
-    } else {
-        *sc = (q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4);
-        *m = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
-    }
-}
 
 // Q6_K: 210-byte blocks {u8 ql[128]; u8 qh[64]; i8 scales[16]; f16 d} of 256 elements. Lane l takes
 // half h = l / 16 and positions L = 2 (l % 16) + {0, 1}; each position gives the four quants of

@@ -50,6 +50,18 @@ public interface Device {
      */
     void matVec(Mat w, int rows, int heads, long headBytes, Vec x, int xOff, int xStride, Vec y, int yOff, int yStride);
 
+    /**
+     * A batch of tokens through {@code w} (prefill): {@code y[yOff + t·yStride + r] = row(r) · x[xOff + t·xStride ..]}
+     * for every row {@code r} and {@code t < tokens}; the weights are read once for the whole batch.
+     */
+    void matMul(Mat w, Vec x, int xOff, int xStride, Vec y, int yOff, int yStride, int tokens);
+
+    /**
+     * {@code w}'s bytes in staging slot {@code slot} (a routed expert streamed for a prefill batch):
+     * valid until the slot is staged again; null when the device has no kernel for its type or no room.
+     */
+    Mat stage(Tensor w, int slot);
+
     /** {@code y = w · x} over all rows of the 2-D matrix {@code w}. */
     default void matVec(Mat w, Vec x, Vec y) {
         matVec(w, Math.toIntExact(w.tensor().rowCount()), 1, 0, x, 0, 0, y, 0, 0);
@@ -58,11 +70,14 @@ public interface Device {
     /** {@code out[outOff ..] = rmsnorm(x[xOff .. xOff + n)) ⊙ w} (out may be x). */
     void rmsnorm(Vec out, int outOff, Vec x, int xOff, Vec w, int n, float eps);
 
+    /** RMSNorm of {@code count} vectors of {@code n} values, {@code stride} apart in both (out may be x). */
+    void rmsnorm(Vec out, Vec x, Vec w, int n, int count, int stride, float eps);
+
     /**
      * Rotates {@code count} vectors {@code x[k·stride + offset ..]} of {@code dims} values by the angles
-     * {@code cs = [cos (dims/2) | sin (dims/2)]}; NEOX pairs halves, NORM adjacent values.
+     * {@code cs[csOff ..] = [cos (dims/2) | sin (dims/2)]}; NEOX pairs halves, NORM adjacent values.
      */
-    void rope(Vec x, int count, int stride, int offset, Vec cs, int dims, boolean neox);
+    void rope(Vec x, int count, int stride, int offset, Vec cs, int csOff, int dims, boolean neox);
 
     /** {@code count} copies of {@code n} values: {@code dst[dstOff + k·dstStride ..] = src[srcOff + k·srcStride ..]}. */
     void copy(Vec src, int srcOff, int srcStride, Vec dst, int dstOff, int dstStride, int n, int count);

@@ -75,6 +75,19 @@ public final class DeepseekModel implements LanguageModel {
     private final DeviceWeights onDevice;   // the always-active part on the backend's device, else null
     private boolean closed;
 
+    /** Tokens per device prefill batch (bounds the batch's device vectors). */
+    static final int PREFILL_BATCH = 512;
+
+    /**
+     * Device prefill batches of at least this many tokens compute the routed experts on the device, each
+     * chosen expert streamed there once for all its tokens (ktransformers' rule of thumb: experts / used
+     * × 32, where the transfer costs less than the CPU's work); smaller batches run them on the host.
+     */
+    int streamExpertsFrom;
+
+    /** System property overriding {@link #streamExpertsFrom} (read when a model is built). */
+    public static final String STREAM_EXPERTS_PROPERTY = "trillium.gpu.streamExpertsFrom";
+
     /** Below this many multiply-adds per layer the heads' attention runs on the calling thread. */
     private static final long PARALLEL_ATTENTION = 1 << 16;
 
@@ -168,6 +181,8 @@ public final class DeepseekModel implements LanguageModel {
         this.experts = routed.source;
         this.prefetcher = routed.prefetcher;
         this.onDevice = backend.device() != null ? DeviceWeights.upload(this, backend.device()) : null;
+        this.streamExpertsFrom = cfg.experts() > 0 ? Integer.getInteger(STREAM_EXPERTS_PROPERTY,
+                Math.max(1, cfg.experts() / Math.max(1, cfg.expertsUsed()) * 32)) : Integer.MAX_VALUE;
     }
 
     /**
@@ -333,11 +348,17 @@ public final class DeepseekModel implements LanguageModel {
                 throw new IllegalArgumentException("token id " + t + " outside the vocabulary 0.." + (cfg.vocab() - 1));
             }
         }
-        for (int t : tokens) {
-            if (s.dev != null) {
-                deviceStep(s, s.dev, t);
-            } else {
-                step(s, t);
+        if (s.dev != null && tokens.length > 1) {
+            for (int i = 0; i < tokens.length; i += PREFILL_BATCH) {
+                devicePrefill(s, s.dev, Arrays.copyOfRange(tokens, i, Math.min(tokens.length, i + PREFILL_BATCH)));
+            }
+        } else {
+            for (int t : tokens) {
+                if (s.dev != null) {
+                    deviceStep(s, s.dev, t);
+                } else {
+                    step(s, t);
+                }
             }
         }
         routed.forwarded(tokens.length);
@@ -588,10 +609,10 @@ public final class DeepseekModel implements LanguageModel {
             }
             d.matVec(dl.kvA, g.h, g.kv);
             d.rmsnorm(g.kv, 0, g.kv, 0, dl.kvANorm, kvLora, eps);
-            d.rope(g.kv, 1, width, kvLora, g.cs, ropeDims, rope.neox());
+            d.rope(g.kv, 1, width, kvLora, g.cs, 0, ropeDims, rope.neox());
             int layerBase = l * cap * width;
             d.copy(g.kv, 0, 0, g.cache, layerBase + pos * width, 0, width, 1);
-            d.rope(g.q, heads, qHead, nope, g.cs, ropeDims, rope.neox());
+            d.rope(g.q, heads, qHead, nope, g.cs, 0, ropeDims, rope.neox());
             d.matVec(dl.kB, kvLora, heads, w.kBAll.headBytes(), g.q, 0, qHead, g.qAbs, 0, width);
             d.copy(g.q, nope, qHead, g.qAbs, kvLora, width, ropeDims, heads);
             d.mlaAttend(g.qAbs, g.cache, layerBase, g.att, g.oLat, heads, kvLora, ropeDims, pos + 1, cap, kqScale);
@@ -628,6 +649,235 @@ public final class DeepseekModel implements LanguageModel {
         d.matVec(dw.output, g.h, g.logits);
         d.download(g.logits, 0, s.logits, 0, cfg.vocab());
         s.pos++;
+    }
+
+    /**
+     * A batch of prompt tokens through every layer on the device, layer by layer: every projection is one
+     * batched product (each weight read once per batch), attention runs token by token (causal, in order),
+     * and per MoE layer the batch's hidden states and router logits come to the host once. The routed
+     * experts run on the host, or, for batches of at least {@link #streamExpertsFrom} tokens, on the
+     * device: each chosen expert is streamed there once and applied to all of its tokens.
+     */
+    private void devicePrefill(MlaState s, DeviceState g, int[] tokens) {
+        Device d = g.d;
+        DeviceWeights dw = onDevice;
+        int b = tokens.length;
+        int hidden = cfg.hidden();
+        int heads = cfg.heads();
+        int qHead = nope + ropeDims;
+        int qDim = heads * qHead;
+        int width = kvLora + ropeDims;
+        int qLora = cfg.qLoraRank();
+        int p0 = s.pos;
+        int cap = s.capacity();
+        float eps = cfg.rmsEps();
+        s.cache.checkFits(p0, b);
+        java.util.List<Device.Vec> tmp = new java.util.ArrayList<>();
+        java.util.function.IntFunction<Device.Vec> v = n -> {
+            Device.Vec r = d.vector("prefill", n);
+            tmp.add(r);
+            return r;
+        };
+        try {
+            int ffn = Math.max(1, Math.max(cfg.ffn(), sharedFfn));
+            Device.Vec x = v.apply(b * hidden);
+            Device.Vec h = v.apply(b * hidden);
+            Device.Vec qa = qLora > 0 ? v.apply(b * qLora) : null;
+            Device.Vec q = v.apply(b * qDim);
+            Device.Vec kv = v.apply(b * width);
+            Device.Vec o = v.apply(b * heads * vDim);
+            Device.Vec out = v.apply(b * hidden);
+            Device.Vec cs = v.apply(b * ropeDims);
+            Device.Vec f1 = v.apply(b * ffn);
+            Device.Vec f2 = v.apply(b * ffn);
+            Device.Vec routerLogits = cfg.experts() > 0 ? v.apply(b * cfg.experts()) : null;
+            Device.Vec experts = v.apply(b * hidden);
+            float[] hostX = new float[b * hidden];
+            for (int t = 0; t < b; t++) {
+                embedRow.dequantize(embed.data(), tokens[t] * embed.rowBytes(), hostX, t * hidden, hidden);
+            }
+            d.upload(hostX, 0, x, 0, b * hidden);
+            float[] hostCs = new float[b * ropeDims];
+            for (int t = 0; t < b; t++) {
+                rope.angles(p0 + t, s.cos, s.sin);
+                System.arraycopy(s.cos, 0, hostCs, t * ropeDims, ropeDims / 2);
+                System.arraycopy(s.sin, 0, hostCs, t * ropeDims + ropeDims / 2, ropeDims / 2);
+            }
+            d.upload(hostCs, 0, cs, 0, b * ropeDims);
+            float[] hostH = new float[b * hidden];
+            float[] hostE = new float[b * hidden];
+            float[] hostLogits = new float[Math.max(1, b * cfg.experts())];
+            boolean needX = prefetcher != null && prefetcher.predicts();
+
+            for (int l = 0; l < layers.length; l++) {
+                Layer w = layers[l];
+                DeviceLayer dl = dw.layers[l];
+                int layerBase = l * cap * width;
+                d.rmsnorm(h, x, dl.attnNorm, hidden, b, hidden, eps);
+                if (dl.qA != null) {
+                    d.matMul(dl.qA, h, 0, hidden, qa, 0, qLora, b);
+                    d.rmsnorm(qa, qa, dl.qANorm, qLora, b, qLora, eps);
+                    d.matMul(dl.q, qa, 0, qLora, q, 0, qDim, b);
+                } else {
+                    d.matMul(dl.q, h, 0, hidden, q, 0, qDim, b);
+                }
+                d.matMul(dl.kvA, h, 0, hidden, kv, 0, width, b);
+                d.rmsnorm(kv, kv, dl.kvANorm, kvLora, b, width, eps);
+                for (int t = 0; t < b; t++) {
+                    d.rope(kv, 1, width, t * width + kvLora, cs, t * ropeDims, ropeDims, rope.neox());
+                    d.rope(q, heads, qHead, t * qDim + nope, cs, t * ropeDims, ropeDims, rope.neox());
+                }
+                d.copy(kv, 0, width, g.cache, layerBase + p0 * width, width, width, b);
+                for (int t = 0; t < b; t++) {
+                    d.matVec(dl.kB, kvLora, heads, w.kBAll.headBytes(), q, t * qDim, qHead, g.qAbs, 0, width);
+                    d.copy(q, t * qDim + nope, qHead, g.qAbs, kvLora, width, ropeDims, heads);
+                    d.mlaAttend(g.qAbs, g.cache, layerBase, g.att, g.oLat, heads, kvLora, ropeDims, p0 + t + 1, cap,
+                            kqScale);
+                    d.matVec(dl.vB, vDim, heads, w.vBAll.headBytes(), g.oLat, 0, kvLora, o, t * heads * vDim, vDim);
+                }
+                d.matMul(dl.attnOut, o, 0, heads * vDim, out, 0, hidden, b);
+                d.add(x, out, b * hidden);
+
+                d.rmsnorm(h, x, dl.ffnNorm, hidden, b, hidden, eps);
+                if (dl.dense != null) {
+                    swiglu(d, dl.dense, h, f1, f2, out, b);
+                    d.add(x, out, b * hidden);
+                    continue;
+                }
+                int e = cfg.experts();
+                d.matMul(dl.router, h, 0, hidden, routerLogits, 0, e, b);
+                d.download(routerLogits, 0, hostLogits, 0, b * e);
+                d.download(h, 0, hostH, 0, b * hidden);
+                if (needX) {
+                    d.download(x, 0, hostX, 0, b * hidden);
+                }
+                int used = s.router.used();
+                int[] ids = new int[b * used];
+                float[] weights = new float[b * used];
+                for (int t = 0; t < b; t++) {
+                    System.arraycopy(hostLogits, t * e, s.routerLogits, 0, e);
+                    s.router.route(s.routerLogits, w.routerBias, s.ids, s.weights);
+                    System.arraycopy(s.ids, 0, ids, t * used, used);
+                    System.arraycopy(s.weights, 0, weights, t * used, used);
+                    if (needX) {
+                        System.arraycopy(hostX, t * hidden, s.x, 0, hidden);
+                    }
+                    prefetcher.routed(s.prefetch, l, s.ids, used, s.x);
+                }
+                if (dl.shared != null) {
+                    swiglu(d, dl.shared, h, f1, f2, out, b);   // queued: runs while the experts are computed
+                }
+                Arrays.fill(hostE, 0f);
+                if (b >= streamExpertsFrom) {
+                    streamedExperts(d, l, b, ids, weights, used, hostH, hostE);
+                } else {
+                    for (int t = 0; t < b; t++) {
+                        System.arraycopy(hostH, t * hidden, s.h, 0, hidden);
+                        Arrays.fill(s.out, 0f);
+                        s.experts.run(l, s.h, Arrays.copyOfRange(ids, t * used, (t + 1) * used),
+                                Arrays.copyOfRange(weights, t * used, (t + 1) * used), used, s.out);
+                        System.arraycopy(s.out, 0, hostE, t * hidden, hidden);
+                    }
+                }
+                d.upload(hostE, 0, experts, 0, b * hidden);
+                d.add(x, experts, b * hidden);
+                if (dl.shared != null) {
+                    d.add(x, out, b * hidden);
+                }
+            }
+            d.rmsnorm(g.h, 0, x, (b - 1) * hidden, dw.outputNorm, hidden, eps);
+            d.matVec(dw.output, g.h, g.logits);
+            d.download(g.logits, 0, s.logits, 0, cfg.vocab());
+            s.pos += b;
+        } finally {
+            tmp.forEach(d::release);
+        }
+    }
+
+    /**
+     * The routed experts of a prefill batch on the device: tokens grouped by expert, each chosen expert's
+     * three matrices streamed to the device once and applied to all of its tokens; the weighted outputs
+     * are summed into {@code hostE} per token. An expert the device cannot take runs on the host.
+     */
+    private void streamedExperts(Device d, int layer, int b, int[] ids, float[] weights, int used, float[] hostH,
+                                 float[] hostE) {
+        int hidden = cfg.hidden();
+        int f = cfg.expertFfn();
+        int[] count = new int[cfg.experts()];
+        for (int i = 0; i < b * used; i++) {
+            count[ids[i]]++;
+        }
+        int most = Arrays.stream(count).max().orElse(0);
+        Device.Vec xs = d.vector("streamed experts", Math.max(1, most * hidden));
+        Device.Vec g1 = d.vector("streamed experts", Math.max(1, most * f));
+        Device.Vec u1 = d.vector("streamed experts", Math.max(1, most * f));
+        Device.Vec ys = d.vector("streamed experts", Math.max(1, most * hidden));
+        float[] hostXs = new float[most * hidden];
+        float[] hostYs = new float[most * hidden];
+        int[] tok = new int[most];
+        float[] wt = new float[most];
+        ComputeBackend cpu = backend.hostBackend();
+        float[] g = new float[f];
+        float[] u = new float[f];
+        float[] y = new float[hidden];
+        try {
+            for (int e = 0; e < count.length; e++) {
+                if (count[e] == 0) {
+                    continue;
+                }
+                int n = 0;
+                for (int i = 0; i < b * used; i++) {
+                    if (ids[i] == e) {
+                        tok[n] = i / used;
+                        wt[n++] = weights[i];
+                    }
+                }
+                ExpertWeights ew = experts.expert(layer, e);
+                try {
+                    Device.Mat mg = d.stage(ew.gate(), 0);
+                    Device.Mat mu = mg == null ? null : d.stage(ew.up(), 1);
+                    Device.Mat md = mu == null ? null : d.stage(ew.down(), 2);
+                    if (md == null) {   // no kernel or no room: this expert on the host
+                        for (int i = 0; i < n; i++) {
+                            System.arraycopy(hostH, tok[i] * hidden, hostXs, 0, hidden);
+                            ExpertExecutor.swiglu(cpu, ew, hostXs, g, u, y);
+                            Ops.axpy(hostE, tok[i] * hidden, wt[i], y, 0, hidden);
+                        }
+                        continue;
+                    }
+                    for (int i = 0; i < n; i++) {
+                        System.arraycopy(hostH, tok[i] * hidden, hostXs, i * hidden, hidden);
+                    }
+                    d.upload(hostXs, 0, xs, 0, n * hidden);
+                    d.matMul(mg, xs, 0, hidden, g1, 0, f, n);
+                    d.matMul(mu, xs, 0, hidden, u1, 0, f, n);
+                    d.swiglu(g1, u1, n * f);
+                    d.matMul(md, g1, 0, f, ys, 0, hidden, n);
+                    d.download(ys, 0, hostYs, 0, n * hidden);
+                    for (int i = 0; i < n; i++) {
+                        Ops.axpy(hostE, tok[i] * hidden, wt[i], hostYs, i * hidden, hidden);
+                    }
+                } finally {
+                    experts.release(layer, e);
+                }
+            }
+        } finally {
+            d.release(xs);
+            d.release(g1);
+            d.release(u1);
+            d.release(ys);
+        }
+    }
+
+    /** {@code out = down(silu(gate·h) ⊙ up·h)} for {@code b} tokens on the device ({@code f1}, {@code f2}: scratch). */
+    private static void swiglu(Device d, Device.Mat[] ffn, Device.Vec h, Device.Vec f1, Device.Vec f2, Device.Vec out,
+                               int b) {
+        int f = Math.toIntExact(ffn[0].tensor().rowCount());
+        int hidden = Math.toIntExact(ffn[0].tensor().rowLength());
+        d.matMul(ffn[0], h, 0, hidden, f1, 0, f, b);
+        d.matMul(ffn[1], h, 0, hidden, f2, 0, f, b);
+        d.swiglu(f1, f2, b * f);
+        d.matMul(ffn[2], f1, 0, f, out, 0, hidden, b);
     }
 
     /** {@code out = down(silu(gate·h) ⊙ up·h)} on the device, h = {@code g.h}. */

@@ -18,6 +18,8 @@ public final class HostDevice implements Device {
     private final Map<Long, float[]> vectors = new HashMap<>();
     private long next = 1;
     public int matVecs;
+    public int matMuls;
+    public int staged;
 
     /** Computes mat-vecs on {@code host}; {@code refuse} marks matrices "with no room" (null from {@link #matrix}). */
     public HostDevice(ComputeBackend host, Predicate<Tensor> refuse) {
@@ -89,7 +91,28 @@ public final class HostDevice implements Device {
     }
 
     @Override
-    public void rope(Vec x, int count, int stride, int offset, Vec cs, int dims, boolean neox) {
+    public void rmsnorm(Vec out, Vec x, Vec w, int n, int count, int stride, float eps) {
+        for (int k = 0; k < count; k++) {
+            Ops.rmsnorm(a(out), k * stride, a(x), k * stride, a(w), n, eps);
+        }
+    }
+
+    @Override
+    public void matMul(Mat w, Vec x, int xOff, int xStride, Vec y, int yOff, int yStride, int tokens) {
+        for (int t = 0; t < tokens; t++) {
+            host.matVec(w.tensor(), a(x), xOff + t * xStride, a(y), yOff + t * yStride);
+        }
+        matMuls++;
+    }
+
+    @Override
+    public Mat stage(Tensor w, int slot) {
+        staged++;
+        return refuse.test(w) ? null : new Mat(-1 - slot, w);
+    }
+
+    @Override
+    public void rope(Vec x, int count, int stride, int offset, Vec cs, int csOff, int dims, boolean neox) {
         float[] v = a(x);
         float[] c = a(cs);
         int half = dims / 2;
@@ -100,8 +123,8 @@ public final class HostDevice implements Device {
                 int q = neox ? i + half : 2 * i + 1;
                 float x0 = v[off + p];
                 float x1 = v[off + q];
-                v[off + p] = x0 * c[i] - x1 * c[half + i];
-                v[off + q] = x0 * c[half + i] + x1 * c[i];
+                v[off + p] = x0 * c[csOff + i] - x1 * c[csOff + half + i];
+                v[off + q] = x0 * c[csOff + half + i] + x1 * c[csOff + i];
             }
         }
     }

@@ -52,6 +52,34 @@ class DeviceStepTest {
         }
     }
 
+    /** A prompt in one forward: the batched device prefill, experts on the host or streamed to the device. */
+    @ParameterizedTest
+    @ValueSource(strings = {"ds2-tiny-F32:host", "ds2-tiny-Q4_K_M:host", "ds2-tiny-Q8_0:stream", "ds2-tiny-Q4_K_M:stream"})
+    void batchedPrefillGivesTheHostLogits(String spec) throws Exception {
+        String name = spec.split(":")[0];
+        boolean stream = spec.endsWith("stream");
+        Path file = Fixtures.models().resolve(name + ".gguf");
+        int[] prompt = {1, 7, 42, 3, 99, 5, 12, 8, 17, 23, 4};
+        float[] want;
+        float[] wantNext;
+        try (LanguageModel m = Models.load(file, new CpuBackend(2)); LanguageModel.State s = m.newState(16)) {
+            want = m.forward(s, prompt).clone();
+            wantNext = m.forward(s, new int[] {9}).clone();
+        }
+        HostDevice.Backend b = new HostDevice.Backend(2, t -> false);
+        try (LanguageModel m = Models.load(file, b); LanguageModel.State s = m.newState(16)) {
+            ((DeepseekModel) m).streamExpertsFrom = stream ? 2 : Integer.MAX_VALUE;
+            float[] got = m.forward(s, prompt).clone();
+            assertTrue(b.device.matMuls > 0, "the batched prefill did not run");
+            assertEquals(stream, b.device.staged > 0, "experts streamed to the device");
+            assertTrue(Fixtures.relL2(want, got) <= 1e-5, name + ": rel-L2 " + Fixtures.relL2(want, got));
+            assertEquals(prompt.length, s.position());
+            float[] next = m.forward(s, new int[] {9});   // the decode step continues from the prefilled cache
+            assertTrue(Fixtures.relL2(wantNext, next) <= 1e-5, name + " after prefill: rel-L2 "
+                    + Fixtures.relL2(wantNext, next));
+        }
+    }
+
     @Test
     void aMatrixWithoutRoomKeepsTheHostStep() throws Exception {
         Path file = Fixtures.models().resolve("ds2-tiny-Q8_0.gguf");

@@ -36,7 +36,7 @@ public final class CudaBackend implements ComputeBackend {
     public record Stats(String device, Map<String, String> kernelsFrom, String matVecF32, long vramBudget,
                         long vramUsed, Map<String, Long> vramByTag, int residentTensors, int hostTensors,
                         long gpuMatVecs, long hostMatVecs, long asyncFfns, double overlap, long deviceSyncs,
-                        double deviceSyncWaitMs) {
+                        double deviceSyncWaitMs, long stagedBytes) {
     }
 
     private record Key(long address, long bytes) {
@@ -52,6 +52,9 @@ public final class CudaBackend implements ComputeBackend {
     private final Map<Key, DeviceMemory.Block<Long>> resident = new HashMap<>();
     private final Set<Key> onHost = new HashSet<>();
     private final Map<Long, DeviceMemory.Block<Long>> vectors = new HashMap<>();
+    private final Map<Integer, DeviceMemory.Block<Long>> stagingSlots = new HashMap<>();
+    private DeviceMemory.Block<Long> dequantScratch;   // F32 rows of the matrix a prefill batch goes through
+    private long stagedBytes;
     // activations of synchronous mat-vecs, and of the asynchronous FFN (separate: it may be in flight)
     private final Buffers sync = new Buffers("activations");
     private final Buffers ffn = new Buffers("ffn activations");
@@ -182,6 +185,36 @@ public final class CudaBackend implements ComputeBackend {
         return b;
     }
 
+    /** F32 values of the dequantized chunk of rows a batched product goes through (64 MiB). */
+    private static final int SCRATCH_FLOATS = 16 << 20;
+
+    /** {@code tokens} products of the 2-D matrix {@code w} (device copy {@code dw}) through the dequantized scratch. */
+    private void launchMatMul(Tensor w, long dw, long x, int xStride, long y, int yStride, int tokens) {
+        int n = Math.toIntExact(w.rowLength());
+        int rows = Math.toIntExact(w.rowCount());
+        if (w.type() == GgmlType.F32) {
+            kernels.gemm(dw, n, rows, x, xStride, y, yStride, tokens, stream);
+            gpuMatVecs += tokens;
+            return;
+        }
+        int chunk = Math.max(1, Math.min(rows, SCRATCH_FLOATS / n));
+        long bytes = (long) chunk * n * Float.BYTES;
+        if (dequantScratch == null || dequantScratch.bytes() < bytes) {
+            if (dequantScratch != null) {
+                gpu.awaitStream(stream);
+                memory.free(dequantScratch);
+                dequantScratch = null;
+            }
+            dequantScratch = memory.allocate("prefill scratch", bytes);
+        }
+        for (int r0 = 0; r0 < rows; r0 += chunk) {
+            int cr = Math.min(chunk, rows - r0);
+            kernels.dequantRows(w.type(), dw + r0 * w.rowBytes(), w.rowBytes(), dequantScratch.handle(), n, cr, stream);
+            kernels.gemm(dequantScratch.handle(), n, cr, x, xStride, y + (long) r0 * Float.BYTES, yStride, tokens, stream);
+        }
+        gpuMatVecs += tokens;
+    }
+
     /** VRAM kept free for activations (the largest vectors of a model are a few MB). */
     private static long reserve() {
         return 64L << 20;
@@ -259,7 +292,7 @@ public final class CudaBackend implements ComputeBackend {
         double overlap = ffnGpuMs > 0 ? Math.max(0, 1 - ffnWaitMs / ffnGpuMs) : Double.NaN;
         return new Stats(gpu.name(), gpu.kernelsFrom(), gpu.sgemvPath(), memory.budget(), memory.used(),
                 memory.usedByTag(), resident.size(), onHost.size(), gpuMatVecs, hostMatVecs, asyncFfns, overlap,
-                deviceSyncs, deviceSyncWaitMs);
+                deviceSyncs, deviceSyncWaitMs, stagedBytes);
     }
 
     private void ensureOpen() {
@@ -427,6 +460,55 @@ public final class CudaBackend implements ComputeBackend {
         }
 
         @Override
+        public void matMul(Mat w, Vec x, int xOff, int xStride, Vec y, int yOff, int yStride, int tokens) {
+            synchronized (CudaBackend.this) {
+                ensureOpen();
+                Tensor t = w.tensor();
+                int n = Math.toIntExact(t.rowLength());
+                int rows = Math.toIntExact(t.rowCount());
+                launchMatMul(t, w.handle(), at(x, xOff, (tokens - 1) * xStride + n), xStride,
+                        at(y, yOff, (tokens - 1) * yStride + rows), yStride, tokens);
+            }
+        }
+
+        @Override
+        public Mat stage(Tensor w, int slot) {
+            synchronized (CudaBackend.this) {
+                ensureOpen();
+                MemorySegment data = w.data();
+                if (!data.isNative() || !CudaKernels.hasMatVec(w.type())) {
+                    return null;
+                }
+                DeviceMemory.Block<Long> b = stagingSlots.get(slot);
+                if (b == null || b.bytes() < data.byteSize()) {
+                    if (b != null) {
+                        gpu.awaitStream(stream);   // queued kernels may still read the old contents
+                        memory.free(b);
+                        stagingSlots.remove(slot);
+                    }
+                    if (!memory.fits(data.byteSize())) {
+                        return null;
+                    }
+                    b = memory.allocate("streamed experts", data.byteSize());
+                    stagingSlots.put(slot, b);
+                }
+                // queued after the kernels that read the slot's previous contents; a pageable source is
+                // copied out before this returns, so the caller may release it
+                gpu.copyToDevice(b.handle(), data, data.byteSize(), stream);
+                stagedBytes += data.byteSize();
+                return new Mat(b.handle(), w);
+            }
+        }
+
+        @Override
+        public void rmsnorm(Vec out, Vec x, Vec w, int n, int count, int stride, float eps) {
+            synchronized (CudaBackend.this) {
+                kernels.rmsnorm(at(out, 0, (count - 1) * stride + n), at(x, 0, (count - 1) * stride + n), at(w, 0, n),
+                        n, count, stride, eps, stream);
+            }
+        }
+
+        @Override
         public void rmsnorm(Vec out, int outOff, Vec x, int xOff, Vec w, int n, float eps) {
             synchronized (CudaBackend.this) {
                 kernels.rmsnorm(at(out, outOff, n), at(x, xOff, n), at(w, 0, n), n, 1, n, eps, stream);
@@ -434,10 +516,10 @@ public final class CudaBackend implements ComputeBackend {
         }
 
         @Override
-        public void rope(Vec x, int count, int stride, int offset, Vec cs, int dims, boolean neox) {
+        public void rope(Vec x, int count, int stride, int offset, Vec cs, int csOff, int dims, boolean neox) {
             synchronized (CudaBackend.this) {
                 at(x, offset, (count - 1) * stride + dims);
-                kernels.rope(x.handle(), count, stride, offset, at(cs, 0, dims), dims, neox, stream);
+                kernels.rope(x.handle(), count, stride, offset, at(cs, csOff, dims), dims, neox, stream);
             }
         }
 

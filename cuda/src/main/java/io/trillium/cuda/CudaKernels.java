@@ -17,7 +17,8 @@ final class CudaKernels {
                     "matvec_q4_k", "matvec_q5_k", "matvec_q6_k"),
             "ops", List.of("rmsnorm_f32", "rope_f32", "swiglu_f32", "axpy_f32", "copy_f32"),
             "attention", List.of("mla_attend"),
-            "router", List.of("router_topk"));
+            "router", List.of("router_topk"),
+            "gemm", List.of("dequant_rows", "gemm_f32"));
     /** Rows per mat-vec block: one warp per row. */
     static final int MATVEC_ROWS = 8;
     /** Mat-vec kernel per weight type; other types stay on the host. */
@@ -82,6 +83,19 @@ final class CudaKernels {
     void mlaAttend(long qAbs, long cache, long att, long oLat, int heads, int kvLora, int rope, int npos, int attStride,
                    float kqScale, long s) {
         gpu.launch("mla_attend", heads, 1, 256, 0, s, qAbs, cache, att, oLat, kvLora, rope, npos, attStride, kqScale);
+    }
+
+    /** {@code out[r·n + i]} = element i of row r, for {@code rows} rows of type {@code t}. */
+    void dequantRows(GgmlType t, long w, long rowBytes, long out, int n, int rows, long s) {
+        long total = (long) n * rows;
+        gpu.launch("dequant_rows", Math.toIntExact((total + 255) / 256), 1, 256, 0, s, w, rowBytes, t.id(), out, n,
+                rows);
+    }
+
+    /** {@code Y[t·yStride + r] = W[r] · X[t·xStride ..]} for F32 {@code W} of {@code rows} rows of {@code n}. */
+    void gemm(long w, int n, int rows, long x, int xStride, long y, int yStride, int tokens, long s) {
+        gpu.launch("gemm_f32", (rows + 15) / 16, (tokens + 15) / 16, 256, 0, s, w, n, rows, x, xStride, y, yStride,
+                tokens);
     }
 
     /** Router top-k of one token; {@code bias} may be 0 (none). */

@@ -80,7 +80,7 @@ public final class GpuCheck {
         return new Result(model, worst, cpuTokens, gpuTokens, stats);
     }
 
-    /** Prompt ids 1..PROMPT (mod vocab), one forward per token, then greedy; collects every step's logits. */
+    /** Prompt ids 1..PROMPT (mod vocab) in one forward, then greedy; collects every step's logits. */
     private static int[] run(LanguageModel m, List<float[]> logits) {
         int vocab = m.config().vocab();
         try (LanguageModel.State s = m.newState(PROMPT + GENERATE + 1)) {
@@ -90,11 +90,12 @@ public final class GpuCheck {
 
     private static int[] run(LanguageModel m, LanguageModel.State s, List<float[]> logits) {
         int vocab = m.config().vocab();
-        float[] l = null;
-        for (int i = 1; i <= PROMPT; i++) {
-            l = m.forward(s, new int[] {i % vocab});
-            logits.add(l.clone());
+        int[] prompt = new int[PROMPT];
+        for (int i = 0; i < PROMPT; i++) {
+            prompt[i] = (i + 1) % vocab;
         }
+        float[] l = m.forward(s, prompt);   // one batch: the device prefill where there is one
+        logits.add(l.clone());
         int[] out = new int[GENERATE];
         for (int i = 0; i < GENERATE; i++) {
             out[i] = argmax(l);
@@ -102,6 +103,26 @@ public final class GpuCheck {
             logits.add(l.clone());
         }
         return out;
+    }
+
+    /** {@code check} with every device prefill batch streaming its routed experts to the device. */
+    static Result withStreamedExperts(java.util.concurrent.Callable<Result> check) throws IOException {
+        String key = io.trillium.model.DeepseekModel.STREAM_EXPERTS_PROPERTY;
+        String before = System.getProperty(key);
+        System.setProperty(key, "2");
+        try {
+            return check.call();
+        } catch (IOException | RuntimeException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        } finally {
+            if (before == null) {
+                System.clearProperty(key);
+            } else {
+                System.setProperty(key, before);
+            }
+        }
     }
 
     static int argmax(float[] v) {
@@ -150,6 +171,10 @@ public final class GpuCheck {
                 Result single = compare(model, host -> CudaBackend.create(o, host).withoutDeviceStep());
                 System.out.println((single.passed() ? "PASS " : "FAIL ") + "(matrix by matrix) " + single);
                 ok &= single.passed();
+                // prefill with the routed experts streamed to the GPU (normally only for long prompts)
+                Result streamed = withStreamedExperts(() -> compare(model, o));
+                System.out.println((streamed.passed() ? "PASS " : "FAIL ") + "(experts streamed) " + streamed);
+                ok &= streamed.passed();
             }
         }
         System.exit(ok ? 0 : 1);

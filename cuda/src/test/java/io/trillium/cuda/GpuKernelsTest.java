@@ -252,4 +252,47 @@ class GpuKernelsTest {
         k.copy(dst + 5 * 4, dstStride, ds + 3 * 4, srcStride, n, count, 0);
         assertArrayEquals(want, host(g, dst, dstStride * count));
     }
+
+    @ParameterizedTest
+    @MethodSource("gpus")
+    void dequantRowsOfEveryTypeAndTheBatchedProduct(Gpu g) throws java.io.IOException {
+        CudaKernels k = new CudaKernels(g);
+        Random r = new Random(8);
+        try (io.trillium.gguf.GgufFile zoo = io.trillium.gguf.GgufFile.open(
+                io.trillium.fixtures.Fixtures.models().resolve("type-zoo.gguf"))) {
+            for (GgmlType t : CudaKernels.MATVEC.keySet()) {
+                io.trillium.quant.Tensor w = zoo.tensor(t.name() + ".weight");
+                int n = Math.toIntExact(w.rowLength()), rows = 21, tokens = 19, xStride = n + 3, yStride = rows + 2;
+                float[] want = new float[rows * n];
+                w.dequantizeRows(0, rows, want, 0);   // ggml's values (checked against ggml by quant's tests)
+                long scratch = dev(g, new float[rows * n]);
+                k.dequantRows(t, dev(g, w.data().asSlice(0, rows * w.rowBytes())), w.rowBytes(), scratch, n, rows, 0);
+                assertArrayEquals(want, host(g, scratch, rows * n), 0f, t + " dequantized");
+
+                float[] x = random(r, tokens * xStride);
+                double[] exact = new double[tokens * yStride];
+                float[] got0 = new float[tokens * yStride];
+                for (int tk = 0; tk < tokens; tk++) {
+                    for (int row = 0; row < rows; row++) {
+                        double sum = 0;
+                        for (int i = 0; i < n; i++) {
+                            sum += (double) want[row * n + i] * x[tk * xStride + i];
+                        }
+                        exact[tk * yStride + row] = sum;
+                    }
+                }
+                long y = dev(g, got0);
+                k.gemm(scratch, n, rows, dev(g, x), xStride, y, yStride, tokens, 0);
+                float[] got = host(g, y, tokens * yStride);
+                float[] wantY = new float[exact.length];
+                for (int i = 0; i < exact.length; i++) {
+                    wantY[i] = (float) exact[i];
+                }
+                close(wantY, got, 1e-5);
+                for (int tk = 0; tk < tokens; tk++) {
+                    assertEquals(0f, got[tk * yStride + rows], "gemm wrote outside its rows");
+                }
+            }
+        }
+    }
 }

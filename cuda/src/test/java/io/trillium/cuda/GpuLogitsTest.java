@@ -43,6 +43,10 @@ class GpuLogitsTest {
             if (mla) {
                 check(GpuCheck.compare(m, host -> new CudaBackend(new EmulatedGpu(1L << 30), GpuOptions.auto(), host)
                         .withoutDeviceStep()), false);
+                GpuCheck.Result streamed = GpuCheck.withStreamedExperts(() -> GpuCheck.compare(m,
+                        host -> new CudaBackend(new EmulatedGpu(1L << 30), GpuOptions.auto(), host)));
+                check(streamed, true);
+                assertTrue(streamed.stats().stagedBytes() > 0, "no expert was streamed: " + streamed);
             }
         }
     }
@@ -54,6 +58,9 @@ class GpuLogitsTest {
         for (Path m : GpuCheck.models(Fixtures.models())) {
             check(GpuCheck.compare(m, GpuOptions.auto()), m.getFileName().toString().startsWith("ds2"));
             check(GpuCheck.compare(m, host -> CudaBackend.create(GpuOptions.auto(), host).withoutDeviceStep()), false);
+            if (m.getFileName().toString().startsWith("ds2")) {
+                check(GpuCheck.withStreamedExperts(() -> GpuCheck.compare(m, GpuOptions.auto())), true);
+            }
         }
     }
 
