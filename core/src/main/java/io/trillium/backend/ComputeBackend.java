@@ -59,6 +59,11 @@ public interface ComputeBackend extends AutoCloseable {
         return null;
     }
 
+    /** One line on what the backend did so far (device, memory, transfers), or null when it has nothing to add. */
+    default String report() {
+        return null;
+    }
+
     /** Threads the backend computes with. */
     int threads();
 

@@ -30,6 +30,12 @@ public interface Device {
     /** Frees {@code v}; null is ignored. */
     void release(Vec v);
 
+    /** Frees the device copy of {@code m} (a matrix this device gave out); null is ignored. */
+    void release(Mat m);
+
+    /** Bytes the device could still allocate now (its budget less what is in use and a working reserve). */
+    long available();
+
     /**
      * {@code w} (2-D, or a 3-D stack) on the device, uploaded once and kept until the device closes;
      * null when the device has no kernel for its type or no room for it (the caller then computes on
@@ -95,5 +101,10 @@ public interface Device {
     void swiglu(Vec gate, Vec up, int n);
 
     /** {@code y[i] += x[i]} over {@code n} values. */
-    void add(Vec y, Vec x, int n);
+    default void add(Vec y, Vec x, int n) {
+        axpy(y, 1f, x, n);
+    }
+
+    /** {@code y[i] += a · x[i]} over {@code n} values. */
+    void axpy(Vec y, float a, Vec x, int n);
 }

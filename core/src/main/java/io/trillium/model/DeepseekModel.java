@@ -11,6 +11,7 @@ import io.trillium.kv.LatentKvCache;
 import io.trillium.moe.ExpertExecutor;
 import io.trillium.moe.ExpertWeights;
 import io.trillium.moe.ExpertSource;
+import io.trillium.moe.ExpertStats;
 import io.trillium.tier.ExpertPlacement;
 import io.trillium.moe.Prefetcher;
 import io.trillium.moe.Router;
@@ -73,6 +74,7 @@ public final class DeepseekModel implements LanguageModel {
     private final float kqScale;
     private final WorkerPool pool;   // heads in parallel on a CPU backend, else null
     private final DeviceWeights onDevice;   // the always-active part on the backend's device, else null
+    private final VramExperts vramExperts;  // the most chosen routed experts in VRAM (device step), else null
     private boolean closed;
 
     /** Tokens per device prefill batch (bounds the batch's device vectors). */
@@ -84,6 +86,12 @@ public final class DeepseekModel implements LanguageModel {
      * × 32, where the transfer costs less than the CPU's work); smaller batches run them on the host.
      */
     int streamExpertsFrom;
+
+    /** Decode tokens between re-rankings of the routed experts kept in VRAM (0: none kept there). */
+    int vramExpertsEvery;
+
+    /** System property overriding {@link #vramExpertsEvery} (read when a model is built). */
+    public static final String VRAM_EXPERTS_PROPERTY = "trillium.gpu.vramExpertsEvery";
 
     /** System property overriding {@link #streamExpertsFrom} (read when a model is built). */
     public static final String STREAM_EXPERTS_PROPERTY = "trillium.gpu.streamExpertsFrom";
@@ -181,6 +189,11 @@ public final class DeepseekModel implements LanguageModel {
         this.experts = routed.source;
         this.prefetcher = routed.prefetcher;
         this.onDevice = backend.device() != null ? DeviceWeights.upload(this, backend.device()) : null;
+        this.vramExperts = onDevice != null && cfg.experts() > 0 ? new VramExperts() : null;
+        if (onDevice != null) {
+            routed.alwaysActiveTier = "vram";
+        }
+        this.vramExpertsEvery = Integer.getInteger(VRAM_EXPERTS_PROPERTY, 64);
         this.streamExpertsFrom = cfg.experts() > 0 ? Integer.getInteger(STREAM_EXPERTS_PROPERTY,
                 Math.max(1, cfg.experts() / Math.max(1, cfg.expertsUsed()) * 32)) : Integer.MAX_VALUE;
     }
@@ -530,6 +543,9 @@ public final class DeepseekModel implements LanguageModel {
         final Device.Vec routerLogits;
         final Device.Vec logits;
         final Device.Vec cache;
+        final Device.Vec expGate;   // a VRAM expert's scratch
+        final Device.Vec expUp;
+        final Device.Vec expOut;
         final float[] csHost = new float[ropeDims];
         private final java.util.List<Device.Vec> all = new java.util.ArrayList<>();
 
@@ -555,6 +571,9 @@ public final class DeepseekModel implements LanguageModel {
                 routerLogits = v("activations", Math.max(1, cfg.experts()));
                 logits = v("activations", cfg.vocab());
                 cache = v("kv cache", Math.multiplyExact(Math.multiplyExact(cfg.layers(), capacity), width));
+                expGate = v("activations", Math.max(1, cfg.expertFfn()));
+                expUp = v("activations", Math.max(1, cfg.expertFfn()));
+                expOut = v("activations", cfg.hidden());
             } catch (RuntimeException | Error e) {
                 close();
                 throw e;
@@ -595,6 +614,9 @@ public final class DeepseekModel implements LanguageModel {
         System.arraycopy(s.sin, 0, g.csHost, ropeDims / 2, ropeDims / 2);
         d.upload(g.csHost, 0, g.cs, 0, ropeDims);
         boolean needX = prefetcher != null && prefetcher.predicts();
+        if (vramExperts != null && vramExpertsEvery > 0 && ++vramExperts.tokens % vramExpertsEvery == 0) {
+            vramExperts.rebalance(d);
+        }
 
         for (int l = 0; l < layers.length; l++) {
             Layer w = layers[l];
@@ -637,8 +659,27 @@ public final class DeepseekModel implements LanguageModel {
             if (dl.shared != null) {
                 swiglu(d, dl.shared, g, g.out);   // queued: the device runs it while the host runs the experts
             }
+            // experts held in VRAM are queued on the device too; the host runs the others meanwhile
+            int hostK = 0;
+            for (int k = 0; k < s.router.used(); k++) {
+                Device.Mat[] m = vramExperts == null ? null : vramExperts.get(l, s.ids[k]);
+                if (m == null) {
+                    s.hostIds[hostK] = s.ids[k];
+                    s.hostWeights[hostK++] = s.weights[k];
+                    continue;
+                }
+                int f = Math.toIntExact(m[0].tensor().rowCount());
+                d.matVec(m[0], g.h, g.expGate);
+                d.matVec(m[1], g.h, g.expUp);
+                d.swiglu(g.expGate, g.expUp, f);
+                d.matVec(m[2], g.expGate, g.expOut);
+                d.axpy(g.x, s.weights[k], g.expOut, hidden);
+                vramExperts.computed++;
+                routed.vramExpertBytes.addAndGet(m[0].tensor().data().byteSize() + m[1].tensor().data().byteSize()
+                        + m[2].tensor().data().byteSize());
+            }
             Arrays.fill(s.out, 0f);
-            s.experts.run(l, s.h, s.ids, s.weights, s.router.used(), s.out);
+            s.experts.run(l, s.h, s.hostIds, s.hostWeights, hostK, s.out);
             d.upload(s.out, 0, g.experts, 0, hidden);
             d.add(g.x, g.experts, hidden);
             if (dl.shared != null) {
@@ -649,6 +690,124 @@ public final class DeepseekModel implements LanguageModel {
         d.matVec(dw.output, g.h, g.logits);
         d.download(g.logits, 0, s.logits, 0, cfg.vocab());
         s.pos++;
+    }
+
+    /** A state's device vectors; when VRAM is short, the routed experts kept there make room first. */
+    private DeviceState newDeviceState(int capacity) {
+        try {
+            return new DeviceState(onDevice.device(), capacity);
+        } catch (RuntimeException e) {
+            if (vramExperts == null || vramExperts.resident.isEmpty()) {
+                throw e;
+            }
+            vramExperts.evictAll(onDevice.device());
+            return new DeviceState(onDevice.device(), capacity);
+        }
+    }
+
+    /**
+     * The routed experts chosen most often so far (the prefetcher's counts), kept in VRAM within half of
+     * what the device would have free without them, so that decode computes them there instead of on the host. Re-ranked every
+     * {@link #vramExpertsEvery} decode tokens; given back when a new state needs the room.
+     */
+    private final class VramExperts {
+        final java.util.Map<Long, Device.Mat[]> resident = new java.util.HashMap<>();
+        long tokens;
+        long computed;
+        long uploads;
+
+        Device.Mat[] get(int layer, int expert) {
+            return resident.get(((long) layer << 32) | expert);
+        }
+
+        /** The three stacked expert tensors of {@code layer}, or null when the model has no such GGUF stacks. */
+        private Tensor[] stacks(int layer) {
+            String p = "blk." + layer + ".";
+            String[] names = {p + "ffn_gate_exps.weight", p + "ffn_up_exps.weight", p + "ffn_down_exps.weight"};
+            Tensor[] t = new Tensor[3];
+            for (int i = 0; i < 3; i++) {
+                if (!gguf.hasTensor(names[i])) {
+                    return null;
+                }
+                t[i] = gguf.tensor(names[i]);
+            }
+            return t;
+        }
+
+        void rebalance(Device d) {
+            ExpertStats stats = prefetcher.stats();
+            record Candidate(int layer, int expert, long count, long bytes) {
+            }
+            java.util.List<Candidate> all = new java.util.ArrayList<>();
+            Tensor[][] stacks = new Tensor[layers.length][];
+            long held = 0;
+            for (int l = 0; l < layers.length; l++) {
+                if (layers[l].router == null || (stacks[l] = stacks(l)) == null) {
+                    continue;
+                }
+                long bytes = 0;
+                for (Tensor t : stacks[l]) {
+                    bytes += t.expert(0).data().byteSize();
+                }
+                for (int e = 0; e < cfg.experts(); e++) {
+                    long c = stats.count(l, e);
+                    if (c > 0) {
+                        all.add(new Candidate(l, e, c, bytes));
+                    }
+                    if (get(l, e) != null) {
+                        held += bytes;
+                    }
+                }
+            }
+            all.sort(java.util.Comparator.comparingLong(Candidate::count).reversed());
+            long room = (d.available() + held) / 2;   // half of what would be free without them
+            java.util.Set<Long> chosen = new java.util.HashSet<>();
+            long used = 0;
+            for (Candidate c : all) {
+                if (used + c.bytes() > room) {
+                    break;
+                }
+                used += c.bytes();
+                chosen.add(((long) c.layer() << 32) | c.expert());
+            }
+            for (var it = resident.entrySet().iterator(); it.hasNext(); ) {
+                var e = it.next();
+                if (!chosen.contains(e.getKey())) {
+                    for (Device.Mat m : e.getValue()) {
+                        d.release(m);
+                    }
+                    it.remove();
+                }
+            }
+            for (long key : chosen) {
+                if (resident.containsKey(key)) {
+                    continue;
+                }
+                int l = (int) (key >>> 32);
+                int e = (int) key;
+                Device.Mat[] m = new Device.Mat[3];
+                for (int i = 0; i < 3; i++) {
+                    m[i] = d.matrix(stacks[l][i].expert(e));
+                    if (m[i] == null) {   // no kernel for the type, or no room after all: keep what fits
+                        for (int j = 0; j < i; j++) {
+                            d.release(m[j]);
+                        }
+                        return;
+                    }
+                }
+                resident.put(key, m);
+                uploads++;
+            }
+        }
+
+        void evictAll(Device d) {
+            resident.values().forEach(ms -> {
+                for (Device.Mat m : ms) {
+                    d.release(m);
+                }
+            });
+            resident.clear();
+        }
     }
 
     /**
@@ -947,6 +1106,8 @@ public final class DeepseekModel implements LanguageModel {
         final float[] shUp = new float[Math.max(1, sharedFfn)];
         final float[] routerLogits = new float[Math.max(1, cfg.experts())];
         final int[] ids = new int[Math.max(1, cfg.expertsUsed())];
+        final int[] hostIds = new int[Math.max(1, cfg.expertsUsed())];
+        final float[] hostWeights = new float[Math.max(1, cfg.expertsUsed())];
         final float[] weights = new float[Math.max(1, cfg.expertsUsed())];
         final Router router;
         final ExpertExecutor experts;
@@ -963,7 +1124,7 @@ public final class DeepseekModel implements LanguageModel {
                     ? new ExpertExecutor(DeepseekModel.this.experts, backend, cfg.hidden(), cfg.expertFfn(),
                     cfg.expertsUsed()) : null;
             prefetch = prefetcher != null ? prefetcher.newScratch() : null;
-            dev = onDevice != null ? new DeviceState(onDevice.device(), capacity) : null;
+            dev = onDevice != null ? newDeviceState(capacity) : null;
         }
 
         @Override

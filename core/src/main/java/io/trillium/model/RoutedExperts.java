@@ -20,6 +20,10 @@ final class RoutedExperts implements AutoCloseable {
     final Prefetcher prefetcher;   // null for a dense model
     private final long alwaysActiveBytes;
     private final AtomicLong tokens = new AtomicLong();
+    /** Where the always-active part is read from: "dram", or "vram" when the model runs it on a device. */
+    volatile String alwaysActiveTier = "dram";
+    /** Bytes of routed experts computed from VRAM copies. */
+    final AtomicLong vramExpertBytes = new AtomicLong();
 
     /**
      * The experts of the MoE layers ({@code isMoe[l]}, their routers {@code gates}) of {@code weights}
@@ -53,7 +57,19 @@ final class RoutedExperts implements AutoCloseable {
 
     /** Weight bytes read so far by tier (see {@link LanguageModel#bytesRead()}). */
     Map<String, Long> bytesRead() {
-        return WeightBytes.traffic(alwaysActiveBytes, tokens.get(), source);
+        Map<String, Long> m = WeightBytes.traffic(alwaysActiveBytes, tokens.get(), source);
+        if (!alwaysActiveTier.equals("dram")) {
+            long aa = m.remove("dram");
+            m.merge("dram", 0L, Long::sum);
+            m.merge(alwaysActiveTier, aa, Long::sum);
+            if (m.get("dram") == 0) {
+                m.remove("dram");
+            }
+        }
+        if (vramExpertBytes.get() > 0) {
+            m.merge("vram", vramExpertBytes.get(), Long::sum);
+        }
+        return m;
     }
 
     /** Closes the expert source (a cache's threads and tiers); a failure there must not keep the file open. */

@@ -16,6 +16,10 @@ public final class HostDevice implements Device {
     private final ComputeBackend host;
     private final Predicate<Tensor> refuse;
     private final Map<Long, float[]> vectors = new HashMap<>();
+    private final Map<Long, Mat> matrices = new HashMap<>();
+    private long available = 1L << 30;
+    private long matrixBytes;
+    private long matrixBytesAtSet;
     private long next = 1;
     public int matVecs;
     public int matMuls;
@@ -46,6 +50,9 @@ public final class HostDevice implements Device {
 
     @Override
     public Vec vector(String tag, int floats) {
+        if (4L * floats > available()) {
+            throw new IllegalStateException("no room for " + floats + " floats (" + tag + ")");
+        }
         long h = next++;
         vectors.put(h, new float[floats]);
         return new Vec(h, floats);
@@ -60,7 +67,17 @@ public final class HostDevice implements Device {
 
     @Override
     public Mat matrix(Tensor w) {
-        return refuse.test(w) ? null : new Mat(next++, w);
+        if (refuse.test(w)) {
+            return null;
+        }
+        Mat m = new Mat(next++, w);
+        matrices.put(m.handle(), m);
+        matrixBytes += w.data().byteSize();
+        return m;
+    }
+
+    public int liveMatrices() {
+        return matrices.size();
     }
 
     @Override
@@ -168,6 +185,32 @@ public final class HostDevice implements Device {
     @Override
     public void add(Vec y, Vec x, int n) {
         Ops.add(a(y), a(x), n);
+    }
+
+    @Override
+    public void axpy(Vec y, float a, Vec x, int n) {
+        Ops.axpy(a(y), a, a(x), n);
+    }
+
+    @Override
+    public void release(Mat m) {
+        if (m != null && matrices.remove(m.handle()) == null) {
+            throw new IllegalStateException("matrix " + m.tensor().name() + " is not on this device");
+        }
+        if (m != null) {
+            matrixBytes -= m.tensor().data().byteSize();
+        }
+    }
+
+    @Override
+    public long available() {
+        return Math.max(0, available - (matrixBytes - matrixBytesAtSet));
+    }
+
+    /** From now on {@link #available()} is {@code bytes} less the matrices given out after this call. */
+    public void setAvailable(long bytes) {
+        available = bytes;
+        matrixBytesAtSet = matrixBytes;
     }
 
     /** A CPU backend whose {@link ComputeBackend#device()} is a {@link HostDevice}. */

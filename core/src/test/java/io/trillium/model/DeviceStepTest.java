@@ -80,6 +80,41 @@ class DeviceStepTest {
         }
     }
 
+    /** The most chosen experts move to the device during decode and are computed there, same logits. */
+    @Test
+    void expertsKeptInVramGiveTheHostLogits() throws Exception {
+        Path file = Fixtures.models().resolve("ds2-tiny-Q8_0.gguf");
+        int[] tokens = {1, 7, 42, 3, 99, 5, 12, 8, 17, 23, 4, 61, 2};
+        float[][] want;
+        try (LanguageModel m = Models.load(file, new CpuBackend(2))) {
+            want = run(m, tokens);
+        }
+        HostDevice.Backend b = new HostDevice.Backend(2, t -> false);
+        try (LanguageModel m = Models.load(file, b)) {
+            int weights = b.device.liveMatrices();
+            ((DeepseekModel) m).vramExpertsEvery = 3;
+            b.device.setAvailable(6L << 20);   // room for some of the experts only
+            float[][] got = run(m, tokens);
+            for (int i = 0; i < tokens.length; i++) {
+                double rel = Fixtures.relL2(want[i], got[i]);
+                assertTrue(rel <= 1e-5, "position " + i + ": rel-L2 " + rel);
+                assertEquals(DeepseekGoldenTest.argmax(want[i]), DeepseekGoldenTest.argmax(got[i]), "position " + i);
+            }
+            int held = b.device.liveMatrices() - weights;
+            assertTrue(held > 0 && held % 3 == 0, "experts (gate, up, down) kept on the device: " + held);
+            assertTrue(m.bytesRead().getOrDefault("vram", 0L) > 0, "VRAM traffic counted: " + m.bytesRead());
+            long perExpert = 3L * 256 * 256 * 34 / 32;   // ds2-tiny: three 256 x 256 Q8_0 matrices
+            assertTrue(held / 3 * perExpert <= (6L << 20) / 2, "within half of the free VRAM: " + held / 3);
+
+            // a new state that needs the room gets it: the experts are given back, then decode goes on
+            b.device.setAvailable(0);
+            try (LanguageModel.State s = m.newState(8)) {
+                assertEquals(weights, b.device.liveMatrices(), "experts given back for the new state");
+                m.forward(s, new int[] {1});
+            }
+        }
+    }
+
     @Test
     void aMatrixWithoutRoomKeepsTheHostStep() throws Exception {
         Path file = Fixtures.models().resolve("ds2-tiny-Q8_0.gguf");

@@ -295,6 +295,35 @@ public final class CudaBackend implements ComputeBackend {
                 deviceSyncs, deviceSyncWaitMs, stagedBytes);
     }
 
+    @Override
+    public synchronized String report() {
+        Stats st = stats();
+        StringBuilder b = new StringBuilder();
+        b.append(st.device()).append(": VRAM ").append(mib(st.vramUsed())).append(" of ").append(mib(st.vramBudget()))
+                .append(" MiB ").append(mibs(st.vramByTag()));
+        b.append(", ").append(st.gpuMatVecs()).append(" products on the GPU, ").append(st.hostMatVecs()).append(" on the host");
+        if (st.deviceSyncs() > 0) {
+            b.append(String.format(", device step: %d syncs, host waited %.1f ms", st.deviceSyncs(), st.deviceSyncWaitMs()));
+        }
+        if (st.asyncFfns() > 0) {
+            b.append(String.format(", shared expert overlapped %.0f%%", 100 * st.overlap()));
+        }
+        if (st.stagedBytes() > 0) {
+            b.append(", experts streamed ").append(mib(st.stagedBytes())).append(" MiB");
+        }
+        return b.toString();
+    }
+
+    private static long mib(long bytes) {
+        return bytes >> 20;
+    }
+
+    private static String mibs(Map<String, Long> byTag) {
+        StringBuilder b = new StringBuilder("(");
+        byTag.forEach((k, v) -> b.append(b.length() > 1 ? ", " : "").append(k).append(' ').append(mib(v)));
+        return b.append(')').toString();
+    }
+
     private void ensureOpen() {
         if (closed) {
             throw new IllegalStateException("the GPU backend is closed");
@@ -550,9 +579,32 @@ public final class CudaBackend implements ComputeBackend {
         }
 
         @Override
-        public void add(Vec y, Vec x, int n) {
+        public void axpy(Vec y, float a, Vec x, int n) {
             synchronized (CudaBackend.this) {
-                kernels.axpy(at(y, 0, n), 1f, at(x, 0, n), n, stream);
+                kernels.axpy(at(y, 0, n), a, at(x, 0, n), n, stream);
+            }
+        }
+
+        @Override
+        public void release(Mat m) {
+            synchronized (CudaBackend.this) {
+                if (m == null || closed) {
+                    return;
+                }
+                MemorySegment data = m.tensor().data();
+                DeviceMemory.Block<Long> b = resident.remove(new Key(data.address(), data.byteSize()));
+                if (b == null) {
+                    throw new IllegalStateException("matrix " + m.tensor().name() + " is not in VRAM");
+                }
+                gpu.awaitStream(stream);   // no queued kernel may still read it
+                memory.free(b);
+            }
+        }
+
+        @Override
+        public long available() {
+            synchronized (CudaBackend.this) {
+                return Math.max(0, memory.budget() - memory.used() - reserve());
             }
         }
     }

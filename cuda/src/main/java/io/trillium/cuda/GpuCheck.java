@@ -107,9 +107,18 @@ public final class GpuCheck {
 
     /** {@code check} with every device prefill batch streaming its routed experts to the device. */
     static Result withStreamedExperts(java.util.concurrent.Callable<Result> check) throws IOException {
-        String key = io.trillium.model.DeepseekModel.STREAM_EXPERTS_PROPERTY;
+        return withProperty(io.trillium.model.DeepseekModel.STREAM_EXPERTS_PROPERTY, "2", check);
+    }
+
+    /** {@code check} with the most chosen experts moved to VRAM every 4 decode tokens. */
+    static Result withVramExperts(java.util.concurrent.Callable<Result> check) throws IOException {
+        return withProperty(io.trillium.model.DeepseekModel.VRAM_EXPERTS_PROPERTY, "4", check);
+    }
+
+    private static Result withProperty(String key, String value, java.util.concurrent.Callable<Result> check)
+            throws IOException {
         String before = System.getProperty(key);
-        System.setProperty(key, "2");
+        System.setProperty(key, value);
         try {
             return check.call();
         } catch (IOException | RuntimeException e) {
@@ -175,6 +184,9 @@ public final class GpuCheck {
                 Result streamed = withStreamedExperts(() -> compare(model, o));
                 System.out.println((streamed.passed() ? "PASS " : "FAIL ") + "(experts streamed) " + streamed);
                 ok &= streamed.passed();
+                Result vram = withVramExperts(() -> compare(model, o));
+                System.out.println((vram.passed() ? "PASS " : "FAIL ") + "(experts in VRAM) " + vram);
+                ok &= vram.passed();
             }
         }
         System.exit(ok ? 0 : 1);

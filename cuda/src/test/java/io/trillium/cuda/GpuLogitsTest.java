@@ -48,6 +48,12 @@ class GpuLogitsTest {
                 check(streamed, true);
                 assertTrue(streamed.stats().stagedBytes() > 0, "no expert was streamed: " + streamed);
             }
+            if (m.getFileName().toString().equals("ds2-tiny-Q8_0.gguf")) {
+                GpuCheck.Result vram = GpuCheck.withVramExperts(() -> GpuCheck.compare(m,
+                        host -> new CudaBackend(new EmulatedGpu(1L << 30), GpuOptions.auto(), host)));
+                check(vram, true);
+                assertTrue(vram.stats().residentTensors() > 30, "no expert moved to VRAM: " + vram);
+            }
         }
     }
 
@@ -60,6 +66,7 @@ class GpuLogitsTest {
             check(GpuCheck.compare(m, host -> CudaBackend.create(GpuOptions.auto(), host).withoutDeviceStep()), false);
             if (m.getFileName().toString().startsWith("ds2")) {
                 check(GpuCheck.withStreamedExperts(() -> GpuCheck.compare(m, GpuOptions.auto())), true);
+                check(GpuCheck.withVramExperts(() -> GpuCheck.compare(m, GpuOptions.auto())), true);
             }
         }
     }

@@ -90,7 +90,8 @@ final class BenchCommand implements Callable<Integer> {
         System.out.printf("experts: %s tier%s; decode input: %s%n", tiers.expertTier,
                 tiers.dramBudget != null ? ", DRAM budget " + tiers.dramBudget + ", " + tiers.cachePolicy
                         + (tiers.hotExperts != null ? ", hot set from " + tiers.hotExperts : "") : "", decodeInput);
-        try (LanguageModel m = Models.load(model, tiers.backend(t, q8Activations), tiers.placement(model, t))) {
+        io.trillium.backend.ComputeBackend backend = tiers.backend(t, q8Activations);
+        try (LanguageModel m = Models.load(model, backend, tiers.placement(model, t))) {
             int ctx = Math.min(m.config().contextLength(), promptTokens + decodeTokens + 1);
             LanguageModel.State s = m.newState(ctx);
             SplittableRandom rnd = new SplittableRandom(1);
@@ -125,6 +126,11 @@ final class BenchCommand implements Callable<Integer> {
                 }
             }
             tierLines(before, after);
+            String gpu = backend.report();
+            if (gpu != null) {
+                System.out.println("gpu: " + gpu);
+            }
+            s.close();
             line("prefill", bestPrefill, wb.activePerToken(), bw);
             line("decode", bestDecode, wb.activePerToken(), bw);
         }
