@@ -38,6 +38,7 @@ cat > "$out/run-gpu.sh" <<'RUN'
 # Runs on the GPU machine from this folder. Usage:
 #   ./run-gpu.sh check MODELS_DIR_OR_GGUF...   logits of every model: GPU vs CPU backend (exit 0 pass, 1 fail, 2 no GPU)
 #   ./run-gpu.sh bench MODEL.gguf [decode=32] [prefill=64] [threads]   CPU-only vs hybrid tok/s
+#   ./run-gpu.sh bench --synth DIR [decode] [prefill] [threads]        the same on the README's ~10 GiB model, written into DIR once
 #   ./run-gpu.sh probe                          what the CUDA probe sees
 # JAVA_OPTS adds JVM flags (e.g. -Dtrillium.gpu=1 -Dtrillium.vram=10g).
 set -euo pipefail

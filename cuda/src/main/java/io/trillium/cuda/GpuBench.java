@@ -12,7 +12,9 @@ import java.nio.file.Path;
  * Decode and prefill tokens/s of one model, CPU-only and hybrid (GPU for the always-active part,
  * routed experts on the CPU), in one run on one machine: the numbers for the README table are the
  * ratio of the two. Without a usable GPU the hybrid row says why it was skipped.
- * Usage: {@code GpuBench MODEL.gguf [decodeTokens=32] [prefillTokens=64] [threads=all]}.
+ * Usage: {@code GpuBench MODEL.gguf [decodeTokens=32] [prefillTokens=64] [threads=all]}, or
+ * {@code GpuBench --synth DIR ...}: the model is {@link #benchModel}, written into DIR first if absent
+ * (the README's table; no model has to travel to the GPU machine).
  */
 public final class GpuBench {
     private GpuBench() {
@@ -48,10 +50,40 @@ public final class GpuBench {
         }
     }
 
+    /**
+     * The table's model: Kimi K2.5's layer shapes (hidden 7168, MLA, 163840-token vocabulary, Q4_K) cut to
+     * 12 layers of 32 experts (8 used + 1 shared): 10.5 GiB of tensors, 3.8 GiB read per token.
+     */
+    public static io.trillium.model.synth.SynthSpec benchModel() {
+        return io.trillium.model.synth.SynthSpec.presetBuilder("kimi-k2.5").name("trillium-gpu-bench")
+                .layers(12).experts(32).used(8).expertGroups(1).expertGroupsUsed(1).build();
+    }
+
+    /** {@link #benchModel()} in {@code dir}, written now unless a file of that name is there. */
+    static Path synth(Path dir) throws IOException {
+        io.trillium.model.synth.SynthSpec spec = benchModel();
+        Path file = dir.resolve("trillium-gpu-bench-q4k.gguf");
+        System.out.println(spec.summary());
+        if (!java.nio.file.Files.exists(file)) {
+            java.nio.file.Files.createDirectories(dir);
+            var r = new io.trillium.model.synth.ModelSynthesizer(spec)
+                    .threads(Runtime.getRuntime().availableProcessors()).write(file);
+            System.out.printf("wrote %s: %.2f GiB in %s%n", file, r.fileBytes() / (double) (1L << 30), r.time());
+        }
+        return file;
+    }
+
     public static void main(String[] args) throws IOException {
         if (args.length == 0) {
-            System.err.println("usage: GpuBench MODEL.gguf [decodeTokens=32] [prefillTokens=64] [threads=all]");
+            System.err.println("usage: GpuBench (MODEL.gguf | --synth DIR) [decodeTokens=32] [prefillTokens=64] [threads=all]");
             System.exit(64);
+        }
+        if (args[0].equals("--synth")) {
+            Path model = synth(Path.of(args[1]));
+            String[] rest = java.util.Arrays.copyOfRange(args, 1, args.length);
+            rest[0] = model.toString();
+            main(rest);
+            return;
         }
         Path model = Path.of(args[0]);
         int decode = args.length > 1 ? Integer.parseInt(args[1]) : 32;

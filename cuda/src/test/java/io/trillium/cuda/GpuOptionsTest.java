@@ -36,4 +36,12 @@ class GpuOptionsTest {
         assertThrows(IllegalArgumentException.class, () -> GpuOptions.parseSize("-1g"));
         assertThrows(IllegalArgumentException.class, () -> GpuOptions.parse("-1", null));
     }
+
+    @org.junit.jupiter.api.Test
+    void theTableModelIsAtLeast8GiBOfDeepseek2() {
+        var spec = GpuBench.benchModel();
+        assertEquals("deepseek2", spec.arch());
+        assertTrue(spec.tensorBytes() >= 8L << 30, spec.summary());
+        assertTrue(spec.experts() > spec.used(), spec.summary());
+    }
 }
