@@ -60,15 +60,15 @@ public final class CpuBackend implements ComputeBackend {
         return isNative || type == GgmlType.Q8_0 || type == GgmlType.Q6_K ? best : null;
     }
 
-    /** {@code x[0..n)} quantized into this thread's buffer in {@code k}'s activation type. */
-    private MemorySegment quantize(QuantizedDotKernel k, float[] x, int n) {
+    /** {@code x[xOff .. xOff + n)} quantized into this thread's buffer in {@code k}'s activation type. */
+    private MemorySegment quantize(QuantizedDotKernel k, float[] x, int xOff, int n) {
         GgmlType at = k.activationType();
         long bytes = at.bytesFor(n);
         MemorySegment[] holder = xq.get();
         if (holder[0] == null || holder[0].byteSize() < bytes) {
             holder[0] = Arena.ofAuto().allocate(Math.max(bytes, 64 * 1024), 64);
         }
-        Kernels.quantizer(at).quantize(x, 0, holder[0], 0, n);
+        Kernels.quantizer(at).quantize(x, xOff, holder[0], 0, n);
         return holder[0];
     }
 
@@ -85,42 +85,115 @@ public final class CpuBackend implements ComputeBackend {
         int n = Math.toIntExact(w.rowLength());
         int rows = Math.toIntExact(w.rowCount());
         long rb = w.rowBytes();
-        QuantizedDotKernel qk = quantizedActivations && xOff == 0 && yOff == 0 ? integerRoute(w.type()) : null;
-        if (qk != null) {
-            MemorySegment q = quantize(qk, x, n);
-            if (rows * rb < PARALLEL_BYTES || pool.threads() == 1 || pool.insideLoop()) {
-                qk.matVec(w.data(), 0, rb, q, n, y, 0, rows);
-            } else {
-                RowsTask t = rowsTask;
-                t.setQuantized(qk, w.data(), rb, q, n, y);
-                try {
-                    pool.parallelFor(rows, 16, t);
-                } finally {
-                    t.clear();
-                }
+        QuantizedDotKernel qk = quantizedActivations ? integerRoute(w.type()) : null;
+        DotKernel k = qk == null ? Kernels.simd(w) : null;
+        if (qk == null && (xOff != 0 || yOff != 0)) {
+            // offsets on the float route: row by row through the dot kernel (small per-head products)
+            for (int r = 0; r < rows; r++) {
+                y[yOff + r] = k.dot(w.data(), r * rb, x, xOff, n);
             }
             return;
         }
-        DotKernel k = Kernels.simd(w);
-        if (xOff == 0 && yOff == 0) {
-            if (rows * rb < PARALLEL_BYTES || pool.threads() == 1 || pool.insideLoop()) {
-                k.matVec(w.data(), 0, rb, x, n, y, 0, rows);
-            } else {
-                RowsTask t = rowsTask;
-                t.set(k, w.data(), rb, x, n, y);
-                try {
-                    pool.parallelFor(rows, 16, t);
-                } finally {
-                    t.clear();
-                }
+        // offsets on the integer route: this thread's scratch, so that one kernel call takes all rows
+        float[] xs = x;
+        float[] ys = y;
+        if (xOff != 0 || yOff != 0) {
+            float[][] scratch = offsetScratch.get();
+            if (xOff != 0) {
+                xs = scratch[0] = grow(scratch[0], n);
+                System.arraycopy(x, xOff, xs, 0, n);
             }
-            return;
+            if (yOff != 0) {
+                ys = scratch[1] = grow(scratch[1], rows);
+            }
         }
-        // Offsets: row by row through the dot kernel (small matrices: per-head projections).
-        for (int r = 0; r < rows; r++) {
-            y[yOff + r] = k.dot(w.data(), r * rb, x, xOff, n);
+        MemorySegment q = qk != null ? quantize(qk, xs, 0, n) : null;
+        if (rows * rb < PARALLEL_BYTES || pool.threads() == 1 || pool.insideLoop()) {
+            if (qk != null) {
+                qk.matVec(w.data(), 0, rb, q, n, ys, 0, rows);
+            } else {
+                k.matVec(w.data(), 0, rb, xs, n, ys, 0, rows);
+            }
+        } else {
+            RowsTask t = rowsTask;
+            if (qk != null) {
+                t.setQuantized(qk, w.data(), rb, q, n, ys);
+            } else {
+                t.set(k, w.data(), rb, xs, n, ys);
+            }
+            try {
+                pool.parallelFor(rows, 16, t);
+            } finally {
+                t.clear();
+            }
+        }
+        if (ys != y) {
+            System.arraycopy(ys, 0, y, yOff, rows);
         }
     }
+
+    private final ThreadLocal<float[][]> offsetScratch = ThreadLocal.withInitial(() -> new float[2][]);
+
+    private static float[] grow(float[] a, int n) {
+        return a != null && a.length >= n ? a : new float[Math.max(n, 1024)];
+    }
+
+    /**
+     * A batch of tokens through {@code w}: {@code y[yOff + t·yStride + r] = row(r) · x[xOff + t·xStride ..]}
+     * for {@code t < tokens}. Rows are split over the pool in chunks small enough to stay in cache while
+     * every token's activations pass over them, so the weights come from memory once per batch, not
+     * once per token (prefill).
+     */
+    public void matMul(Tensor w, float[] x, int xOff, int xStride, float[] y, int yOff, int yStride, int tokens) {
+        if (w.rank() > 2 && w.dim(2) != 1) {
+            throw new IllegalArgumentException(w + ": mat-mul needs a 2-D matrix");
+        }
+        int n = Math.toIntExact(w.rowLength());
+        int rows = Math.toIntExact(w.rowCount());
+        long rb = w.rowBytes();
+        QuantizedDotKernel qk = quantizedActivations ? integerRoute(w.type()) : null;
+        MemorySegment[] xq = null;
+        if (qk != null) {   // each token's activations quantized once for all rows
+            GgmlType at = qk.activationType();
+            long bytes = at.bytesFor(n);
+            MemorySegment all = Arena.ofAuto().allocate(bytes * tokens, 64);
+            xq = new MemorySegment[tokens];
+            for (int t = 0; t < tokens; t++) {
+                xq[t] = all.asSlice(t * bytes, bytes);
+                Kernels.quantizer(at).quantize(x, xOff + t * xStride, xq[t], 0, n);
+            }
+        }
+        DotKernel k = qk == null ? Kernels.simd(w) : null;
+        MemorySegment wd = w.data();
+        MemorySegment[] q = xq;
+        // The kernels are called exactly as a mat-vec calls them (offset 0, absolute row ranges), into a
+        // scratch of all rows that the chunk is copied out of.
+        WorkerPool.RangeTask task = (from, to) -> {
+            float[][] scratch = offsetScratch.get();
+            float[] xs = k != null ? (scratch[0] = grow(scratch[0], n)) : null;
+            float[] ys = scratch[1] = grow(scratch[1], rows);
+            for (int r0 = from; r0 < to; r0 += MATMUL_ROWS) {
+                int r1 = Math.min(to, r0 + MATMUL_ROWS);
+                for (int t = 0; t < tokens; t++) {
+                    if (q != null) {
+                        qk.matVec(wd, 0, rb, q[t], n, ys, r0, r1);
+                    } else {
+                        System.arraycopy(x, xOff + t * xStride, xs, 0, n);
+                        k.matVec(wd, 0, rb, xs, n, ys, r0, r1);
+                    }
+                    System.arraycopy(ys, r0, y, yOff + t * yStride + r0, r1 - r0);
+                }
+            }
+        };
+        if ((long) rows * rb * tokens < PARALLEL_BYTES || pool.threads() == 1 || pool.insideLoop()) {
+            task.run(0, rows);
+        } else {
+            pool.parallelFor(rows, MATMUL_ROWS, task);
+        }
+    }
+
+    /** Rows a batched product takes through all tokens before the next rows (a few KiB each: stays in L2). */
+    private static final int MATMUL_ROWS = 32;
 
     /**
      * {@link #matVec(Tensor, float[], int, float[], int)} with both offsets 0, entirely on the calling
@@ -131,7 +204,7 @@ public final class CpuBackend implements ComputeBackend {
         int n = Math.toIntExact(w.rowLength());
         QuantizedDotKernel qk = quantizedActivations ? integerRoute(w.type()) : null;
         if (qk != null) {
-            qk.matVec(w.data(), 0, w.rowBytes(), quantize(qk, x, n), n, y, 0, Math.toIntExact(w.rowCount()));
+            qk.matVec(w.data(), 0, w.rowBytes(), quantize(qk, x, 0, n), n, y, 0, Math.toIntExact(w.rowCount()));
             return;
         }
         DotKernel k = Kernels.simd(w);

@@ -75,6 +75,7 @@ public final class DeepseekModel implements LanguageModel {
     private final WorkerPool pool;   // heads in parallel on a CPU backend, else null
     private final DeviceWeights onDevice;   // the always-active part on the backend's device, else null
     private final VramExperts vramExperts;  // the most chosen routed experts in VRAM (device step), else null
+    private final DeviceWeights hostPrefill; // the weights seen through a CpuDevice (batched prefill on the CPU), else null
     private boolean closed;
 
     /** Tokens per device prefill batch (bounds the batch's device vectors). */
@@ -92,6 +93,12 @@ public final class DeepseekModel implements LanguageModel {
 
     /** System property overriding {@link #vramExpertsEvery} (read when a model is built). */
     public static final String VRAM_EXPERTS_PROPERTY = "trillium.gpu.vramExpertsEvery";
+
+    /**
+     * System property: "false" runs a prompt on the CPU token by token instead of as batches (read when a
+     * model is built; for comparing the two).
+     */
+    public static final String BATCHED_PREFILL_PROPERTY = "trillium.prefill.batched";
 
     /** System property overriding {@link #streamExpertsFrom} (read when a model is built). */
     public static final String STREAM_EXPERTS_PROPERTY = "trillium.gpu.streamExpertsFrom";
@@ -189,6 +196,9 @@ public final class DeepseekModel implements LanguageModel {
         this.experts = routed.source;
         this.prefetcher = routed.prefetcher;
         this.onDevice = backend.device() != null ? DeviceWeights.upload(this, backend.device()) : null;
+        this.hostPrefill = onDevice == null && backend instanceof CpuBackend cpu
+                && Boolean.parseBoolean(System.getProperty(BATCHED_PREFILL_PROPERTY, "true"))
+                ? DeviceWeights.upload(this, new io.trillium.backend.CpuDevice(cpu)) : null;
         this.vramExperts = onDevice != null && cfg.experts() > 0 ? new VramExperts() : null;
         if (onDevice != null) {
             routed.alwaysActiveTier = "vram";
@@ -361,9 +371,11 @@ public final class DeepseekModel implements LanguageModel {
                 throw new IllegalArgumentException("token id " + t + " outside the vocabulary 0.." + (cfg.vocab() - 1));
             }
         }
-        if (s.dev != null && tokens.length > 1) {
+        if (tokens.length > 1 && (s.dev != null || hostPrefill != null)) {
+            DeviceState g = s.dev != null ? s.dev : s.hostPrefill();
+            DeviceWeights w = s.dev != null ? onDevice : hostPrefill;
             for (int i = 0; i < tokens.length; i += PREFILL_BATCH) {
-                devicePrefill(s, s.dev, Arrays.copyOfRange(tokens, i, Math.min(tokens.length, i + PREFILL_BATCH)));
+                devicePrefill(s, g, w, Arrays.copyOfRange(tokens, i, Math.min(tokens.length, i + PREFILL_BATCH)));
             }
         } else {
             for (int t : tokens) {
@@ -549,9 +561,15 @@ public final class DeepseekModel implements LanguageModel {
         final float[] csHost = new float[ropeDims];
         private final java.util.List<Device.Vec> all = new java.util.ArrayList<>();
 
-        DeviceState(Device d, int capacity) {
+        /** Per layer the host's latent cache seen as a device vector (CPU prefill), else null. */
+        final Device.Vec[] layerCaches;
+
+        /** {@code hostCache}: the CPU prefill writes the host state's own latent cache; null: one in device memory. */
+        DeviceState(Device d, int capacity, LatentKvCache hostCache) {
             this.d = d;
             int width = kvLora + ropeDims;
+            this.layerCaches = hostCache == null ? null : new Device.Vec[cfg.layers()];
+            this.capacity = capacity;
             try {
                 x = v("activations", cfg.hidden());
                 h = v("activations", cfg.hidden());
@@ -570,7 +588,15 @@ public final class DeepseekModel implements LanguageModel {
                 experts = v("activations", cfg.hidden());
                 routerLogits = v("activations", Math.max(1, cfg.experts()));
                 logits = v("activations", cfg.vocab());
-                cache = v("kv cache", Math.multiplyExact(Math.multiplyExact(cfg.layers(), capacity), width));
+                if (hostCache != null) {
+                    cache = null;
+                    for (int l = 0; l < layerCaches.length; l++) {
+                        layerCaches[l] = ((io.trillium.backend.CpuDevice) d).wrap(hostCache.layer(l));
+                        all.add(layerCaches[l]);
+                    }
+                } else {
+                    cache = v("kv cache", Math.multiplyExact(Math.multiplyExact(cfg.layers(), capacity), width));
+                }
                 expGate = v("activations", Math.max(1, cfg.expertFfn()));
                 expUp = v("activations", Math.max(1, cfg.expertFfn()));
                 expOut = v("activations", cfg.hidden());
@@ -584,6 +610,21 @@ public final class DeepseekModel implements LanguageModel {
             Device.Vec r = d.vector(tag, floats);
             all.add(r);
             return r;
+        }
+
+        /** Layer {@code l}'s latent cache and where it starts in that vector. */
+        Device.Vec cache(int l) {
+            return layerCaches != null ? layerCaches[l] : cache;
+        }
+
+        int cacheBase(int l) {
+            return layerCaches != null ? 0 : l * capacity() * (kvLora + ropeDims);
+        }
+
+        private int capacity;
+
+        int capacity() {
+            return capacity;
         }
 
         void close() {
@@ -632,7 +673,7 @@ public final class DeepseekModel implements LanguageModel {
             d.matVec(dl.kvA, g.h, g.kv);
             d.rmsnorm(g.kv, 0, g.kv, 0, dl.kvANorm, kvLora, eps);
             d.rope(g.kv, 1, width, kvLora, g.cs, 0, ropeDims, rope.neox());
-            int layerBase = l * cap * width;
+            int layerBase = g.cacheBase(l);
             d.copy(g.kv, 0, 0, g.cache, layerBase + pos * width, 0, width, 1);
             d.rope(g.q, heads, qHead, nope, g.cs, 0, ropeDims, rope.neox());
             d.matVec(dl.kB, kvLora, heads, w.kBAll.headBytes(), g.q, 0, qHead, g.qAbs, 0, width);
@@ -695,13 +736,13 @@ public final class DeepseekModel implements LanguageModel {
     /** A state's device vectors; when VRAM is short, the routed experts kept there make room first. */
     private DeviceState newDeviceState(int capacity) {
         try {
-            return new DeviceState(onDevice.device(), capacity);
+            return new DeviceState(onDevice.device(), capacity, null);
         } catch (RuntimeException e) {
             if (vramExperts == null || vramExperts.resident.isEmpty()) {
                 throw e;
             }
             vramExperts.evictAll(onDevice.device());
-            return new DeviceState(onDevice.device(), capacity);
+            return new DeviceState(onDevice.device(), capacity, null);
         }
     }
 
@@ -817,9 +858,10 @@ public final class DeepseekModel implements LanguageModel {
      * experts run on the host, or, for batches of at least {@link #streamExpertsFrom} tokens, on the
      * device: each chosen expert is streamed there once and applied to all of its tokens.
      */
-    private void devicePrefill(MlaState s, DeviceState g, int[] tokens) {
+    private void devicePrefill(MlaState s, DeviceState g, DeviceWeights dw, int[] tokens) {
         Device d = g.d;
-        DeviceWeights dw = onDevice;
+        // on the CPU grouping tokens by expert always pays: each chosen expert is read once per batch
+        int streamFrom = dw == hostPrefill ? 2 : streamExpertsFrom;
         int b = tokens.length;
         int hidden = cfg.hidden();
         int heads = cfg.heads();
@@ -871,7 +913,8 @@ public final class DeepseekModel implements LanguageModel {
             for (int l = 0; l < layers.length; l++) {
                 Layer w = layers[l];
                 DeviceLayer dl = dw.layers[l];
-                int layerBase = l * cap * width;
+                Device.Vec cache = g.cache(l);
+                int layerBase = g.cacheBase(l);
                 d.rmsnorm(h, x, dl.attnNorm, hidden, b, hidden, eps);
                 if (dl.qA != null) {
                     d.matMul(dl.qA, h, 0, hidden, qa, 0, qLora, b);
@@ -886,11 +929,11 @@ public final class DeepseekModel implements LanguageModel {
                     d.rope(kv, 1, width, t * width + kvLora, cs, t * ropeDims, ropeDims, rope.neox());
                     d.rope(q, heads, qHead, t * qDim + nope, cs, t * ropeDims, ropeDims, rope.neox());
                 }
-                d.copy(kv, 0, width, g.cache, layerBase + p0 * width, width, width, b);
+                d.copy(kv, 0, width, cache, layerBase + p0 * width, width, width, b);
                 for (int t = 0; t < b; t++) {
                     d.matVec(dl.kB, kvLora, heads, w.kBAll.headBytes(), q, t * qDim, qHead, g.qAbs, 0, width);
                     d.copy(q, t * qDim + nope, qHead, g.qAbs, kvLora, width, ropeDims, heads);
-                    d.mlaAttend(g.qAbs, g.cache, layerBase, g.att, g.oLat, heads, kvLora, ropeDims, p0 + t + 1, cap,
+                    d.mlaAttend(g.qAbs, cache, layerBase, g.att, g.oLat, heads, kvLora, ropeDims, p0 + t + 1, cap,
                             kqScale);
                     d.matVec(dl.vB, vDim, heads, w.vBAll.headBytes(), g.oLat, 0, kvLora, o, t * heads * vDim, vDim);
                 }
@@ -927,7 +970,7 @@ public final class DeepseekModel implements LanguageModel {
                     swiglu(d, dl.shared, h, f1, f2, out, b);   // queued: runs while the experts are computed
                 }
                 Arrays.fill(hostE, 0f);
-                if (b >= streamExpertsFrom) {
+                if (b >= streamFrom) {
                     streamedExperts(d, l, b, ids, weights, used, hostH, hostE);
                 } else {
                     for (int t = 0; t < b; t++) {
@@ -1127,10 +1170,24 @@ public final class DeepseekModel implements LanguageModel {
             dev = onDevice != null ? newDeviceState(capacity) : null;
         }
 
+        private DeviceState hostPrefillState;
+
+        /** The CPU prefill's vectors over this state's own latent cache, made on the first prompt. */
+        DeviceState hostPrefill() {
+            if (hostPrefillState == null) {
+                hostPrefillState = new DeviceState(hostPrefill.device(), capacity(), cache);
+            }
+            return hostPrefillState;
+        }
+
         @Override
         public void close() {
             if (dev != null) {
                 dev.close();
+            }
+            if (hostPrefillState != null) {
+                hostPrefillState.close();
+                hostPrefillState = null;
             }
         }
 

@@ -40,16 +40,21 @@ class TierApiTest {
         assertArrayEquals(dram.ids(), pmem.ids());
         assertArrayEquals(dram.ids(), nvme.ids());
 
-        // every token forwarded reads the always-active part, and its chosen experts from the tier that has them
+        // every token forwarded reads the always-active part; its chosen experts come from the tier that has
+        // them, a decoded token's each time, the prompt's once per distinct expert (one prefill batch)
         Metrics md = dram.metrics();
         long forwarded = md.promptTokens() + md.generatedTokens() - 1;   // the last token is sampled, not fed
+        long decoded = md.generatedTokens() - 1;
         long routedPerToken = wb.routedExperts() / cfg.experts() * cfg.expertsUsed();
-        assertEquals(forwarded * wb.activePerToken(), md.bytesReadPerTier().get("dram"), md.toString());
         Metrics mp = pmem.metrics();
-        assertEquals(forwarded * routedPerToken, mp.bytesReadPerTier().get("pmem"), mp.toString());
+        long experts = mp.bytesReadPerTier().get("pmem");
         assertEquals(forwarded * wb.alwaysActivePerToken(cfg), mp.bytesReadPerTier().get("dram"), mp.toString());
+        assertTrue(experts >= (decoded + 1) * routedPerToken && experts < forwarded * routedPerToken, mp.toString());
+        assertEquals(forwarded * wb.alwaysActivePerToken(cfg) + experts, md.bytesReadPerTier().get("dram"),
+                md.toString());
         Metrics mn = nvme.metrics();
-        assertEquals(forwarded * wb.activePerToken(), mn.bytesReadPerTier().get("dram"), mn.toString());
+        assertEquals(forwarded * wb.alwaysActivePerToken(cfg) + experts, mn.bytesReadPerTier().get("dram"),
+                mn.toString());
         assertTrue(mn.bytesReadPerTier().get("nvme") > 0, mn.toString());
     }
 

@@ -115,6 +115,64 @@ class DeviceStepTest {
         }
     }
 
+    /**
+     * On the CPU backend itself a prompt runs as one batch (each chosen expert read once for all of its
+     * tokens, here from an NVMe-tier cache too): the token-by-token logits, exact and Q8 activations.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"ds2-tiny-F32:exact", "ds2-tiny-Q4_K_M:exact", "ds2-tiny-Q8_0:q8", "ds2-tiny-Q4_K_M:nvme"})
+    void cpuPrefillReadsEachChosenExpertOncePerBatch(String spec) throws Exception {
+        String name = spec.split(":")[0];
+        boolean q8 = spec.endsWith("q8");
+        Path file = Fixtures.models().resolve(name + ".gguf");
+        int[] prompt = {1, 7, 42, 3, 99, 5, 12, 8, 17, 23, 4, 61, 2, 30};
+        java.util.function.Supplier<io.trillium.tier.ExpertPlacement> placement = () -> spec.endsWith("nvme")
+                ? io.trillium.tier.ExpertPlacement.cached(io.trillium.tier.NvmeTier::new, 3L << 20)
+                : io.trillium.tier.ExpertPlacement.mapped();
+        float[][] perToken = new float[1][];
+        try (LanguageModel m = Models.load(file, new CpuBackend(2, q8), placement.get());
+             LanguageModel.State s = m.newState(prompt.length)) {
+            for (int t : prompt) {
+                perToken[0] = m.forward(s, new int[] {t}).clone();
+            }
+        }
+        try (LanguageModel m = Models.load(file, new CpuBackend(2, q8), placement.get());
+             LanguageModel.State s = m.newState(prompt.length)) {
+            float[] got = m.forward(s, prompt);
+            double rel = Fixtures.relL2(perToken[0], got);
+            assertTrue(rel <= (q8 ? 1e-3 : 1e-5), spec + ": rel-L2 " + rel);
+            assertEquals(DeepseekGoldenTest.argmax(perToken[0]), DeepseekGoldenTest.argmax(got), spec);
+            if (!spec.endsWith("nvme")) {   // mapped experts: bytes = each chosen expert once
+                var stats = m.prefetcher().stats();
+                long unique = 0;
+                long expertBytes = 0;   // each distinct chosen expert once, at its layer's size (types vary by layer)
+                long alwaysActive;
+                try (io.trillium.gguf.GgufFile g = io.trillium.gguf.GgufFile.open(file)) {
+                    ModelConfig cfg = ModelConfig.fromGguf(g.metadata());
+                    alwaysActive = WeightBytes.of(g, cfg).alwaysActivePerToken(cfg);
+                    for (int l = 0; l < stats.layers(); l++) {
+                        if (!g.hasTensor("blk." + l + ".ffn_up_exps.weight")) {
+                            continue;
+                        }
+                        long perExpert = 0;
+                        for (String part : new String[] {"gate", "up", "down"}) {
+                            perExpert += g.tensorInfo("blk." + l + ".ffn_" + part + "_exps.weight").byteSize();
+                        }
+                        perExpert /= cfg.experts();
+                        for (int e = 0; e < stats.experts(); e++) {
+                            if (stats.count(l, e) > 0) {
+                                unique++;
+                                expertBytes += perExpert;
+                            }
+                        }
+                    }
+                }
+                assertEquals(prompt.length * alwaysActive + expertBytes, m.bytesRead().get("dram"),
+                        m.bytesRead() + ", " + unique + " distinct experts chosen");
+            }
+        }
+    }
+
     @Test
     void aMatrixWithoutRoomKeepsTheHostStep() throws Exception {
         Path file = Fixtures.models().resolve("ds2-tiny-Q8_0.gguf");

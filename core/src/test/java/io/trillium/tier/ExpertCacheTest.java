@@ -349,7 +349,10 @@ class ExpertCacheTest {
         }
         try (LanguageModel m = Models.load(file, new CpuBackend(2), ExpertPlacement.cached(NvmeTier::new,
                 expertBytes(file) / 3))) {
-            m.forward(m.newState(16), new int[] {3, 4, 5, 6, 7});
+            var state = m.newState(16);
+            for (int t : new int[] {3, 4, 5, 6, 7}) {   // token by token: each reads its own chosen experts
+                m.forward(state, new int[] {t});
+            }
             ((ExpertCache) m.expertSource()).awaitReads();
             var bytes = m.bytesRead();
             ExpertCache.Stats st = ((ExpertCache) m.expertSource()).stats();

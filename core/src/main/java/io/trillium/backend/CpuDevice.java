@@ -1,0 +1,195 @@
+package io.trillium.backend;
+
+import io.trillium.model.Ops;
+import io.trillium.quant.Tensor;
+
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * The CPU as a {@link Device}: vectors are Java arrays, matrices the tensors themselves (nothing is
+ * copied), products the {@link CpuBackend}'s kernels. What it is for: a prompt goes through the same
+ * batched, layer-by-layer prefill as on a GPU, so each weight matrix — and each chosen expert, from
+ * whatever tier holds it — is read once per batch instead of once per token.
+ */
+public class CpuDevice implements Device {
+    /** Below this many multiply-adds the heads' attention runs on the calling thread. */
+    private static final long PARALLEL_ATTENTION = 1 << 16;
+
+    private final CpuBackend cpu;
+    private final Map<Long, float[]> vectors = new HashMap<>();
+    private long next = 1;
+
+    public CpuDevice(CpuBackend cpu) {
+        this.cpu = cpu;
+    }
+
+    @Override
+    public String name() {
+        return "CPU (" + cpu.threads() + " threads)";
+    }
+
+    /** The array behind {@code v}. */
+    protected final float[] a(Vec v) {
+        float[] r = vectors.get(v.handle());
+        if (r == null || r.length < v.floats()) {
+            throw new IllegalStateException("vector " + v + " is not live on this device");
+        }
+        return r;
+    }
+
+    /** {@code array} itself as a device vector (no copy); {@link #release} forgets it. */
+    public Vec wrap(float[] array) {
+        long h = next++;
+        vectors.put(h, array);
+        return new Vec(h, array.length);
+    }
+
+    @Override
+    public Vec vector(String tag, int floats) {
+        return wrap(new float[floats]);
+    }
+
+    @Override
+    public void release(Vec v) {
+        if (v != null && vectors.remove(v.handle()) == null) {
+            throw new IllegalStateException("vector " + v + " released twice");
+        }
+    }
+
+    @Override
+    public Mat matrix(Tensor w) {
+        return new Mat(next++, w);
+    }
+
+    @Override
+    public void release(Mat m) {
+    }
+
+    /** Nothing is worth moving here: the CPU reads the weights where they are. */
+    @Override
+    public long available() {
+        return 0;
+    }
+
+    @Override
+    public Mat stage(Tensor w, int slot) {
+        return new Mat(-1 - slot, w);
+    }
+
+    @Override
+    public void upload(float[] src, int srcOff, Vec dst, int dstOff, int n) {
+        System.arraycopy(src, srcOff, a(dst), dstOff, n);
+    }
+
+    @Override
+    public void download(Vec src, int srcOff, float[] dst, int dstOff, int n) {
+        System.arraycopy(a(src), srcOff, dst, dstOff, n);
+    }
+
+    @Override
+    public void matVec(Mat w, int rows, int heads, long headBytes, Vec x, int xOff, int xStride, Vec y, int yOff,
+                       int yStride) {
+        Tensor t = w.tensor();
+        for (int h = 0; h < heads; h++) {
+            Tensor view;
+            if (heads == 1 && headBytes == 0 && rows == t.rowCount()) {
+                view = t;
+            } else if (h * headBytes % t.rowBytes() == 0 && t.rank() <= 2) {
+                long first = h * headBytes / t.rowBytes();   // a row range: keeps the tensor's scales
+                view = t.rows(first, first + rows);
+            } else {
+                view = new Tensor(t.name(), t.type(), new long[] {t.rowLength(), rows},
+                        t.data().asSlice(h * headBytes, rows * t.rowBytes()));
+            }
+            cpu.matVec(view, a(x), xOff + h * xStride, a(y), yOff + h * yStride);
+        }
+    }
+
+    @Override
+    public void matMul(Mat w, Vec x, int xOff, int xStride, Vec y, int yOff, int yStride, int tokens) {
+        cpu.matMul(w.tensor(), a(x), xOff, xStride, a(y), yOff, yStride, tokens);
+    }
+
+    @Override
+    public void rmsnorm(Vec out, int outOff, Vec x, int xOff, Vec w, int n, float eps) {
+        Ops.rmsnorm(a(out), outOff, a(x), xOff, a(w), n, eps);
+    }
+
+    @Override
+    public void rmsnorm(Vec out, Vec x, Vec w, int n, int count, int stride, float eps) {
+        float[] o = a(out);
+        float[] in = a(x);
+        float[] wt = a(w);
+        for (int k = 0; k < count; k++) {
+            Ops.rmsnorm(o, k * stride, in, k * stride, wt, n, eps);
+        }
+    }
+
+    @Override
+    public void rope(Vec x, int count, int stride, int offset, Vec cs, int csOff, int dims, boolean neox) {
+        float[] v = a(x);
+        float[] c = a(cs);
+        int half = dims / 2;
+        for (int k = 0; k < count; k++) {
+            int off = k * stride + offset;
+            for (int i = 0; i < half; i++) {
+                int p = neox ? i : 2 * i;
+                int q = neox ? i + half : 2 * i + 1;
+                float x0 = v[off + p];
+                float x1 = v[off + q];
+                v[off + p] = x0 * c[csOff + i] - x1 * c[csOff + half + i];
+                v[off + q] = x0 * c[csOff + half + i] + x1 * c[csOff + i];
+            }
+        }
+    }
+
+    @Override
+    public void copy(Vec src, int srcOff, int srcStride, Vec dst, int dstOff, int dstStride, int n, int count) {
+        float[] s = a(src);
+        float[] d = a(dst);
+        for (int k = 0; k < count; k++) {
+            System.arraycopy(s, srcOff + k * srcStride, d, dstOff + k * dstStride, n);
+        }
+    }
+
+    @Override
+    public void mlaAttend(Vec qAbs, Vec cache, int cacheOff, Vec att, Vec oLat, int heads, int kvLora, int rope,
+                          int npos, int attStride, float scale) {
+        float[] q = a(qAbs);
+        float[] c = a(cache);
+        float[] at = a(att);
+        float[] o = a(oLat);
+        int width = kvLora + rope;
+        WorkerPool.RangeTask task = (from, to) -> {
+            for (int h = from; h < to; h++) {
+                int ao = h * attStride;
+                for (int t = 0; t < npos; t++) {
+                    at[ao + t] = Ops.dot(q, h * width, c, cacheOff + t * width, width) * scale;
+                }
+                Ops.softmax(at, ao, npos);
+                Arrays.fill(o, h * kvLora, (h + 1) * kvLora, 0f);
+                for (int t = 0; t < npos; t++) {
+                    Ops.axpy(o, h * kvLora, at[ao + t], c, cacheOff + t * width, kvLora);
+                }
+            }
+        };
+        WorkerPool pool = cpu.pool();
+        if (pool.threads() > 1 && !pool.insideLoop() && (long) heads * npos * width >= PARALLEL_ATTENTION) {
+            pool.parallelFor(heads, 1, task);
+        } else {
+            task.run(0, heads);
+        }
+    }
+
+    @Override
+    public void swiglu(Vec gate, Vec up, int n) {
+        Ops.swiglu(a(gate), a(up), n);
+    }
+
+    @Override
+    public void axpy(Vec y, float a, Vec x, int n) {
+        Ops.axpy(a(y), a, a(x), n);
+    }
+}
