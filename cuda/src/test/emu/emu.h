@@ -1,11 +1,16 @@
 // Runs Trillium's CUDA kernels on the host so that machines without a GPU test their logic: every
 // .cu file is compiled by g++ with this header forced in. A launch runs the grid's blocks one after
-// another; a block's threads are coroutines on the calling thread, switched at
-// __syncthreads and at every warp shuffle, so barriers and shuffles keep their CUDA meaning (a thread
-// that has returned no longer counts, as on the hardware). A barrier that can never complete (threads of
-// one block waiting at different barriers) fails the launch with a message instead of hanging.
-// Not emulated: concurrency between blocks, atomics, memory-model effects, FMA contraction (nvcc
-// contracts a*b+c by default, g++ here does not: results differ in the last bits).
+// another; a block's threads are coroutines on the calling thread, switched at __syncthreads and at every
+// warp shuffle, so barriers and shuffles keep their CUDA meaning (a thread that has returned no longer
+// counts, as on the hardware). Threads left waiting with no way on (some at a shuffle, the others at
+// __syncthreads or finished) fail the launch with a message instead of hanging.
+// Not emulated, so not caught here: concurrency between blocks, atomics, memory-model effects, FMA
+// contraction (nvcc contracts a*b+c by default, g++ does not: results differ in the last bits);
+// divergent __syncthreads at different call sites (barriers carry no call site, so they merge); shuffle
+// masks (a lane that has exited leaves its last value, where the hardware is undefined); uninitialised
+// shared memory (zero or the previous block's values here, garbage on a GPU); misaligned loads (fine on
+// x86, a fault on a GPU); out-of-bounds accesses (silent corruption here); launch limits other than
+// those EmulatedGpu checks. Coroutine stacks are 64 KiB without a guard page.
 #pragma once
 #include <cmath>
 #include <cstdint>

@@ -4,8 +4,9 @@ import io.trillium.model.Ops;
 import io.trillium.quant.Tensor;
 
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The CPU as a {@link Device}: vectors are Java arrays, matrices the tensors themselves (nothing is
@@ -13,13 +14,14 @@ import java.util.Map;
  * batched, layer-by-layer prefill as on a GPU, so each weight matrix — and each chosen expert, from
  * whatever tier holds it — is read once per batch instead of once per token.
  */
-public class CpuDevice implements Device {
+public class CpuDevice implements Device {   // not final: the tests' reference device adds hooks
     /** Below this many multiply-adds the heads' attention runs on the calling thread. */
     private static final long PARALLEL_ATTENTION = 1 << 16;
 
     private final CpuBackend cpu;
-    private final Map<Long, float[]> vectors = new HashMap<>();
-    private long next = 1;
+    // shared by every state of a model: a session may close (and release) while another one computes
+    private final Map<Long, float[]> vectors = new ConcurrentHashMap<>();
+    private final AtomicLong next = new AtomicLong(1);
 
     public CpuDevice(CpuBackend cpu) {
         this.cpu = cpu;
@@ -41,7 +43,7 @@ public class CpuDevice implements Device {
 
     /** {@code array} itself as a device vector (no copy); {@link #release} forgets it. */
     public Vec wrap(float[] array) {
-        long h = next++;
+        long h = next.getAndIncrement();
         vectors.put(h, array);
         return new Vec(h, array.length);
     }
@@ -60,7 +62,7 @@ public class CpuDevice implements Device {
 
     @Override
     public Mat matrix(Tensor w) {
-        return new Mat(next++, w);
+        return new Mat(next.getAndIncrement(), w);
     }
 
     @Override

@@ -88,6 +88,11 @@ public final class DeepseekModel implements LanguageModel {
      */
     int streamExpertsFrom;
 
+    /** Routed-expert evaluations computed from VRAM copies so far. */
+    long vramExpertsComputed() {
+        return vramExperts == null ? 0 : vramExperts.computed;
+    }
+
     /** Decode tokens between re-rankings of the routed experts kept in VRAM (0: none kept there). */
     int vramExpertsEvery;
 
@@ -365,7 +370,7 @@ public final class DeepseekModel implements LanguageModel {
         if (tokens.length == 0) {
             throw new IllegalArgumentException("no tokens to process");
         }
-        s.cache.checkFits(s.pos, tokens.length);
+        s.checkFits(s.pos, tokens.length);
         for (int t : tokens) {
             if (t < 0 || t >= cfg.vocab()) {
                 throw new IllegalArgumentException("token id " + t + " outside the vocabulary 0.." + (cfg.vocab() - 1));
@@ -374,8 +379,11 @@ public final class DeepseekModel implements LanguageModel {
         if (tokens.length > 1 && (s.dev != null || hostPrefill != null)) {
             DeviceState g = s.dev != null ? s.dev : s.hostPrefill();
             DeviceWeights w = s.dev != null ? onDevice : hostPrefill;
-            for (int i = 0; i < tokens.length; i += PREFILL_BATCH) {
-                devicePrefill(s, g, w, Arrays.copyOfRange(tokens, i, Math.min(tokens.length, i + PREFILL_BATCH)));
+            // on a GPU a batch may be as long as the expert-streaming threshold (up to 2048), so that a long
+            // prompt does stream its experts
+            int batch = s.dev != null ? Math.max(PREFILL_BATCH, Math.min(streamExpertsFrom, 2048)) : PREFILL_BATCH;
+            for (int i = 0; i < tokens.length; i += batch) {
+                devicePrefill(s, g, w, Arrays.copyOfRange(tokens, i, Math.min(tokens.length, i + batch)));
             }
         } else {
             for (int t : tokens) {
@@ -500,6 +508,11 @@ public final class DeepseekModel implements LanguageModel {
                         "decode step on the host (matrices offloaded one by one): {0} has {1}", e.getMessage(),
                         "no kernel or no room on " + device.name());
                 return null;
+            } catch (RuntimeException e) {   // the device refused a vector (memory, driver): the host step
+                vectors.forEach(device::release);
+                System.getLogger(DeepseekModel.class.getName()).log(System.Logger.Level.WARNING,
+                        "decode step on the host (matrices offloaded one by one): " + device.name() + " failed", e);
+                return null;
             }
         }
 
@@ -554,21 +567,20 @@ public final class DeepseekModel implements LanguageModel {
         final Device.Vec experts;
         final Device.Vec routerLogits;
         final Device.Vec logits;
-        final Device.Vec cache;
         final Device.Vec expGate;   // a VRAM expert's scratch
         final Device.Vec expUp;
         final Device.Vec expOut;
         final float[] csHost = new float[ropeDims];
         private final java.util.List<Device.Vec> all = new java.util.ArrayList<>();
 
-        /** Per layer the host's latent cache seen as a device vector (CPU prefill), else null. */
+        /** Per layer the latent cache: in device memory, or the host state's own arrays (CPU prefill). */
         final Device.Vec[] layerCaches;
 
         /** {@code hostCache}: the CPU prefill writes the host state's own latent cache; null: one in device memory. */
         DeviceState(Device d, int capacity, LatentKvCache hostCache) {
             this.d = d;
             int width = kvLora + ropeDims;
-            this.layerCaches = hostCache == null ? null : new Device.Vec[cfg.layers()];
+            this.layerCaches = new Device.Vec[cfg.layers()];
             this.capacity = capacity;
             try {
                 x = v("activations", cfg.hidden());
@@ -588,14 +600,10 @@ public final class DeepseekModel implements LanguageModel {
                 experts = v("activations", cfg.hidden());
                 routerLogits = v("activations", Math.max(1, cfg.experts()));
                 logits = v("activations", cfg.vocab());
-                if (hostCache != null) {
-                    cache = null;
-                    for (int l = 0; l < layerCaches.length; l++) {
-                        layerCaches[l] = ((io.trillium.backend.CpuDevice) d).wrap(hostCache.layer(l));
-                        all.add(layerCaches[l]);
-                    }
-                } else {
-                    cache = v("kv cache", Math.multiplyExact(Math.multiplyExact(cfg.layers(), capacity), width));
+                for (int l = 0; l < layerCaches.length; l++) {   // one vector per layer: 61 x 256k x 576 floats overflow an int
+                    layerCaches[l] = hostCache != null ? ((io.trillium.backend.CpuDevice) d).wrap(hostCache.layer(l))
+                            : d.vector("kv cache", Math.multiplyExact(capacity, width));
+                    all.add(layerCaches[l]);
                 }
                 expGate = v("activations", Math.max(1, cfg.expertFfn()));
                 expUp = v("activations", Math.max(1, cfg.expertFfn()));
@@ -614,11 +622,7 @@ public final class DeepseekModel implements LanguageModel {
 
         /** Layer {@code l}'s latent cache and where it starts in that vector. */
         Device.Vec cache(int l) {
-            return layerCaches != null ? layerCaches[l] : cache;
-        }
-
-        int cacheBase(int l) {
-            return layerCaches != null ? 0 : l * capacity() * (kvLora + ropeDims);
+            return layerCaches[l];
         }
 
         private int capacity;
@@ -673,12 +677,12 @@ public final class DeepseekModel implements LanguageModel {
             d.matVec(dl.kvA, g.h, g.kv);
             d.rmsnorm(g.kv, 0, g.kv, 0, dl.kvANorm, kvLora, eps);
             d.rope(g.kv, 1, width, kvLora, g.cs, 0, ropeDims, rope.neox());
-            int layerBase = g.cacheBase(l);
-            d.copy(g.kv, 0, 0, g.cache, layerBase + pos * width, 0, width, 1);
+            Device.Vec cache = g.cache(l);
+            d.copy(g.kv, 0, 0, cache, pos * width, 0, width, 1);
             d.rope(g.q, heads, qHead, nope, g.cs, 0, ropeDims, rope.neox());
             d.matVec(dl.kB, kvLora, heads, w.kBAll.headBytes(), g.q, 0, qHead, g.qAbs, 0, width);
             d.copy(g.q, nope, qHead, g.qAbs, kvLora, width, ropeDims, heads);
-            d.mlaAttend(g.qAbs, g.cache, layerBase, g.att, g.oLat, heads, kvLora, ropeDims, pos + 1, cap, kqScale);
+            d.mlaAttend(g.qAbs, cache, 0, g.att, g.oLat, heads, kvLora, ropeDims, pos + 1, cap, kqScale);
             d.matVec(dl.vB, vDim, heads, w.vBAll.headBytes(), g.oLat, 0, kvLora, g.o, 0, vDim);
             d.matVec(dl.attnOut, g.o, g.out);
             d.add(g.x, g.out, hidden);
@@ -733,16 +737,25 @@ public final class DeepseekModel implements LanguageModel {
         s.pos++;
     }
 
-    /** A state's device vectors; when VRAM is short, the routed experts kept there make room first. */
+    /**
+     * A state's device vectors and cache; when VRAM is short the routed experts kept there make room
+     * first, and when it is still short the state runs the host step (null), with the reason logged.
+     */
     private DeviceState newDeviceState(int capacity) {
         try {
             return new DeviceState(onDevice.device(), capacity, null);
         } catch (RuntimeException e) {
-            if (vramExperts == null || vramExperts.resident.isEmpty()) {
-                throw e;
+            if (vramExperts != null && !vramExperts.resident.isEmpty()) {
+                vramExperts.evictAll(onDevice.device());
+                try {
+                    return new DeviceState(onDevice.device(), capacity, null);
+                } catch (RuntimeException again) {
+                    e = again;
+                }
             }
-            vramExperts.evictAll(onDevice.device());
-            return new DeviceState(onDevice.device(), capacity, null);
+            System.getLogger(DeepseekModel.class.getName()).log(System.Logger.Level.WARNING,
+                    "a state of {0} tokens runs on the host: {1}", capacity, e.getMessage());
+            return null;
         }
     }
 
@@ -752,6 +765,8 @@ public final class DeepseekModel implements LanguageModel {
      * {@link #vramExpertsEvery} decode tokens; given back when a new state needs the room.
      */
     private final class VramExperts {
+        /** New experts uploaded per re-ranking (a K2.5 expert is 25 MB: 16 take ~15 ms over PCIe 4). */
+        static final int UPLOADS_PER_REBALANCE = 16;
         final java.util.Map<Long, Device.Mat[]> resident = new java.util.HashMap<>();
         long tokens;
         long computed;
@@ -802,7 +817,7 @@ public final class DeepseekModel implements LanguageModel {
             }
             all.sort(java.util.Comparator.comparingLong(Candidate::count).reversed());
             long room = (d.available() + held) / 2;   // half of what would be free without them
-            java.util.Set<Long> chosen = new java.util.HashSet<>();
+            java.util.Set<Long> chosen = new java.util.LinkedHashSet<>();   // most chosen first
             long used = 0;
             for (Candidate c : all) {
                 if (used + c.bytes() > room) {
@@ -820,9 +835,13 @@ public final class DeepseekModel implements LanguageModel {
                     it.remove();
                 }
             }
+            int added = 0;
             for (long key : chosen) {
                 if (resident.containsKey(key)) {
                     continue;
+                }
+                if (added++ == UPLOADS_PER_REBALANCE) {
+                    return;   // the rest at the next re-ranking: a step never stalls for long on uploads
                 }
                 int l = (int) (key >>> 32);
                 int e = (int) key;
@@ -872,7 +891,7 @@ public final class DeepseekModel implements LanguageModel {
         int p0 = s.pos;
         int cap = s.capacity();
         float eps = cfg.rmsEps();
-        s.cache.checkFits(p0, b);
+        s.checkFits(p0, b);
         java.util.List<Device.Vec> tmp = new java.util.ArrayList<>();
         java.util.function.IntFunction<Device.Vec> v = n -> {
             Device.Vec r = d.vector("prefill", n);
@@ -908,13 +927,12 @@ public final class DeepseekModel implements LanguageModel {
             float[] hostH = new float[b * hidden];
             float[] hostE = new float[b * hidden];
             float[] hostLogits = new float[Math.max(1, b * cfg.experts())];
-            boolean needX = prefetcher != null && prefetcher.predicts();
+            Device.Vec[] streamed = null;
 
             for (int l = 0; l < layers.length; l++) {
                 Layer w = layers[l];
                 DeviceLayer dl = dw.layers[l];
                 Device.Vec cache = g.cache(l);
-                int layerBase = g.cacheBase(l);
                 d.rmsnorm(h, x, dl.attnNorm, hidden, b, hidden, eps);
                 if (dl.qA != null) {
                     d.matMul(dl.qA, h, 0, hidden, qa, 0, qLora, b);
@@ -929,11 +947,11 @@ public final class DeepseekModel implements LanguageModel {
                     d.rope(kv, 1, width, t * width + kvLora, cs, t * ropeDims, ropeDims, rope.neox());
                     d.rope(q, heads, qHead, t * qDim + nope, cs, t * ropeDims, ropeDims, rope.neox());
                 }
-                d.copy(kv, 0, width, cache, layerBase + p0 * width, width, width, b);
+                d.copy(kv, 0, width, cache, p0 * width, width, width, b);
                 for (int t = 0; t < b; t++) {
                     d.matVec(dl.kB, kvLora, heads, w.kBAll.headBytes(), q, t * qDim, qHead, g.qAbs, 0, width);
                     d.copy(q, t * qDim + nope, qHead, g.qAbs, kvLora, width, ropeDims, heads);
-                    d.mlaAttend(g.qAbs, cache, layerBase, g.att, g.oLat, heads, kvLora, ropeDims, p0 + t + 1, cap,
+                    d.mlaAttend(g.qAbs, cache, 0, g.att, g.oLat, heads, kvLora, ropeDims, p0 + t + 1, cap,
                             kqScale);
                     d.matVec(dl.vB, vDim, heads, w.vBAll.headBytes(), g.oLat, 0, kvLora, o, t * heads * vDim, vDim);
                 }
@@ -950,9 +968,6 @@ public final class DeepseekModel implements LanguageModel {
                 d.matMul(dl.router, h, 0, hidden, routerLogits, 0, e, b);
                 d.download(routerLogits, 0, hostLogits, 0, b * e);
                 d.download(h, 0, hostH, 0, b * hidden);
-                if (needX) {
-                    d.download(x, 0, hostX, 0, b * hidden);
-                }
                 int used = s.router.used();
                 int[] ids = new int[b * used];
                 float[] weights = new float[b * used];
@@ -961,17 +976,19 @@ public final class DeepseekModel implements LanguageModel {
                     s.router.route(s.routerLogits, w.routerBias, s.ids, s.weights);
                     System.arraycopy(s.ids, 0, ids, t * used, used);
                     System.arraycopy(s.weights, 0, weights, t * used, used);
-                    if (needX) {
-                        System.arraycopy(hostX, t * hidden, s.x, 0, hidden);
-                    }
-                    prefetcher.routed(s.prefetch, l, s.ids, used, s.x);
+                    // no next-layer prediction in a batch: the next layer announces all of its experts at once
+                    prefetcher.routed(s.prefetch, l, s.ids, used, s.x, false);
                 }
                 if (dl.shared != null) {
                     swiglu(d, dl.shared, h, f1, f2, out, b);   // queued: runs while the experts are computed
                 }
                 Arrays.fill(hostE, 0f);
                 if (b >= streamFrom) {
-                    streamedExperts(d, l, b, ids, weights, used, hostH, hostE);
+                    if (streamed == null) {   // an expert takes at most every token of the batch
+                        streamed = new Device.Vec[] {v.apply(b * hidden), v.apply(b * cfg.expertFfn()),
+                                v.apply(b * cfg.expertFfn()), v.apply(b * hidden)};
+                    }
+                    streamedExperts(d, l, b, ids, weights, used, hostH, hostE, streamed);
                 } else {
                     for (int t = 0; t < b; t++) {
                         System.arraycopy(hostH, t * hidden, s.h, 0, hidden);
@@ -1002,7 +1019,7 @@ public final class DeepseekModel implements LanguageModel {
      * are summed into {@code hostE} per token. An expert the device cannot take runs on the host.
      */
     private void streamedExperts(Device d, int layer, int b, int[] ids, float[] weights, int used, float[] hostH,
-                                 float[] hostE) {
+                                 float[] hostE, Device.Vec[] scratch) {
         int hidden = cfg.hidden();
         int f = cfg.expertFfn();
         int[] count = new int[cfg.experts()];
@@ -1010,10 +1027,10 @@ public final class DeepseekModel implements LanguageModel {
             count[ids[i]]++;
         }
         int most = Arrays.stream(count).max().orElse(0);
-        Device.Vec xs = d.vector("streamed experts", Math.max(1, most * hidden));
-        Device.Vec g1 = d.vector("streamed experts", Math.max(1, most * f));
-        Device.Vec u1 = d.vector("streamed experts", Math.max(1, most * f));
-        Device.Vec ys = d.vector("streamed experts", Math.max(1, most * hidden));
+        Device.Vec xs = scratch[0];
+        Device.Vec g1 = scratch[1];
+        Device.Vec u1 = scratch[2];
+        Device.Vec ys = scratch[3];
         float[] hostXs = new float[most * hidden];
         float[] hostYs = new float[most * hidden];
         int[] tok = new int[most];
@@ -1022,7 +1039,7 @@ public final class DeepseekModel implements LanguageModel {
         float[] g = new float[f];
         float[] u = new float[f];
         float[] y = new float[hidden];
-        try {
+        {
             for (int e = 0; e < count.length; e++) {
                 if (count[e] == 0) {
                     continue;
@@ -1063,11 +1080,6 @@ public final class DeepseekModel implements LanguageModel {
                     experts.release(layer, e);
                 }
             }
-        } finally {
-            d.release(xs);
-            d.release(g1);
-            d.release(u1);
-            d.release(ys);
         }
     }
 
@@ -1160,14 +1172,28 @@ public final class DeepseekModel implements LanguageModel {
         final DeviceState dev;
 
         MlaState(int capacity) {
-            cache = new LatentKvCache(cfg.layers(), kvLora, ropeDims, capacity);
-            att = new float[Math.multiplyExact(cfg.heads(), capacity)];
+            this.capacity = capacity;
+            dev = onDevice != null ? newDeviceState(capacity) : null;
+            // the host cache only when the device does not hold it (a long context's cache is many GiB)
+            cache = dev == null ? new LatentKvCache(cfg.layers(), kvLora, ropeDims, capacity) : null;
+            att = dev == null ? new float[Math.multiplyExact(cfg.heads(), capacity)] : null;
             router = cfg.experts() > 0 ? new Router(cfg) : null;
             experts = cfg.experts() > 0
                     ? new ExpertExecutor(DeepseekModel.this.experts, backend, cfg.hidden(), cfg.expertFfn(),
                     cfg.expertsUsed()) : null;
             prefetch = prefetcher != null ? prefetcher.newScratch() : null;
-            dev = onDevice != null ? newDeviceState(capacity) : null;
+        }
+
+        final int capacity;
+        boolean closed;
+
+        void checkFits(int position, int n) {
+            if (closed) {
+                throw new IllegalStateException("the state was closed");
+            }
+            if ((long) position + n > capacity) {
+                throw new IllegalArgumentException((position + (long) n) + " tokens exceed the context of " + capacity);
+            }
         }
 
         private DeviceState hostPrefillState;
@@ -1182,6 +1208,7 @@ public final class DeepseekModel implements LanguageModel {
 
         @Override
         public void close() {
+            closed = true;
             if (dev != null) {
                 dev.close();
             }
@@ -1212,7 +1239,7 @@ public final class DeepseekModel implements LanguageModel {
 
         @Override
         public int capacity() {
-            return cache.capacity();
+            return capacity;
         }
 
         @Override

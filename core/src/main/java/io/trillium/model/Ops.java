@@ -48,7 +48,6 @@ public final class Ops {
         }
     }
 
-    /** {@code y[i] += a · x[i]}. */
     /** {@code y[yOff + i] += a · x[xOff + i]} for {@code i < n}. */
     public static void axpy(float[] y, int yOff, float a, float[] x, int xOff, int n) {
         for (int i = 0; i < n; i++) {
@@ -56,6 +55,7 @@ public final class Ops {
         }
     }
 
+    /** {@code y[i] += a · x[i]}. */
     public static void axpy(float[] y, float a, float[] x, int n) {
         for (int i = 0; i < n; i++) {
             y[i] += a * x[i];

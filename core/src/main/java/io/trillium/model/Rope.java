@@ -56,12 +56,12 @@ public final class Rope {
         return dims * Math.log(origCtx / (beta * 2 * Math.PI)) / (2 * Math.log(base));
     }
 
-    /** Rotated values per head. */
     /** Whether pairs are the two halves (NEOX) rather than adjacent values (NORM). */
     public boolean neox() {
         return neox;
     }
 
+    /** Rotated values per head. */
     public int dims() {
         return dims;
     }

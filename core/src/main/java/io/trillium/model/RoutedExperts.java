@@ -58,13 +58,15 @@ final class RoutedExperts implements AutoCloseable {
     /** Weight bytes read so far by tier (see {@link LanguageModel#bytesRead()}). */
     Map<String, Long> bytesRead() {
         Map<String, Long> m = WeightBytes.traffic(alwaysActiveBytes, tokens.get(), source);
-        if (!alwaysActiveTier.equals("dram")) {
-            long aa = m.remove("dram");
-            m.merge("dram", 0L, Long::sum);
-            m.merge(alwaysActiveTier, aa, Long::sum);
-            if (m.get("dram") == 0) {
+        if (!alwaysActiveTier.equals("dram")) {   // only the always-active bytes move; experts stay where read
+            long aa = alwaysActiveBytes * tokens.get();
+            long dram = m.getOrDefault("dram", 0L) - aa;
+            if (dram > 0) {
+                m.put("dram", dram);
+            } else {
                 m.remove("dram");
             }
+            m.merge(alwaysActiveTier, aa, Long::sum);
         }
         if (vramExpertBytes.get() > 0) {
             m.merge("vram", vramExpertBytes.get(), Long::sum);

@@ -76,6 +76,14 @@ public final class Prefetcher {
      * (entering this layer's feed-forward) is {@code x}. Call before computing the experts.
      */
     public void routed(Scratch s, int layer, int[] ids, int k, float[] x) {
+        routed(s, layer, ids, k, x, true);
+    }
+
+    /**
+     * As {@link #routed(Scratch, int, int[], int, float[])}; {@code predictNext} false skips the prediction
+     * of the next layer (a prefill batch predicts once, from its last token).
+     */
+    public void routed(Scratch s, int layer, int[] ids, int k, float[] x, boolean predictNext) {
         stats.record(layer, ids, k);
         if (!source.prefetches()) {
             return;
@@ -99,7 +107,7 @@ public final class Prefetcher {
             predictedRight.addAndGet(right);
         }
         int next = nextMoe[layer];
-        if (!predict || next < 0) {
+        if (!predict || !predictNext || next < 0) {
             return;
         }
         Gate g = gates[next];

@@ -102,7 +102,11 @@ class DeviceStepTest {
             }
             int held = b.device.liveMatrices() - weights;
             assertTrue(held > 0 && held % 3 == 0, "experts (gate, up, down) kept on the device: " + held);
-            assertTrue(m.bytesRead().getOrDefault("vram", 0L) > 0, "VRAM traffic counted: " + m.bytesRead());
+            long computed = ((DeepseekModel) m).vramExpertsComputed();
+            assertTrue(computed > 0, "experts computed from VRAM");
+            long alwaysActive = m.bytesRead().get("vram") - computed * 3L * 256 * 256 * 34 / 32;
+            assertEquals(0, alwaysActive % m.tokensForwarded(), "vram bytes = always-active per token + VRAM experts: "
+                    + m.bytesRead());
             long perExpert = 3L * 256 * 256 * 34 / 32;   // ds2-tiny: three 256 x 256 Q8_0 matrices
             assertTrue(held / 3 * perExpert <= (6L << 20) / 2, "within half of the free VRAM: " + held / 3);
 

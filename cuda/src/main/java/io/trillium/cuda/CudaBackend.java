@@ -164,7 +164,11 @@ public final class CudaBackend implements ComputeBackend {
         return this;
     }
 
-    /** The device copy of {@code w} (2-D, or a 3-D stack when {@code stacks}), uploading it now if the budget allows; null: host. */
+    /**
+     * The device copy of {@code w} (2-D, or a 3-D stack when {@code stacks}), uploading it now if the
+     * budget allows; null: host. A matrix of the matrix-by-matrix path that did not fit is remembered
+     * ({@code stacks} false), one asked for through {@link Device#matrix} may be asked again later.
+     */
     private DeviceMemory.Block<Long> resident(Tensor w, boolean stacks) {
         MemorySegment data = w.data();
         if (!data.isNative() || !CudaKernels.hasMatVec(w.type()) || (!stacks && w.rank() > 2 && w.dim(2) != 1)) {
@@ -176,11 +180,15 @@ public final class CudaBackend implements ComputeBackend {
             return b;
         }
         if (!memory.fits(data.byteSize() + reserve())) {
-            onHost.add(key);
+            if (!stacks) {
+                onHost.add(key);
+            }
             return null;
         }
         b = memory.allocate("weights", data.byteSize());
-        gpu.copyToDevice(b.handle(), data, data.byteSize(), 0);
+        // on the work stream: a copy on the null stream is not ordered before the non-blocking stream's
+        // kernels, and from pageable (mapped) memory it may return before the data has landed
+        gpu.copyToDevice(b.handle(), data, data.byteSize(), stream);
         resident.put(key, b);
         return b;
     }
@@ -204,6 +212,11 @@ public final class CudaBackend implements ComputeBackend {
                 gpu.awaitStream(stream);
                 memory.free(dequantScratch);
                 dequantScratch = null;
+            }
+            if (!memory.fits(bytes)) {   // no room for the scratch: one mat-vec per token, in one launch
+                kernels.matVec(w.type(), dw, w.rowBytes(), rows, tokens, 0, x, xStride, y, yStride, n, stream);
+                gpuMatVecs += tokens;
+                return;
             }
             dequantScratch = memory.allocate("prefill scratch", bytes);
         }
@@ -407,7 +420,13 @@ public final class CudaBackend implements ComputeBackend {
             return gpu.name();
         }
 
+        /** The device address of {@code v[off ..]}, after checking that v is live and holds {@code n} floats there. */
         private long at(Vec v, int off, int n) {
+            ensureOpen();
+            DeviceMemory.Block<Long> b = vectors.get(v.handle());
+            if (b == null || b.bytes() < (long) v.floats() * Float.BYTES) {
+                throw new IllegalStateException("device vector " + v + " is not live (released, or from another device)");
+            }
             if (off < 0 || n < 0 || (long) off + n > v.floats()) {
                 throw new IndexOutOfBoundsException("floats " + off + ".." + (off + n) + " of a device vector of "
                         + v.floats());
@@ -515,7 +534,7 @@ public final class CudaBackend implements ComputeBackend {
                         memory.free(b);
                         stagingSlots.remove(slot);
                     }
-                    if (!memory.fits(data.byteSize())) {
+                    if (!memory.fits(data.byteSize() + reserve())) {
                         return null;
                     }
                     b = memory.allocate("streamed experts", data.byteSize());

@@ -160,6 +160,11 @@ final class EmulatedGpu implements Gpu {
 
     @Override
     public void launch(String kernel, int gridX, int gridY, int block, int sharedBytes, long stream, Object... args) {
+        // the limits of every CUDA device from compute 3.0 on: a launch beyond them fails on the hardware
+        if (gridX < 1 || gridY < 1 || gridY > 65535 || block < 1 || block > 1024 || sharedBytes > 48 * 1024) {
+            throw new JCudaGpu.CudaException("launch " + kernel + " failed (emulator): grid " + gridX + " x " + gridY
+                    + ", block " + block + ", shared " + sharedBytes + " bytes: CUDA_ERROR_INVALID_VALUE");
+        }
         try (Arena a = Arena.ofConfined()) {
             MemorySegment argv = a.allocate(ValueLayout.ADDRESS, args.length);
             for (int i = 0; i < args.length; i++) {

@@ -21,6 +21,9 @@ class GpuLogitsTest {
         assertTrue(r.worstRelL2() <= GpuCheck.MAX_REL_L2, r::toString);
         assertArrayEquals(r.cpuTokens(), r.gpuTokens(), r::toString);
         assertTrue(r.stats().gpuMatVecs() > 0, "nothing ran on the GPU: " + r);
+        // stats are taken after the state closed, before the model: nothing of the state may remain
+        assertFalse(r.stats().vramByTag().containsKey("kv cache"), "a closed state's KV cache is still in VRAM: " + r);
+        assertFalse(r.stats().vramByTag().containsKey("prefill"), "prefill vectors left in VRAM: " + r);
         if (deviceStep) {
             assertTrue(r.stats().deviceSyncs() > 0, "the device step did not run: " + r);
             assertEquals(0, r.stats().hostMatVecs(), "a matrix of the device step ran on the host: " + r);
@@ -40,6 +43,9 @@ class GpuLogitsTest {
                     GpuOptions.auto(), host));
             check(r, mla);
             assertEquals(0, gpu[0].used(), "device memory left allocated after the backend closed");
+            if (mla) {   // while the model is open, the device holds its weights (and the state ran there)
+                assertTrue(r.stats().vramByTag().getOrDefault("weights", 0L) > 0, r::toString);
+            }
             if (mla) {
                 check(GpuCheck.compare(m, host -> new CudaBackend(new EmulatedGpu(1L << 30), GpuOptions.auto(), host)
                         .withoutDeviceStep()), false);
