@@ -12,6 +12,7 @@
 // x86, a fault on a GPU); out-of-bounds accesses (silent corruption here); launch limits other than
 // those EmulatedGpu checks. Coroutine stacks are 64 KiB without a guard page.
 #pragma once
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -74,6 +75,8 @@ template <auto F> void thunk(void** args) { invoke(F, args); }
 #define __syncwarp(...) emu::warp_barrier()
 #define TRILLIUM_DYNAMIC_SHARED(T, name) T* name = static_cast<T*>(emu::dynamic_shared())
 
+using std::max;   // CUDA's integer min/max builtins
+using std::min;
 inline float __uint_as_float(unsigned int u) { float f; std::memcpy(&f, &u, 4); return f; }
 inline unsigned int __float_as_uint(float f) { unsigned int u; std::memcpy(&u, &f, 4); return u; }
 template <class T> T __shfl_xor_sync(unsigned, T v, int m, int = 32) { return emu::shfl_from(v, emu::lane() ^ m); }

@@ -54,6 +54,7 @@ public final class CudaBackend implements ComputeBackend {
     private final Map<Long, DeviceMemory.Block<Long>> vectors = new HashMap<>();
     private final Map<Integer, DeviceMemory.Block<Long>> stagingSlots = new HashMap<>();
     private DeviceMemory.Block<Long> dequantScratch;   // F32 rows of the matrix a prefill batch goes through
+    private DeviceMemory.Block<Long> attentionScratch; // the split attention's partial results
     private long stagedBytes;
     // activations of synchronous mat-vecs, and of the asynchronous FFN (separate: it may be in flight)
     private final Buffers sync = new Buffers("activations");
@@ -192,6 +193,9 @@ public final class CudaBackend implements ComputeBackend {
         resident.put(key, b);
         return b;
     }
+
+    /** Cached tokens from which decode attention splits each head over several blocks. */
+    static final int SPLIT_ATTENTION_FROM = 1024;
 
     /** F32 values of the dequantized chunk of rows a batched product goes through (64 MiB). */
     private static final int SCRATCH_FLOATS = 16 << 20;
@@ -584,9 +588,28 @@ public final class CudaBackend implements ComputeBackend {
                               int npos, int attStride, float scale) {
             synchronized (CudaBackend.this) {
                 int width = kvLora + rope;
-                kernels.mlaAttend(at(qAbs, 0, heads * width), at(cache, cacheOff, npos * width),
-                        at(att, 0, (heads - 1) * attStride + npos), at(oLat, 0, heads * kvLora), heads, kvLora, rope,
-                        npos, attStride, scale, stream);
+                long q = at(qAbs, 0, heads * width);
+                long c = at(cache, cacheOff, npos * width);
+                long o = at(oLat, 0, heads * kvLora);
+                if (npos > SPLIT_ATTENTION_FROM) {   // long context: chunks over all SMs, then combined
+                    int splits = CudaKernels.attentionSplits(npos);
+                    long parts = (long) heads * splits;
+                    long bytes = parts * (kvLora + 2) * Float.BYTES;
+                    if (attentionScratch == null || attentionScratch.bytes() < bytes) {
+                        if (attentionScratch != null) {
+                            gpu.awaitStream(stream);
+                            memory.free(attentionScratch);
+                        }
+                        attentionScratch = memory.allocate("attention scratch", bytes);
+                    }
+                    long pm = attentionScratch.handle();
+                    long pl = pm + parts * Float.BYTES;
+                    kernels.mlaAttendSplit(q, c, pm, pl, pl + parts * Float.BYTES, o, heads, kvLora, rope, npos, splits,
+                            scale, stream);
+                    return;
+                }
+                kernels.mlaAttend(q, c, at(att, 0, (heads - 1) * attStride + npos), o, heads, kvLora, rope, npos,
+                        attStride, scale, stream);
             }
         }
 

@@ -16,7 +16,7 @@ final class CudaKernels {
             "matvec", List.of("matvec_f32", "matvec_f16", "matvec_bf16", "matvec_q8_0", "matvec_q4_0", "matvec_q5_0",
                     "matvec_q4_k", "matvec_q5_k", "matvec_q6_k"),
             "ops", List.of("rmsnorm_f32", "rope_f32", "swiglu_f32", "axpy_f32", "copy_f32"),
-            "attention", List.of("mla_attend"),
+            "attention", List.of("mla_attend", "mla_attend_split", "mla_combine"),
             "router", List.of("router_topk"),
             "gemm", List.of("dequant_rows", "gemm_f32"));
     /** Rows per mat-vec block: one warp per row. */
@@ -96,6 +96,24 @@ final class CudaKernels {
     void gemm(long w, int n, int rows, long x, int xStride, long y, int yStride, int tokens, long s) {
         gpu.launch("gemm_f32", (rows + 15) / 16, (tokens + 15) / 16, 256, 0, s, w, n, rows, x, xStride, y, yStride,
                 tokens);
+    }
+
+    /**
+     * Split (flash-decoding) MLA attention: {@code splits} chunks per head, partial results in
+     * {@code pm}/{@code pl} (heads × splits floats) and {@code po} (heads × splits × kvLora), then combined.
+     */
+    void mlaAttendSplit(long qAbs, long cache, long pm, long pl, long po, long oLat, int heads, int kvLora, int rope,
+                        int npos, int splits, float kqScale, long s) {
+        int chunk = (npos + splits - 1) / splits;
+        gpu.launch("mla_attend_split", heads, splits, 256, chunk * Float.BYTES, s, qAbs, cache, pm, pl, po, kvLora,
+                rope, npos, chunk, kqScale);
+        gpu.launch("mla_combine", heads, 1, 256, 0, s, pm, pl, po, oLat, kvLora, splits);
+    }
+
+    /** Chunks for {@link #mlaAttendSplit} at {@code npos} cached tokens: 128 tokens each up to 32, ≤ 8192 floats of shared memory. */
+    static int attentionSplits(int npos) {
+        int splits = Math.min((npos + 127) / 128, 32);
+        return Math.max(splits, (npos + 8191) / 8192);
     }
 
     /** Router top-k of one token; {@code bias} may be 0 (none). */

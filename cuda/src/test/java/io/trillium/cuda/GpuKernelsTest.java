@@ -295,4 +295,39 @@ class GpuKernelsTest {
             }
         }
     }
+
+    @ParameterizedTest
+    @MethodSource("gpus")
+    void splitAttentionMatchesTheHostLoop(Gpu g) {
+        CudaKernels k = new CudaKernels(g);
+        Random r = new Random(9);
+        int heads = 3, kvLora = 64, rope = 16, width = kvLora + rope;
+        float scale = 0.2f;
+        for (int[] c : new int[][] {{37, 4}, {1500, CudaKernels.attentionSplits(1500)}, {300, 7}}) {
+            int npos = c[0], splits = c[1];
+            float[] q = random(r, heads * width), cache = random(r, npos * width);
+            float[] want = new float[heads * kvLora];
+            for (int h = 0; h < heads; h++) {
+                float[] att = new float[npos];
+                for (int t = 0; t < npos; t++) {
+                    att[t] = Ops.dot(q, h * width, cache, t * width, width) * scale;
+                }
+                Ops.softmax(att, 0, npos);
+                for (int t = 0; t < npos; t++) {
+                    for (int i = 0; i < kvLora; i++) {
+                        want[h * kvLora + i] += att[t] * cache[t * width + i];
+                    }
+                }
+            }
+            long parts = (long) heads * splits;
+            long scratch = dev(g, new float[(int) (parts * (kvLora + 2))]);
+            long o = dev(g, new float[heads * kvLora]);
+            k.mlaAttendSplit(dev(g, q), dev(g, cache), scratch, scratch + parts * 4, scratch + parts * 8, o, heads,
+                    kvLora, rope, npos, splits, scale, 0);
+            close(want, host(g, o, heads * kvLora), 1e-5);
+        }
+        assertEquals(32, CudaKernels.attentionSplits(131072 / 2));
+        assertTrue((262144 + CudaKernels.attentionSplits(262144) - 1) / CudaKernels.attentionSplits(262144) <= 8192,
+                "a chunk's scores fit in 32 KiB of shared memory");
+    }
 }
