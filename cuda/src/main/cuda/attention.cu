@@ -1,36 +1,47 @@
 // MLA decode attention over the latent cache (DeepseekModel.attend): per head h, over cached tokens
 // 0..npos-1 of one layer (each entry [c (kvLora) | k_pe (rope)] = width floats):
 //   att[h][t] = softmax_t(qAbs[h] . entry[t] * kqScale),   oLat[h] = sum_t att[h][t] * c[t].
-// One block per head (grid.x = heads); warps take tokens in turn for the scores.
 #include "common.cuh"
 
+// The part both kernels share, for one head's tokens t0 .. t0+n-1: e[t] = exp(score(t) - m) with
+// m = max score, returned with l = sum of e (every thread gets m and l). Warps take tokens in turn for
+// the scores; e may be global or shared memory.
+__device__ void scores_exp(const float* __restrict__ q, const float* __restrict__ cache, int width, int t0, int n,
+                           float kqScale, float* e, float* mOut, double* lOut) {
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
+    for (int t = warp; t < n; t += warps) {
+        const float* entry = cache + (long long) (t0 + t) * width;
+        float d = 0.f;
+        for (int i = lane; i < width; i += 32) d += q[i] * entry[i];
+        d = warp_sum(d);
+        if (lane == 0) e[t] = d * kqScale;
+    }
+    __syncthreads();
+    float m = -INFINITY;
+    for (int t = threadIdx.x; t < n; t += blockDim.x) m = fmaxf(m, e[t]);
+    m = block_max(m);
+    double l = 0.0;
+    for (int t = threadIdx.x; t < n; t += blockDim.x) {
+        float x = expf(e[t] - m);
+        e[t] = x;
+        l += x;
+    }
+    l = block_sum_d(l);
+    *mOut = m;
+    *lOut = l;
+}
+
+// One block per head (grid.x = heads): att[h] holds the probabilities afterwards.
 extern "C" __global__ void mla_attend(const float* __restrict__ qAbs, const float* __restrict__ cache,
                                       float* att, float* oLat, int kvLora, int rope, int npos,
                                       int attStride, float kqScale) {
     int h = blockIdx.x;
     int width = kvLora + rope;
-    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
-    const float* q = qAbs + (long long) h * width;
     float* a = att + (long long) h * attStride;
-    for (int t = warp; t < npos; t += warps) {
-        const float* e = cache + (long long) t * width;
-        float s = 0.f;
-        for (int i = lane; i < width; i += 32) s += q[i] * e[i];
-        s = warp_sum(s);
-        if (lane == 0) a[t] = s * kqScale;
-    }
-    __syncthreads();
-    float m = -INFINITY;
-    for (int t = threadIdx.x; t < npos; t += blockDim.x) m = fmaxf(m, a[t]);
-    m = block_max(m);
-    double sum = 0.0;
-    for (int t = threadIdx.x; t < npos; t += blockDim.x) {
-        float e = expf(a[t] - m);
-        a[t] = e;
-        sum += e;
-    }
-    sum = block_sum_d(sum);
-    float inv = (float) (1.0 / sum);
+    float m;
+    double l;
+    scores_exp(qAbs + (long long) h * width, cache, width, 0, npos, kqScale, a, &m, &l);
+    float inv = (float) (1.0 / l);
     for (int t = threadIdx.x; t < npos; t += blockDim.x) a[t] *= inv;
     __syncthreads();
     float* o = oLat + (long long) h * kvLora;
@@ -52,28 +63,11 @@ extern "C" __global__ void mla_attend_split(const float* __restrict__ qAbs, cons
     TRILLIUM_DYNAMIC_SHARED(float, sc);
     int h = blockIdx.x, s = blockIdx.y, splits = gridDim.y;
     int width = kvLora + rope;
-    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
     int t0 = s * chunk;
     int n = min(npos, t0 + chunk) - t0;
-    const float* q = qAbs + (long long) h * width;
-    for (int t = warp; t < n; t += warps) {
-        const float* e = cache + (long long) (t0 + t) * width;
-        float d = 0.f;
-        for (int i = lane; i < width; i += 32) d += q[i] * e[i];
-        d = warp_sum(d);
-        if (lane == 0) sc[t] = d * kqScale;
-    }
-    __syncthreads();
-    float m = -INFINITY;
-    for (int t = threadIdx.x; t < n; t += blockDim.x) m = fmaxf(m, sc[t]);
-    m = block_max(m);
-    double l = 0.0;
-    for (int t = threadIdx.x; t < n; t += blockDim.x) {
-        float e = expf(sc[t] - m);
-        sc[t] = e;
-        l += e;
-    }
-    l = block_sum_d(l);
+    float m;
+    double l;
+    scores_exp(qAbs + (long long) h * width, cache, width, t0, n, kqScale, sc, &m, &l);
     __syncthreads();
     long long part = (long long) h * splits + s;
     float* o = po + part * kvLora;

@@ -70,6 +70,25 @@ class GpuKernelsTest {
         return v;
     }
 
+    /** The model's attention loop (DeepseekModel.attend): softmax of the scores, then the weighted sum of c. */
+    static float[] hostAttention(float[] q, float[] cache, int heads, int kvLora, int rope, int npos, float scale) {
+        int width = kvLora + rope;
+        float[] out = new float[heads * kvLora];
+        for (int h = 0; h < heads; h++) {
+            float[] att = new float[npos];
+            for (int t = 0; t < npos; t++) {
+                att[t] = Ops.dot(q, h * width, cache, t * width, width) * scale;
+            }
+            Ops.softmax(att, 0, npos);
+            for (int t = 0; t < npos; t++) {
+                for (int i = 0; i < kvLora; i++) {
+                    out[h * kvLora + i] += att[t] * cache[t * width + i];
+                }
+            }
+        }
+        return out;
+    }
+
     static void close(float[] want, float[] got, double tol) {
         assertTrue(GpuCheck.relL2(want, got) <= tol, () -> "rel-L2 " + GpuCheck.relL2(want, got));
     }
@@ -159,19 +178,7 @@ class GpuKernelsTest {
         int heads = 4, kvLora = 64, rope = 16, width = kvLora + rope, npos = 37, cap = 64;
         float scale = 0.1f;
         float[] q = random(r, heads * width), cache = random(r, cap * width);
-        float[] want = new float[heads * kvLora];
-        for (int h = 0; h < heads; h++) {
-            float[] att = new float[npos];
-            for (int t = 0; t < npos; t++) {
-                att[t] = Ops.dot(q, h * width, cache, t * width, width) * scale;
-            }
-            Ops.softmax(att, 0, npos);
-            for (int t = 0; t < npos; t++) {
-                for (int i = 0; i < kvLora; i++) {
-                    want[h * kvLora + i] += att[t] * cache[t * width + i];
-                }
-            }
-        }
+        float[] want = hostAttention(q, cache, heads, kvLora, rope, npos, scale);
         long o = dev(g, new float[heads * kvLora]);
         k.mlaAttend(dev(g, q), dev(g, cache), dev(g, new float[heads * cap]), o, heads, kvLora, rope, npos, cap, scale, 0);
         close(want, host(g, o, heads * kvLora), 1e-5);
@@ -306,19 +313,7 @@ class GpuKernelsTest {
         for (int[] c : new int[][] {{37, 4}, {1500, CudaKernels.attentionSplits(1500)}, {300, 7}}) {
             int npos = c[0], splits = c[1];
             float[] q = random(r, heads * width), cache = random(r, npos * width);
-            float[] want = new float[heads * kvLora];
-            for (int h = 0; h < heads; h++) {
-                float[] att = new float[npos];
-                for (int t = 0; t < npos; t++) {
-                    att[t] = Ops.dot(q, h * width, cache, t * width, width) * scale;
-                }
-                Ops.softmax(att, 0, npos);
-                for (int t = 0; t < npos; t++) {
-                    for (int i = 0; i < kvLora; i++) {
-                        want[h * kvLora + i] += att[t] * cache[t * width + i];
-                    }
-                }
-            }
+            float[] want = hostAttention(q, cache, heads, kvLora, rope, npos, scale);
             long parts = (long) heads * splits;
             long scratch = dev(g, new float[(int) (parts * (kvLora + 2))]);
             long o = dev(g, new float[heads * kvLora]);
