@@ -581,7 +581,6 @@ public final class DeepseekModel implements LanguageModel {
             this.d = d;
             int width = kvLora + ropeDims;
             this.layerCaches = new Device.Vec[cfg.layers()];
-            this.capacity = capacity;
             try {
                 x = v("activations", cfg.hidden());
                 h = v("activations", cfg.hidden());
@@ -620,15 +619,9 @@ public final class DeepseekModel implements LanguageModel {
             return r;
         }
 
-        /** Layer {@code l}'s latent cache and where it starts in that vector. */
+        /** Layer {@code l}'s latent cache. */
         Device.Vec cache(int l) {
             return layerCaches[l];
-        }
-
-        private int capacity;
-
-        int capacity() {
-            return capacity;
         }
 
         void close() {
