@@ -200,9 +200,15 @@ public final class LlamaModel implements LanguageModel {
                 throw new IllegalArgumentException("token id " + t + " is outside the vocabulary (0.." + (c.vocab() - 1) + ")");
             }
         }
-        // Token by token: the same maths as a batched prefill, with logits only for the last one.
-        for (int i = 0; i < tokens.length; i++) {
-            step(s, tokens[i], i == tokens.length - 1);
+        if (tokens.length > 1 && backend instanceof CpuBackend cpu && batchedPrefill) {
+            for (int i = 0; i < tokens.length; i += DeepseekModel.PREFILL_BATCH) {
+                int end = Math.min(tokens.length, i + DeepseekModel.PREFILL_BATCH);
+                prefill(s, cpu, Arrays.copyOfRange(tokens, i, end), end == tokens.length);
+            }
+        } else {
+            for (int i = 0; i < tokens.length; i++) {   // logits only for the last one
+                step(s, tokens[i], i == tokens.length - 1);
+            }
         }
         routed.forwarded(tokens.length);
         return s.logits;
@@ -291,6 +297,212 @@ public final class LlamaModel implements LanguageModel {
         if (logits) {
             Ops.rmsnorm(s.xb, 0, x, 0, outputNorm, h, eps);
             backend.matVec(output, s.xb, s.logits);
+        }
+    }
+
+    /** Whether a prompt on the CPU backend runs as batches ({@link DeepseekModel#BATCHED_PREFILL_PROPERTY}). */
+    private final boolean batchedPrefill = Boolean.parseBoolean(
+            System.getProperty(DeepseekModel.BATCHED_PREFILL_PROPERTY, "true"));
+
+    /**
+     * A batch of prompt tokens layer by layer: every projection one batched product ({@link CpuBackend#matMul},
+     * the weights read once per batch), attention token by token in order, the routed experts grouped so
+     * that each chosen expert is read once for all of its tokens. The maths of {@link #step}.
+     */
+    private void prefill(LlamaState s, CpuBackend cpu, int[] tokens, boolean logits) {
+        int b = tokens.length;
+        int h = c.hidden();
+        int hd = c.headDimK();
+        int hdv = c.headDimV();
+        int heads = c.heads();
+        int qDim = heads * hd;
+        int kDim = c.kvHeads() * hd;
+        int vDim = c.kvHeads() * hdv;
+        int p0 = s.pos;
+        float eps = c.rmsEps();
+        float[] x = new float[b * h];
+        float[] xb = new float[b * h];
+        float[] q = new float[b * qDim];
+        float[] k = new float[b * kDim];
+        float[] v = new float[b * vDim];
+        float[] att = new float[b * heads * hdv];
+        float[] out = new float[b * h];
+        for (int t = 0; t < b; t++) {
+            embdRow.dequantize(tokenEmbd.data(), tokens[t] * tokenEmbd.rowBytes(), x, t * h, h);
+        }
+        float[][] cos = new float[b][];
+        float[][] sin = new float[b][];
+        for (int t = 0; t < b; t++) {
+            rope.angles(p0 + t, s.cos, s.sin);
+            cos[t] = s.cos.clone();
+            sin[t] = s.sin.clone();
+        }
+        try {
+            for (int l = 0; l < layers.length; l++) {
+                Layer w = layers[l];
+                // ---- attention
+                rmsnormRows(xb, x, w.attnNorm(), b, eps);
+                cpu.matMul(w.wq(), xb, 0, h, q, 0, qDim, b);
+                cpu.matMul(w.wk(), xb, 0, h, k, 0, kDim, b);
+                cpu.matMul(w.wv(), xb, 0, h, v, 0, vDim, b);
+                float[] keys = s.kv.keys(l);
+                float[] values = s.kv.values(l);
+                for (int t = 0; t < b; t++) {
+                    addBias(q, t * qDim, w.bq());
+                    addBias(k, t * kDim, w.bk());
+                    addBias(v, t * vDim, w.bv());
+                    for (int head = 0; head < heads; head++) {
+                        int o = t * qDim + head * hd;
+                        if (w.qNorm() != null) {
+                            Ops.rmsnorm(q, o, q, o, w.qNorm(), hd, eps);
+                        }
+                        rope.apply(q, o, cos[t], sin[t]);
+                    }
+                    for (int kh = 0; kh < c.kvHeads(); kh++) {
+                        int o = t * kDim + kh * hd;
+                        if (w.kNorm() != null) {
+                            Ops.rmsnorm(k, o, k, o, w.kNorm(), hd, eps);
+                        }
+                        rope.apply(k, o, cos[t], sin[t]);
+                    }
+                    System.arraycopy(k, t * kDim, keys, s.kv.keyOffset(p0 + t, 0), kDim);
+                    System.arraycopy(v, t * vDim, values, s.kv.valueOffset(p0 + t, 0), vDim);
+                }
+                for (int t = 0; t < b; t++) {   // causal: token t sees positions up to p0 + t
+                    System.arraycopy(q, t * qDim, s.q, 0, qDim);
+                    s.pos = p0 + t;
+                    if (pool != null && (long) heads * (s.pos + 1) * (hd + hdv) >= 1 << 16) {
+                        s.attendTask.layer = l;
+                        pool.parallelFor(heads, 1, s.attendTask);
+                    } else {
+                        attend(s, l, 0, heads);
+                    }
+                    System.arraycopy(s.att, 0, att, t * heads * hdv, heads * hdv);
+                }
+                s.pos = p0;
+                cpu.matMul(w.wo(), att, 0, heads * hdv, out, 0, h, b);
+                for (int t = 0; t < b; t++) {
+                    addBias(out, t * h, w.bo());
+                }
+                Ops.add(x, out, b * h);
+
+                // ---- feed-forward
+                rmsnormRows(xb, x, w.ffnNorm(), b, eps);
+                if (w.ffn() != null) {
+                    int f = Math.toIntExact(w.ffn().gate().rowCount());
+                    float[] g = new float[b * f];
+                    float[] u = new float[b * f];
+                    cpu.matMul(w.ffn().gate(), xb, 0, h, g, 0, f, b);
+                    cpu.matMul(w.ffn().up(), xb, 0, h, u, 0, f, b);
+                    for (int t = 0; t < b; t++) {
+                        addBias(g, t * f, w.bGate());
+                        addBias(u, t * f, w.bUp());
+                    }
+                    Ops.swiglu(g, u, b * f);
+                    cpu.matMul(w.ffn().down(), g, 0, f, out, 0, h, b);
+                    for (int t = 0; t < b; t++) {
+                        addBias(out, t * h, w.bDown());
+                    }
+                } else {
+                    moe(s, cpu, l, w, xb, out, b);
+                }
+                Ops.add(x, out, b * h);
+            }
+        } finally {
+            s.pos = p0;
+        }
+        s.pos = p0 + b;
+        if (logits) {
+            Ops.rmsnorm(s.xb, 0, x, (b - 1) * h, outputNorm, h, eps);
+            backend.matVec(output, s.xb, s.logits);
+        }
+    }
+
+    /** The routed (and shared) experts of a prefill batch into {@code out}, each chosen expert read once. */
+    private void moe(LlamaState s, CpuBackend cpu, int l, Layer w, float[] xb, float[] out, int b) {
+        int h = c.hidden();
+        int e = c.experts();
+        int used = s.router.used();
+        float[] logits = new float[b * e];
+        cpu.matMul(w.router(), xb, 0, h, logits, 0, e, b);
+        int[] ids = new int[b * used];
+        float[] weights = new float[b * used];
+        int[] count = new int[e];
+        for (int t = 0; t < b; t++) {
+            System.arraycopy(logits, t * e, s.routerLogits, 0, e);
+            s.router.route(s.routerLogits, null, s.ids, s.weights);
+            // no next-layer prediction in a batch: the next layer announces all of its experts at once
+            prefetcher.routed(s.prefetch, l, s.ids, used, s.x, false);
+            System.arraycopy(s.ids, 0, ids, t * used, used);
+            System.arraycopy(s.weights, 0, weights, t * used, used);
+            for (int j = 0; j < used; j++) {
+                count[s.ids[j]]++;
+            }
+        }
+        Arrays.fill(out, 0, b * h, 0f);
+        int most = Arrays.stream(count).max().orElse(0);
+        float[] xs = new float[most * h];
+        float[] g = new float[most * expertFfn];
+        float[] u = new float[most * expertFfn];
+        float[] ys = new float[most * h];
+        int[] tok = new int[most];
+        float[] wt = new float[most];
+        for (int ex = 0; ex < e; ex++) {
+            if (count[ex] == 0) {
+                continue;
+            }
+            int n = 0;
+            for (int i = 0; i < b * used; i++) {
+                if (ids[i] == ex) {
+                    tok[n] = i / used;
+                    wt[n] = weights[i];
+                    System.arraycopy(xb, tok[n] * h, xs, n * h, h);
+                    n++;
+                }
+            }
+            ExpertWeights ew = experts.expert(l, ex);
+            try {
+                cpu.matMul(ew.gate(), xs, 0, h, g, 0, expertFfn, n);
+                cpu.matMul(ew.up(), xs, 0, h, u, 0, expertFfn, n);
+                Ops.swiglu(g, u, n * expertFfn);
+                cpu.matMul(ew.down(), g, 0, expertFfn, ys, 0, h, n);
+            } finally {
+                experts.release(l, ex);
+            }
+            for (int i = 0; i < n; i++) {
+                Ops.axpy(out, tok[i] * h, wt[i], ys, i * h, h);
+            }
+        }
+        if (w.shared() != null) {   // qwen2moe: the shared expert, scaled by sigmoid(ffn_gate_inp_shexp · x)
+            float[] sg = new float[b * sharedFfn];
+            float[] su = new float[b * sharedFfn];
+            float[] so = new float[b * h];
+            cpu.matMul(w.shared().gate(), xb, 0, h, sg, 0, sharedFfn, b);
+            cpu.matMul(w.shared().up(), xb, 0, h, su, 0, sharedFfn, b);
+            Ops.swiglu(sg, su, b * sharedFfn);
+            cpu.matMul(w.shared().down(), sg, 0, sharedFfn, so, 0, h, b);
+            float[] gate = new float[b];
+            if (w.sharedGate() != null) {
+                cpu.matMul(w.sharedGate(), xb, 0, h, gate, 0, 1, b);
+            }
+            for (int t = 0; t < b; t++) {
+                float gt = w.sharedGate() != null ? (float) (1.0 / (1.0 + Math.exp(-gate[t]))) : 1f;
+                Ops.axpy(out, t * h, gt, so, t * h, h);
+            }
+        }
+    }
+
+    /** RMSNorm of {@code b} rows of the hidden size, {@code x} into {@code out}. */
+    private void rmsnormRows(float[] out, float[] x, float[] w, int b, float eps) {
+        int h = c.hidden();
+        for (int t = 0; t < b; t++) {
+            Ops.rmsnorm(out, t * h, x, t * h, w, h, eps);
+        }
+    }
+
+    private static void addBias(float[] y, int off, float[] bias) {
+        if (bias != null) {
+            Ops.axpy(y, off, 1f, bias, 0, bias.length);
         }
     }
 
