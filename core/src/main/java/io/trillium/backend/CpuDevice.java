@@ -3,7 +3,6 @@ package io.trillium.backend;
 import io.trillium.model.Ops;
 import io.trillium.quant.Tensor;
 
-import java.util.Arrays;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
@@ -166,15 +165,7 @@ public class CpuDevice implements Device {   // not final: the tests' reference 
         int width = kvLora + rope;
         WorkerPool.RangeTask task = (from, to) -> {
             for (int h = from; h < to; h++) {
-                int ao = h * attStride;
-                for (int t = 0; t < npos; t++) {
-                    at[ao + t] = Ops.dot(q, h * width, c, cacheOff + t * width, width) * scale;
-                }
-                Ops.softmax(at, ao, npos);
-                Arrays.fill(o, h * kvLora, (h + 1) * kvLora, 0f);
-                for (int t = 0; t < npos; t++) {
-                    Ops.axpy(o, h * kvLora, at[ao + t], c, cacheOff + t * width, kvLora);
-                }
+                Ops.mlaAttendHead(q, h * width, c, cacheOff, npos, width, kvLora, scale, at, h * attStride, o, h * kvLora);
             }
         };
         WorkerPool pool = cpu.pool();

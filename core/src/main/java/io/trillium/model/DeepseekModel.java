@@ -1103,20 +1103,8 @@ public final class DeepseekModel implements LanguageModel {
     private void attend(MlaState s, float[] cache, int pos, int from, int to) {
         int width = kvLora + ropeDims;
         for (int hd = from; hd < to; hd++) {
-            int ao = hd * s.capacity();
-            int lo = hd * kvLora;
-            for (int t = 0; t <= pos; t++) {
-                s.att[ao + t] = Ops.dot(s.qAbs, hd * width, cache, t * width, width) * kqScale;
-            }
-            Ops.softmax(s.att, ao, pos + 1);
-            Arrays.fill(s.oLat, lo, lo + kvLora, 0f);
-            for (int t = 0; t <= pos; t++) {
-                float p = s.att[ao + t];
-                int off = t * width;
-                for (int i = 0; i < kvLora; i++) {
-                    s.oLat[lo + i] += p * cache[off + i];
-                }
-            }
+            Ops.mlaAttendHead(s.qAbs, hd * width, cache, 0, pos + 1, width, kvLora, kqScale, s.att, hd * s.capacity(),
+                    s.oLat, hd * kvLora);
         }
     }
 

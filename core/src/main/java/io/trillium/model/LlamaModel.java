@@ -253,13 +253,7 @@ public final class LlamaModel implements LanguageModel {
             System.arraycopy(s.k, 0, keys, s.kv.keyOffset(pos, 0), s.k.length);
             System.arraycopy(s.v, 0, values, s.kv.valueOffset(pos, 0), s.v.length);
 
-            // Heads are independent: split them over the pool when there is enough work.
-            if (pool != null && (long) c.heads() * (pos + 1) * (hd + hdv) >= 1 << 16) {
-                s.attendTask.layer = layer;
-                pool.parallelFor(c.heads(), 1, s.attendTask);
-            } else {
-                attend(s, l, 0, c.heads());
-            }
+            attendAll(s, layer);
             backend.matVec(w.wo(), s.att, s.xb);
             addBias(s.xb, w.bo());
             Ops.add(x, s.xb, h);
@@ -371,12 +365,7 @@ public final class LlamaModel implements LanguageModel {
                 for (int t = 0; t < b; t++) {   // causal: token t sees positions up to p0 + t
                     System.arraycopy(q, t * qDim, s.q, 0, qDim);
                     s.pos = p0 + t;
-                    if (pool != null && (long) heads * (s.pos + 1) * (hd + hdv) >= 1 << 16) {
-                        s.attendTask.layer = l;
-                        pool.parallelFor(heads, 1, s.attendTask);
-                    } else {
-                        attend(s, l, 0, heads);
-                    }
+                    attendAll(s, l);
                     System.arraycopy(s.att, 0, att, t * heads * hdv, heads * hdv);
                 }
                 s.pos = p0;
@@ -506,6 +495,16 @@ public final class LlamaModel implements LanguageModel {
         }
     }
 
+    /** Every query head's attention at {@code s.pos}: heads are independent, split over the pool when there is enough work. */
+    private void attendAll(LlamaState s, int layer) {
+        if (pool != null && (long) c.heads() * (s.pos + 1) * (c.headDimK() + c.headDimV()) >= 1 << 16) {
+            s.attendTask.layer = layer;
+            pool.parallelFor(c.heads(), 1, s.attendTask);
+        } else {
+            attend(s, layer, 0, c.heads());
+        }
+    }
+
     /** Causal attention of query heads {@code [from, to)} at {@code s.pos} over positions 0..pos. */
     private void attend(LlamaState s, int layer, int from, int to) {
         int hd = c.headDimK();
@@ -535,9 +534,7 @@ public final class LlamaModel implements LanguageModel {
     }
 
     private static void addBias(float[] y, float[] bias) {
-        if (bias != null) {
-            Ops.add(y, bias, bias.length);
-        }
+        addBias(y, 0, bias);
     }
 
     @Override

@@ -77,4 +77,21 @@ public final class Ops {
         }
         return s;
     }
+
+    /**
+     * One head of MLA decode attention over {@code npos} latent cache entries {@code [c (kvLora) | k_pe]}
+     * of {@code width} floats from {@code cache[cacheOff]}: {@code att[attOff + t] = softmax(q · entry[t] ·
+     * scale)}, {@code o[oOff ..] = Σ att[t] · c[t]}. The host step and the CPU device share it.
+     */
+    public static void mlaAttendHead(float[] q, int qOff, float[] cache, int cacheOff, int npos, int width, int kvLora,
+                                     float scale, float[] att, int attOff, float[] o, int oOff) {
+        for (int t = 0; t < npos; t++) {
+            att[attOff + t] = dot(q, qOff, cache, cacheOff + t * width, width) * scale;
+        }
+        softmax(att, attOff, npos);
+        java.util.Arrays.fill(o, oOff, oOff + kvLora, 0f);
+        for (int t = 0; t < npos; t++) {
+            axpy(o, oOff, att[attOff + t], cache, cacheOff + t * width, kvLora);
+        }
+    }
 }
