@@ -140,6 +140,25 @@ public final class Kernels {
         return k != null ? k : quantized(type);
     }
 
+    /**
+     * Bits of the float vectors the Vector API kernels use in this JVM (512 with AVX-512, else 256),
+     * chosen once at class initialisation.
+     */
+    public static int vectorBitSize() {
+        return io.trillium.quant.simd.VectorWidth.bits();
+    }
+
+    /**
+     * What the Vector API kernels run as: "512-bit vectors" or "256-bit vectors", with a warning when
+     * the JVM cannot intrinsify that width (a 128-bit machine: correct, boxed, several times slower).
+     */
+    public static String vectorStatus() {
+        int bits = vectorBitSize();
+        int preferred = io.trillium.quant.simd.VectorWidth.preferredBits();
+        return bits + "-bit vectors" + (preferred < bits
+                ? " (the JVM prefers " + preferred + " bits: the Java kernels run boxed and slow)" : "");
+    }
+
     /** Which native kernels are in use, or why none are ("native kernels unavailable: reason"). */
     public static String nativeStatus() {
         return NativeKernels.status();

@@ -3,6 +3,7 @@ package io.trillium.quant.simd;
 import io.trillium.quant.DotKernel;
 import io.trillium.quant.GgmlType;
 import io.trillium.quant.block.IQ4XSBlock;
+import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
@@ -13,14 +14,17 @@ import static io.trillium.quant.simd.KVec.*;
 import static jdk.incubator.vector.VectorOperators.LSHR;
 
 /**
- * IQ4_XS float route: per 32-element sub-block the 16 values d*(ls-32)*kvalues[q] are one vector (one
- * multiply); each 16 nibbles widen to ints and pick their values with a lane permute (selectFrom
- * wraps indexes mod 16, so the low nibble needs no mask), then one FMA with x.
+ * IQ4_XS float route. With 16 lanes: per 32-element sub-block the 16 values d*(ls-32)*kvalues[q] are
+ * one vector (one multiply); each 16 nibbles widen to ints and pick their values with a lane permute
+ * (selectFrom wraps indexes mod 16, so the low nibble needs no mask), then one FMA with x. With 8
+ * lanes the 16-entry table does not fit: the nibbles pick kvalues as bytes (vpshufb), which widen to
+ * floats in two parts and are scaled by one multiply (the same kv * dl, so both widths agree).
  */
 public final class IQ4XSDot implements DotKernel {
     public static final IQ4XSDot INSTANCE = new IQ4XSDot();
 
     private static final FloatVector KV = kvalues();
+    private static final ByteVector KV_BYTES = ByteVector.fromArray(B16, IQ4XSBlock.KVALUES, 0);
 
     private IQ4XSDot() {
     }
@@ -30,7 +34,7 @@ public final class IQ4XSDot implements DotKernel {
         for (int i = 0; i < 16; i++) {
             k[i] = IQ4XSBlock.KVALUES[i];
         }
-        return FloatVector.fromArray(F, k, 0);
+        return table(k);
     }
 
     @Override
@@ -48,11 +52,23 @@ public final class IQ4XSDot implements DotKernel {
             int sl = w.get(I32, o + 4);
             for (int ib = 0; ib < 8; ib++) {
                 int ls = ((sl >>> (4 * ib)) & 0xF) | (((sh >>> (2 * ib)) & 3) << 4);
-                IntVector t = KV.mul(d * (ls - 32)).reinterpretAsInts();
-                IntVector q = (IntVector) b16(w, o + 8 + 16 * ib).convertShape(VectorOperators.B2I, I16, 0);
+                float dl = d * (ls - 32);
                 int xi = xOffset + b * 256 + 32 * ib;
-                acc0 = q.selectFrom(t).reinterpretAsFloats().fma(x(x, xi), acc0);
-                acc1 = q.lanewise(LSHR, 4).selectFrom(t).reinterpretAsFloats().fma(x(x, xi + 16), acc1);
+                if (W == 16) {
+                    IntVector t = KV.mul(dl).reinterpretAsInts();
+                    IntVector q = toInt(bw(w, o + 8 + 16 * ib));
+                    acc0 = q.selectFrom(t).reinterpretAsFloats().fma(x(x, xi), acc0);
+                    acc1 = q.lanewise(LSHR, 4).selectFrom(t).reinterpretAsFloats().fma(x(x, xi + 16), acc1);
+                } else {
+                    ByteVector q = b16(w, o + 8 + 16 * ib);
+                    ByteVector lo = q.and((byte) 0x0F).selectFrom(KV_BYTES);
+                    ByteVector hi = shr(q, 4, M0F).selectFrom(KV_BYTES);
+                    // the part index of a conversion must be a constant: parts 0 and 1 written out
+                    acc0 = ((FloatVector) lo.convertShape(VectorOperators.B2F, F, 0)).mul(dl).fma(x(x, xi), acc0);
+                    acc1 = ((FloatVector) hi.convertShape(VectorOperators.B2F, F, 0)).mul(dl).fma(x(x, xi + 16), acc1);
+                    acc0 = ((FloatVector) lo.convertShape(VectorOperators.B2F, F, 1)).mul(dl).fma(x(x, xi + 8), acc0);
+                    acc1 = ((FloatVector) hi.convertShape(VectorOperators.B2F, F, 1)).mul(dl).fma(x(x, xi + 24), acc1);
+                }
             }
         }
         return acc0.add(acc1).reduceLanes(VectorOperators.ADD);

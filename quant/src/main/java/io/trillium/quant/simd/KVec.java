@@ -3,6 +3,8 @@ package io.trillium.quant.simd;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
@@ -10,17 +12,33 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 
 /**
- * Shapes and little-endian reads shared by the 256-block (K-quant) kernels. Everything works on
- * 16 lanes: 16 bytes of quants widen to one 512-bit float (or int) vector. The shapes are fixed at
- * 512 bits (AVX-512); on narrower hardware C2 would not intrinsify them and a 256-bit variant is needed.
+ * Shapes and little-endian reads shared by the 256-block (K-quant) kernels, for any vector width.
+ *
+ * <p>A float (or int) vector holds {@link #W} lanes: 16 with AVX-512, 8 otherwise, chosen once here
+ * from the preferred species (a 128-bit machine gets the 256-bit species: correct, not fast). The
+ * kernels walk a block in <em>slices</em> of W elements: W bytes of quants ({@link #BW}) widen to one
+ * float or int vector. Loops over slices run {@code 16 / W} or {@code 32 / W} times; W is a
+ * {@code static final}, so C2 folds those counts and every {@code W == 16} branch at parse time, and
+ * the dead branch costs nothing (not even inlining budget).
+ *
+ * <p>C2's rules (see also {@link Block32Simd}): every Vector API call of the hot loop inlined into
+ * one compilation; conversions with constant part numbers; no shifts on byte lanes (x86 has none; the
+ * bit fiddling runs on the int view with byte masks, {@link #shr}/{@link #shl}); no 1-lane long
+ * vectors (a 64-bit slice as longs is not intrinsified, as ints it is).
  */
 final class KVec {
     private KVec() {
     }
 
-    static final VectorSpecies<Float> F = FloatVector.SPECIES_512;
+    static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 512
+            ? FloatVector.SPECIES_512 : FloatVector.SPECIES_256;
+    /** Lanes of a float/int vector: elements per slice. */
+    static final int W = F.length();
+    static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
+    /** W bytes: one slice of quants, widens to one float or int vector. */
+    static final VectorSpecies<Byte> BW = VectorSpecies.of(byte.class, VectorShape.forBitSize(W * 8));
+    /** 16 bytes, for byte-table lookups (vpshufb) that need all 16 entries whatever W is. */
     static final VectorSpecies<Byte> B16 = ByteVector.SPECIES_128;
-    static final VectorSpecies<Integer> I16 = IntVector.SPECIES_512;
     static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
 
     static final ValueLayout.OfShort U16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE);
@@ -29,17 +47,17 @@ final class KVec {
     static final ValueLayout.OfInt I32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(LE);
     static final ValueLayout.OfLong I64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(LE);
 
-    /** Byte masks replicated over a long, for bit fiddling on the 64-bit view of byte vectors. */
-    static final long M0F = 0x0F0F0F0F0F0F0F0FL, M30 = 0x3030303030303030L;
+    /** Byte masks replicated over an int, for bit fiddling on the 32-bit view of byte vectors. */
+    static final int M0F = 0x0F0F0F0F, M30 = 0x30303030, M10 = 0x10101010;
 
-    /** (v >>> n) & mask per byte, computed on the 64-bit view (mask must drop bits shifted in from the next byte). */
-    static ByteVector shr(ByteVector v, int n, long mask) {
-        return v.reinterpretAsLongs().lanewise(jdk.incubator.vector.VectorOperators.LSHR, n).and(mask).reinterpretAsBytes();
+    /** (v >>> n) & mask per byte, on the 32-bit view (mask must drop the bits shifted in from the next byte). */
+    static ByteVector shr(ByteVector v, int n, int mask) {
+        return v.reinterpretAsInts().lanewise(VectorOperators.LSHR, n).and(mask).reinterpretAsBytes();
     }
 
-    /** (v << n) & mask per byte, on the 64-bit view. */
-    static ByteVector shl(ByteVector v, int n, long mask) {
-        return v.reinterpretAsLongs().lanewise(jdk.incubator.vector.VectorOperators.LSHL, n).and(mask).reinterpretAsBytes();
+    /** (v << n) & mask per byte, on the 32-bit view. */
+    static ByteVector shl(ByteVector v, int n, int mask) {
+        return v.reinterpretAsInts().lanewise(VectorOperators.LSHL, n).and(mask).reinterpretAsBytes();
     }
 
     static float f16(MemorySegment s, long o) {
@@ -50,16 +68,32 @@ final class KVec {
         return s.get(ValueLayout.JAVA_BYTE, o) & 0xFF;
     }
 
+    /** One slice: W bytes at {@code s[o]}. */
+    static ByteVector bw(MemorySegment s, long o) {
+        return ByteVector.fromMemorySegment(BW, s, o, LE);
+    }
+
     static ByteVector b16(MemorySegment s, long o) {
         return ByteVector.fromMemorySegment(B16, s, o, LE);
     }
 
-    /** 16 byte lanes (signed) to 16 floats. */
+    /** A slice's W signed bytes to W floats. */
     static FloatVector toFloat(ByteVector v) {
-        return (FloatVector) v.convertShape(jdk.incubator.vector.VectorOperators.B2F, F, 0);
+        return (FloatVector) v.convertShape(VectorOperators.B2F, F, 0);
     }
 
+    /** A slice's W signed bytes to W ints. */
+    static IntVector toInt(ByteVector v) {
+        return (IntVector) v.convertShape(VectorOperators.B2I, I, 0);
+    }
+
+    /** W floats of {@code x} from {@code i}. */
     static FloatVector x(float[] x, int i) {
         return FloatVector.fromArray(F, x, i);
+    }
+
+    /** The first W of {@code values} (a table of 16 entries, periodic where W = 8 must see all of it). */
+    static FloatVector table(float... values) {
+        return FloatVector.fromArray(F, values, 0);
     }
 }

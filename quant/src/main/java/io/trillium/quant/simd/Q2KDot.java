@@ -12,16 +12,16 @@ import static io.trillium.quant.simd.KVec.*;
 import static jdk.incubator.vector.VectorOperators.LSHR;
 
 /**
- * Q2_K float route. Each 16 bytes of qs hold four 16-element sub-blocks (2 bits each); they widen to
- * ints once. Per sub-block the 4 possible values d*sc*q - dmin*m form a table (one FMA, repeated to
- * 16 lanes), and the codes, shifted into the low bits, pick from it with a lane permute: selectFrom
- * wraps indexes mod 16, and the period-4 table makes the bits above the code irrelevant.
+ * Q2_K float route. Each slice of qs (W bytes) holds four W-element runs of codes (2 bits each); it
+ * widens to ints once. Per 16-element sub-block the 4 possible values d*sc*q - dmin*m form a table
+ * (one FMA, repeated to W lanes), and the codes, shifted into the low bits, pick from it with a lane
+ * permute: selectFrom wraps indexes mod W, and the period-4 table makes the bits above the code
+ * irrelevant at any width.
  */
 public final class Q2KDot implements DotKernel {
     public static final Q2KDot INSTANCE = new Q2KDot();
 
-    private static final FloatVector CODES = FloatVector.fromArray(F,
-            new float[] {0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3}, 0);
+    private static final FloatVector CODES = table(0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3);
 
     private Q2KDot() {
     }
@@ -37,17 +37,19 @@ public final class Q2KDot implements DotKernel {
         for (int b = 0; b < n / 256; b++) {
             long o = offset + b * 84L;
             float d = f16(w, o + 80), dmin = f16(w, o + 82);
+            // qs[32h + l] holds, in bits 2j..2j+1, element 128h + 32j + l, of sub-block 8h + 2j + l/16
             for (int h = 0; h < 2; h++) {
-                IntVector qa = (IntVector) b16(w, o + 16 + 32 * h).convertShape(VectorOperators.B2I, I16, 0);
-                IntVector qb = (IntVector) b16(w, o + 32 + 32 * h).convertShape(VectorOperators.B2I, I16, 0);
-                int xh = xOffset + b * 256 + 128 * h;
-                for (int j = 0; j < 4; j++) {
-                    int is = 8 * h + 2 * j;
-                    int sa = u8(w, o + is), sb = u8(w, o + is + 1);
-                    IntVector ta = CODES.fma(d * (sa & 0xF), -(dmin * (sa >> 4))).reinterpretAsInts();
-                    IntVector tb = CODES.fma(d * (sb & 0xF), -(dmin * (sb >> 4))).reinterpretAsInts();
-                    acc0 = qa.lanewise(LSHR, 2 * j).selectFrom(ta).reinterpretAsFloats().fma(x(x, xh + 32 * j), acc0);
-                    acc1 = qb.lanewise(LSHR, 2 * j).selectFrom(tb).reinterpretAsFloats().fma(x(x, xh + 32 * j + 16), acc1);
+                for (int p = 0; p < 32; p += W) {
+                    IntVector q = toInt(bw(w, o + 16 + 32 * h + p));
+                    int xh = xOffset + b * 256 + 128 * h + p;
+                    int is = 8 * h + (p >> 4);
+                    for (int j = 0; j < 4; j += 2) {
+                        int sa = u8(w, o + is + 2 * j), sb = u8(w, o + is + 2 * j + 2);
+                        IntVector ta = CODES.fma(d * (sa & 0xF), -(dmin * (sa >> 4))).reinterpretAsInts();
+                        IntVector tb = CODES.fma(d * (sb & 0xF), -(dmin * (sb >> 4))).reinterpretAsInts();
+                        acc0 = q.lanewise(LSHR, 2 * j).selectFrom(ta).reinterpretAsFloats().fma(x(x, xh + 32 * j), acc0);
+                        acc1 = q.lanewise(LSHR, 2 * j + 2).selectFrom(tb).reinterpretAsFloats().fma(x(x, xh + 32 * j + 32), acc1);
+                    }
                 }
             }
         }

@@ -2,7 +2,6 @@ package io.trillium.quant.simd;
 
 import io.trillium.quant.DotKernel;
 import io.trillium.quant.GgmlType;
-import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
@@ -14,15 +13,14 @@ import static jdk.incubator.vector.VectorOperators.ROL;
 import static jdk.incubator.vector.VectorOperators.LSHR;
 
 /**
- * Q3_K float route. qs (2 low bits) and hmask (third bit, set = no -4) widen to ints once per half;
+ * Q3_K float route. qs (2 low bits) and hmask (third bit, set = no -4) widen to ints once per slice;
  * per 16-element sub-block the code c = low2 | hbit << 2 is assembled in int lanes and picks
- * d*(s-32)*(c-4) from an 8-value table (one multiply, repeated to 16 lanes) with a lane permute.
+ * d*(s-32)*(c-4) from an 8-value table (one multiply, repeated to W lanes) with a lane permute.
  */
 public final class Q3KDot implements DotKernel {
     public static final Q3KDot INSTANCE = new Q3KDot();
 
-    private static final FloatVector CODES = FloatVector.fromArray(F,
-            new float[] {-4, -3, -2, -1, 0, 1, 2, 3, -4, -3, -2, -1, 0, 1, 2, 3}, 0);
+    private static final FloatVector CODES = table(-4, -3, -2, -1, 0, 1, 2, 3, -4, -3, -2, -1, 0, 1, 2, 3);
 
     private Q3KDot() {
     }
@@ -45,27 +43,27 @@ public final class Q3KDot implements DotKernel {
             int sc2 = ((a0 >>> 4) & 0x0f0f0f0f) | (((t >>> 4) & 0x03030303) << 4);
             int sc3 = ((a1 >>> 4) & 0x0f0f0f0f) | (((t >>> 6) & 0x03030303) << 4);
             long scLo = (sc0 & 0xFFFFFFFFL) | ((long) sc1 << 32), scHi = (sc2 & 0xFFFFFFFFL) | ((long) sc3 << 32);
-            IntVector hma = wide(b16(w, o)), hmb = wide(b16(w, o + 16));
-            for (int h = 0; h < 2; h++) {
-                IntVector qa = wide(b16(w, o + 32 + 32 * h)), qb = wide(b16(w, o + 48 + 32 * h));
-                long sc = h == 0 ? scLo : scHi;
-                int xh = xOffset + b * 256 + 128 * h;
-                for (int j = 0; j < 4; j++) {
-                    int sa = ((int) (sc >>> (16 * j)) & 0xFF) - 32, sb = ((int) (sc >>> (16 * j + 8)) & 0xFF) - 32;
-                    // bit 4h+j of hmask moves to bit 2 by a rotate (left by 2 - bit, mod 32)
-                    int rot = (2 - (4 * h + j)) & 31;
-                    IntVector ca = qa.lanewise(LSHR, 2 * j).and(3).or(hma.lanewise(ROL, rot).and(4));
-                    IntVector cb = qb.lanewise(LSHR, 2 * j).and(3).or(hmb.lanewise(ROL, rot).and(4));
-                    IntVector ta = CODES.mul(d * sa).reinterpretAsInts(), tb = CODES.mul(d * sb).reinterpretAsInts();
-                    acc0 = ca.selectFrom(ta).reinterpretAsFloats().fma(x(x, xh + 32 * j), acc0);
-                    acc1 = cb.selectFrom(tb).reinterpretAsFloats().fma(x(x, xh + 32 * j + 16), acc1);
+            // element 128h + 32j + l: bits 2j..2j+1 of qs[32h + l], bit 4h + j of hmask[l]; sub-block 8h + 2j + l/16
+            for (int p = 0; p < 32; p += W) {
+                IntVector hm = toInt(bw(w, o + p));
+                int sh = 8 * (p >> 4);
+                for (int h = 0; h < 2; h++) {
+                    IntVector q = toInt(bw(w, o + 32 + 32 * h + p));
+                    long sc = (h == 0 ? scLo : scHi) >>> sh;
+                    int xh = xOffset + b * 256 + 128 * h + p;
+                    for (int j = 0; j < 4; j += 2) {
+                        int sa = ((int) (sc >>> (16 * j)) & 0xFF) - 32, sb = ((int) (sc >>> (16 * j + 16)) & 0xFF) - 32;
+                        // bit 4h+j of hmask moves to bit 2 by a rotate (left by 2 - bit, mod 32)
+                        int ra = (2 - (4 * h + j)) & 31, rb = (1 - (4 * h + j)) & 31;
+                        IntVector ca = q.lanewise(LSHR, 2 * j).and(3).or(hm.lanewise(ROL, ra).and(4));
+                        IntVector cb = q.lanewise(LSHR, 2 * j + 2).and(3).or(hm.lanewise(ROL, rb).and(4));
+                        IntVector ta = CODES.mul(d * sa).reinterpretAsInts(), tb = CODES.mul(d * sb).reinterpretAsInts();
+                        acc0 = ca.selectFrom(ta).reinterpretAsFloats().fma(x(x, xh + 32 * j), acc0);
+                        acc1 = cb.selectFrom(tb).reinterpretAsFloats().fma(x(x, xh + 32 * j + 32), acc1);
+                    }
                 }
             }
         }
         return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
-    }
-
-    private static IntVector wide(ByteVector v) {
-        return (IntVector) v.convertShape(VectorOperators.B2I, I16, 0);
     }
 }

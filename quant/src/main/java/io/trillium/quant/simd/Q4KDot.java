@@ -13,9 +13,11 @@ import static io.trillium.quant.simd.KVec.*;
 import static jdk.incubator.vector.VectorOperators.LSHR;
 
 /**
- * Q4_K float route. Per 32-element sub-block the 16 possible values d*sc*q - dmin*m are one vector
- * (one FMA over the codes 0..15); each 16 nibbles widen to ints and pick their values with a lane
- * permute, then one FMA with x. That replaces int-to-float convert + dequant FMA per 16 elements.
+ * Q4_K float route. With 16 lanes (AVX-512) the 16 possible values d*sc*q - dmin*m of a 32-element
+ * sub-block are one vector (one FMA over the codes 0..15); each 16 nibbles widen to ints and pick
+ * their values with a lane permute, then one FMA with x. That replaces int-to-float convert + dequant
+ * FMA per 16 elements. With 8 lanes the table does not fit one vector, and the nibbles widen to floats
+ * and are dequantized by one FMA (the same fma(q, d*sc, -dmin*m), so both widths give the same values).
  * The byte widening and permute, not memory, still bound it (see Q4KIntDot for the integer route).
  */
 public final class Q4KDot implements DotKernel {
@@ -30,7 +32,7 @@ public final class Q4KDot implements DotKernel {
     }
 
     /** 0, 1, ..., 15: the 4-bit codes, for building each sub-block's 16-entry table of dequantized values. */
-    private static final FloatVector CODES = FloatVector.fromArray(F, new float[] {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}, 0);
+    private static final FloatVector CODES = table(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
 
     @Override
     public float dot(MemorySegment w, long offset, float[] x, int xOffset, int n) {
@@ -44,21 +46,29 @@ public final class Q4KDot implements DotKernel {
             int s8 = w.get(I32, o + 12);
             long scs = scales(s, s8), mns = mins(s, s8);
             for (int c = 0; c < 4; c++) {
-                int sc1 = (int) (scs >>> (16 * c)) & 0xFF, sc2 = (int) (scs >>> (16 * c + 8)) & 0xFF;
-                int m1 = (int) (mns >>> (16 * c)) & 0xFF, m2 = (int) (mns >>> (16 * c + 8)) & 0xFF;
-                // table lookup instead of convert + FMA: the 16 possible values d*sc*q - dmin*m of a
-                // sub-block sit in one vector, nibbles index it with a lane permute (vpermd); selectFrom
-                // wraps indexes mod 16, so neither nibble needs a mask
-                IntVector t1 = CODES.fma(d * sc1, -(dmin * m1)).reinterpretAsInts();
-                IntVector t2 = CODES.fma(d * sc2, -(dmin * m2)).reinterpretAsInts();
+                float d1 = d * ((int) (scs >>> (16 * c)) & 0xFF), m1 = dmin * ((int) (mns >>> (16 * c)) & 0xFF);
+                float d2 = d * ((int) (scs >>> (16 * c + 8)) & 0xFF), m2 = dmin * ((int) (mns >>> (16 * c + 8)) & 0xFF);
                 long q = o + 16 + 32 * c;
                 int xc = xb + 64 * c;
-                IntVector qa = (IntVector) b16(w, q).convertShape(VectorOperators.B2I, I16, 0);
-                IntVector qb = (IntVector) b16(w, q + 16).convertShape(VectorOperators.B2I, I16, 0);
-                acc0 = qa.selectFrom(t1).reinterpretAsFloats().fma(x(x, xc), acc0);
-                acc1 = qb.selectFrom(t1).reinterpretAsFloats().fma(x(x, xc + 16), acc1);
-                acc2 = qa.lanewise(LSHR, 4).selectFrom(t2).reinterpretAsFloats().fma(x(x, xc + 32), acc2);
-                acc3 = qb.lanewise(LSHR, 4).selectFrom(t2).reinterpretAsFloats().fma(x(x, xc + 48), acc3);
+                if (W == 16) {
+                    // table lookup instead of convert + FMA (vpermd); selectFrom wraps indexes mod 16,
+                    // so neither nibble needs a mask
+                    IntVector t1 = CODES.fma(d1, -m1).reinterpretAsInts();
+                    IntVector t2 = CODES.fma(d2, -m2).reinterpretAsInts();
+                    IntVector qa = toInt(bw(w, q)), qb = toInt(bw(w, q + 16));
+                    acc0 = qa.selectFrom(t1).reinterpretAsFloats().fma(x(x, xc), acc0);
+                    acc1 = qb.selectFrom(t1).reinterpretAsFloats().fma(x(x, xc + 16), acc1);
+                    acc2 = qa.lanewise(LSHR, 4).selectFrom(t2).reinterpretAsFloats().fma(x(x, xc + 32), acc2);
+                    acc3 = qb.lanewise(LSHR, 4).selectFrom(t2).reinterpretAsFloats().fma(x(x, xc + 48), acc3);
+                } else {
+                    for (int p = 0; p < 32; p += 2 * W) {
+                        ByteVector qa = bw(w, q + p), qb = bw(w, q + p + W);
+                        acc0 = toFloat(qa.and((byte) 0x0F)).fma(d1, -m1).fma(x(x, xc + p), acc0);
+                        acc1 = toFloat(qb.and((byte) 0x0F)).fma(d1, -m1).fma(x(x, xc + p + W), acc1);
+                        acc2 = toFloat(shr(qa, 4, M0F)).fma(d2, -m2).fma(x(x, xc + 32 + p), acc2);
+                        acc3 = toFloat(shr(qb, 4, M0F)).fma(d2, -m2).fma(x(x, xc + 32 + p + W), acc3);
+                    }
+                }
             }
         }
         return acc0.add(acc1).add(acc2.add(acc3)).reduceLanes(VectorOperators.ADD);

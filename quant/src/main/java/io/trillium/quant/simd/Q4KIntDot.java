@@ -12,7 +12,7 @@ import java.lang.foreign.MemorySegment;
 import static io.trillium.quant.simd.KVec.*;
 
 /**
- * Q4_K x Q8_K integer route (ggml_vec_dot_q4_K_q8_K): 16 nibbles and 16 int8 activations widen to
+ * Q4_K x Q8_K integer route (ggml_vec_dot_q4_K_q8_K): W nibbles and W int8 activations widen to
  * ints (vpmovzxbd/vpmovsxbd), multiply (vpmulld), take the 6-bit sub-block scale and accumulate in
  * ints; one int-to-float and FMA per block. The min term uses Q8_K's bsums:
  * sum_j dmin*m_j*(bsums[2j]+bsums[2j+1]). Without an int8 dot-product op (vpmaddubsw/vpdpbusd) in
@@ -48,14 +48,14 @@ public final class Q4KIntDot implements QuantizedDotKernel {
             long s = w.get(I64, o + 4);
             int s8 = w.get(I32, o + 12);
             long scs = Q4KDot.scales(s, s8), mns = Q4KDot.mins(s, s8);
-            IntVector isum = IntVector.zero(I16);
+            IntVector isum = IntVector.zero(I);
             int msum = 0;
-            for (int it = 0; it < 8; it++) {
-                int c = it >> 1, k = it & 1;
+            for (int it = 0; it < 4 * 32 / W; it++) {
+                int c = it / (32 / W), p = (it % (32 / W)) * W;
                 int sc1 = (int) (scs >>> (16 * c)) & 0xFF, sc2 = (int) (scs >>> (16 * c + 8)) & 0xFF;
-                ByteVector q = b16(w, o + 16 + 32 * c + 16 * k);
-                IntVector lo = wide(q.and((byte) 0xF)), hi = wide(shr(q, 4, M0F));
-                IntVector a0 = wide(b16(xq, a + 4 + 64 * c + 16 * k)), a1 = wide(b16(xq, a + 4 + 64 * c + 32 + 16 * k));
+                ByteVector q = bw(w, o + 16 + 32 * c + p);
+                IntVector lo = toInt(q.and((byte) 0xF)), hi = toInt(shr(q, 4, M0F));
+                IntVector a0 = toInt(bw(xq, a + 4 + 64 * c + p)), a1 = toInt(bw(xq, a + 4 + 64 * c + 32 + p));
                 isum = isum.add(lo.mul(a0).mul(sc1)).add(hi.mul(a1).mul(sc2));
             }
             for (int j = 0; j < 8; j++) {
@@ -65,10 +65,6 @@ public final class Q4KIntDot implements QuantizedDotKernel {
             mins += dmin * msum;
         }
         return acc.reduceLanes(VectorOperators.ADD) - mins;
-    }
-
-    private static IntVector wide(ByteVector v) {
-        return (IntVector) v.convertShape(VectorOperators.B2I, I16, 0);
     }
 
     static int bsum(MemorySegment xq, long a, int j) {

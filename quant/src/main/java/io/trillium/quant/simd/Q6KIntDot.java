@@ -11,11 +11,10 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
 import static io.trillium.quant.simd.KVec.*;
-import static jdk.incubator.vector.VectorOperators.B2I;
 
 /**
  * Q6_K x Q8_K integer route (ggml_vec_dot_q6_K_q8_K). Each 16 bytes of ql/qh unpack to two whole
- * 16-element sub-blocks of unsigned 6-bit quants; they and the int8 activations widen to 16 ints,
+ * 16-element sub-blocks of unsigned 6-bit quants; they and the int8 activations widen to ints, W at a time,
  * multiply, take the sub-block scale and accumulate in ints. The -32 bias is applied once per
  * sub-block through Q8_K's bsums: sum (q-32)*a = sum q*a - 32*bsum.
  */
@@ -43,30 +42,28 @@ public final class Q6KIntDot implements QuantizedDotKernel {
             long o = offset + b * 210L;
             long a = xqOffset + b * 292L;
             float d = xq.get(F32, a) * f16(w, o + 208);
-            IntVector isum = IntVector.zero(I16);
+            IntVector isum = IntVector.zero(I);
             int bias = 0;
-            // 8 steps of (half h, stream s, slice k), small enough for C2's inlining node budget;
+            // steps of (half h, stream s, slice p), small enough for C2's inlining node budget;
             // see Q6KDot for the element walk
-            for (int it = 0; it < 8; it++) {
-                int h = it >> 2, s = (it >> 1) & 1, k = it & 1;
-                ByteVector ql = b16(w, o + 64 * h + 32 * s + 16 * k);
-                ByteVector qh = shr(b16(w, o + 128 + 32 * h + 16 * k), 2 * s, -1L);
+            for (int it = 0; it < 4 * 32 / W; it++) {
+                int h = it / (64 / W), s = (it / (32 / W)) & 1, p = (it % (32 / W)) * W;
+                ByteVector ql = bw(w, o + 64 * h + 32 * s + p);
+                ByteVector qh = shr(bw(w, o + 128 + 32 * h + p), 2 * s, -1);
                 ByteVector lo = ql.and((byte) 0xF).or(shl(qh, 4, M30));
                 ByteVector hi = shr(ql, 4, M0F).or(qh.and((byte) 0x30));
-                int j1 = 8 * h + 2 * s + k, j2 = j1 + 4; // sub-block indices of lo and hi
+                int j1 = 8 * h + 2 * s + (p >> 4), j2 = j1 + 4; // sub-block indices of lo and hi
                 int sc1 = w.get(ValueLayout.JAVA_BYTE, o + 192 + j1), sc2 = w.get(ValueLayout.JAVA_BYTE, o + 192 + j2);
-                IntVector p1 = wide(lo).mul(wide(b16(xq, a + 4 + 16L * j1)));
-                IntVector p2 = wide(hi).mul(wide(b16(xq, a + 4 + 16L * j2)));
+                IntVector p1 = toInt(lo).mul(toInt(bw(xq, a + 4 + 16L * j1 + (p & 15))));
+                IntVector p2 = toInt(hi).mul(toInt(bw(xq, a + 4 + 16L * j2 + (p & 15))));
                 isum = isum.add(p1.mul(sc1)).add(p2.mul(sc2));
-                bias += sc1 * xq.get(U16, a + 260 + 2L * j1) + sc2 * xq.get(U16, a + 260 + 2L * j2);
+                if ((p & 15) == 0) {   // once per sub-block
+                    bias += sc1 * xq.get(U16, a + 260 + 2L * j1) + sc2 * xq.get(U16, a + 260 + 2L * j2);
+                }
             }
             acc = ((FloatVector) isum.convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, d), acc);
             biases += d * (32 * bias);
         }
         return acc.reduceLanes(VectorOperators.ADD) - biases;
-    }
-
-    private static IntVector wide(ByteVector v) {
-        return (IntVector) v.convertShape(B2I, I16, 0);
     }
 }

@@ -28,9 +28,9 @@ public final class Q8KDot implements DotKernel {
             long o = offset + b * 292L;
             FloatVector d = FloatVector.broadcast(F, w.get(F32, o));
             int xb = xOffset + b * 256;
-            for (int k = 0; k < 256; k += 32) {
-                acc0 = toFloat(b16(w, o + 4 + k)).mul(d).fma(x(x, xb + k), acc0);
-                acc1 = toFloat(b16(w, o + 4 + k + 16)).mul(d).fma(x(x, xb + k + 16), acc1);
+            for (int k = 0; k < 256; k += 2 * W) {
+                acc0 = toFloat(bw(w, o + 4 + k)).mul(d).fma(x(x, xb + k), acc0);
+                acc1 = toFloat(bw(w, o + 4 + k + W)).mul(d).fma(x(x, xb + k + W), acc1);
             }
         }
         return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
