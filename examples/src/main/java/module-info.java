@@ -5,6 +5,8 @@ module io.trillium.examples {
     requires com.fasterxml.jackson.databind;
     // langchain4j-core has no module descriptor or Automatic-Module-Name: its name derives from the jar file name.
     requires langchain4j.core;
+    // commons-math3 3.6.1 has no module descriptor either (statistics of bench and vs-llama figures)
+    requires commons.math3;
 
     exports io.trillium.examples;
     exports io.trillium.examples.langchain4j;

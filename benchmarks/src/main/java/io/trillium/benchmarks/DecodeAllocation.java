@@ -1,5 +1,6 @@
 package io.trillium.benchmarks;
 
+import io.trillium.quant.Numerics;
 import io.trillium.backend.CpuBackend;
 import io.trillium.model.LanguageModel;
 import io.trillium.model.Models;
@@ -30,7 +31,7 @@ public final class DecodeAllocation {
 
     private static void run(Path model, int threads, int tokens) throws java.io.IOException {
         var mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
-        try (LanguageModel m = Models.load(model, new CpuBackend(threads))) {
+        try (LanguageModel m = Models.load(model, new CpuBackend(threads, Numerics.EXACT))) {
             LanguageModel.State s = m.newState(Math.min(m.config().contextLength(), 2 * tokens + 8));
             int[] one = {1};
             String jfr = System.getProperty("alloc.jfr");

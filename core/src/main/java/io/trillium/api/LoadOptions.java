@@ -1,5 +1,6 @@
 package io.trillium.api;
 
+import io.trillium.quant.Numerics;
 import io.trillium.tier.ExpertCache;
 
 import java.nio.file.Path;
@@ -8,7 +9,8 @@ import java.nio.file.Path;
  * How {@link Trillium#load} opens a model.
  *
  * @param threads              compute threads (at least 1)
- * @param quantizedActivations fast approximate mode: activations quantized to 8 bits for the integer kernels
+ * @param numerics             {@link Numerics#QUANTIZED} (default: llama.cpp's numerics, activations quantized to
+ *                             8 bits for the integer kernels) or {@link Numerics#EXACT} (float activations)
  * @param contextLength        default context length of {@link Model#newSession()}; 0 = the model's trained context
  * @param expertTier           where the routed experts are read from
  * @param dramBudget           bytes of DRAM for cached experts (NVMe tier; required there), 0 = no limit given,
@@ -26,7 +28,7 @@ import java.nio.file.Path;
  *                             reason logged) or a device number (an error when it cannot be used)
  * @param vramBudget           bytes of device memory for the GPU backend; 0 = what the device has free, less a reserve
  */
-public record LoadOptions(int threads, boolean quantizedActivations, int contextLength, ExpertTier expertTier,
+public record LoadOptions(int threads, Numerics numerics, int contextLength, ExpertTier expertTier,
                           long dramBudget, Path hotExperts, boolean strictDax, ExpertCache.Policy cachePolicy,
                           boolean predictExperts, int gpu, long vramBudget) {
     /** {@link #gpu()}: the CPU only. */
@@ -60,8 +62,8 @@ public record LoadOptions(int threads, boolean quantizedActivations, int context
             throw new IllegalArgumentException("gpu must be GPU_OFF, GPU_AUTO or a device number, and vramBudget >= 0: "
                     + gpu + ", " + vramBudget);
         }
-        if (expertTier == null || cachePolicy == null) {
-            throw new IllegalArgumentException("expertTier and cachePolicy must not be null");
+        if (expertTier == null || cachePolicy == null || numerics == null) {
+            throw new IllegalArgumentException("numerics, expertTier and cachePolicy must not be null");
         }
         if (dramBudget < 0 && dramBudget != AUTO_BUDGET) {
             throw new IllegalArgumentException("dramBudget must be >= 0: " + dramBudget);
@@ -71,7 +73,12 @@ public record LoadOptions(int threads, boolean quantizedActivations, int context
         }
     }
 
-    /** All processors, exact activations, the model's context length, experts mapped in DRAM. */
+    /** Whether activations are quantized ({@link Numerics#QUANTIZED}). */
+    public boolean quantizedActivations() {
+        return numerics == Numerics.QUANTIZED;
+    }
+
+    /** All processors, llama.cpp's numerics, the model's context length, experts mapped in DRAM. */
     public static LoadOptions defaults() {
         return builder().build();
     }
@@ -84,7 +91,7 @@ public record LoadOptions(int threads, boolean quantizedActivations, int context
     /** Builds {@link LoadOptions}. */
     public static final class Builder {
         private int threads = Runtime.getRuntime().availableProcessors();
-        private boolean quantizedActivations;
+        private Numerics numerics = Numerics.DEFAULT;
         private int contextLength;
         private ExpertTier expertTier = ExpertTier.DRAM;
         private long dramBudget;
@@ -104,10 +111,20 @@ public record LoadOptions(int threads, boolean quantizedActivations, int context
             return this;
         }
 
-        /** Fast approximate mode (8-bit activations). */
-        public Builder quantizedActivations(boolean on) {
-            this.quantizedActivations = on;
+        /** {@link Numerics#QUANTIZED} (default, llama.cpp's) or {@link Numerics#EXACT} (float activations). */
+        public Builder numerics(Numerics numerics) {
+            this.numerics = numerics;
             return this;
+        }
+
+        /**
+         * {@code true}: {@link Numerics#QUANTIZED}, {@code false}: {@link Numerics#EXACT}.
+         *
+         * @deprecated quantized activations are the default now; use {@link #numerics(Numerics)}
+         */
+        @Deprecated
+        public Builder quantizedActivations(boolean on) {
+            return numerics(on ? Numerics.QUANTIZED : Numerics.EXACT);
         }
 
         /** Default session context length (0 = the model's). */
@@ -166,7 +183,7 @@ public record LoadOptions(int threads, boolean quantizedActivations, int context
 
         /** The options. */
         public LoadOptions build() {
-            return new LoadOptions(threads, quantizedActivations, contextLength, expertTier, dramBudget, hotExperts,
+            return new LoadOptions(threads, numerics, contextLength, expertTier, dramBudget, hotExperts,
                     strictDax, cachePolicy, predictExperts, gpu, vramBudget);
         }
     }

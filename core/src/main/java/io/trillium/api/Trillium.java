@@ -122,7 +122,7 @@ public final class Trillium {
      * @throws ResourceException a GPU was asked for by number and cannot be used
      */
     public static ComputeBackend backend(LoadOptions options) {
-        ComputeBackend cpu = new CpuBackend(options.threads(), options.quantizedActivations());
+        ComputeBackend cpu = new CpuBackend(options.threads(), options.numerics());
         if (options.gpu() == LoadOptions.GPU_OFF) {
             return cpu;
         }
@@ -175,7 +175,7 @@ public final class Trillium {
             }
             System.getLogger(Trillium.class.getName()).log(System.Logger.Level.INFO,
                     "expert cache budget {0} MiB ({1})", budget >> 20, MemoryLimits.describe());
-            options = new LoadOptions(options.threads(), options.quantizedActivations(), options.contextLength(),
+            options = new LoadOptions(options.threads(), options.numerics(), options.contextLength(),
                     options.expertTier(), budget, options.hotExperts(), options.strictDax(), options.cachePolicy(),
                     options.predictExperts(), options.gpu(), options.vramBudget());
         }

@@ -3,6 +3,7 @@ package io.trillium.backend;
 import io.trillium.quant.DotKernel;
 import io.trillium.quant.GgmlType;
 import io.trillium.quant.Kernels;
+import io.trillium.quant.Numerics;
 import io.trillium.quant.QuantizedDotKernel;
 import io.trillium.quant.Tensor;
 
@@ -13,11 +14,11 @@ import java.lang.foreign.MemorySegment;
  * The CPU backend: kernels on the quantized blocks in place, mat-vecs split by rows over a
  * persistent {@link WorkerPool}.
  *
- * <p>By default activations stay float32 (the Vector API fused dequant-dot kernels), so results
- * equal "dequantize the weights, multiply in float". With {@code quantizedActivations} the backend
- * does what llama.cpp's CPU backend does: each mat-vec first quantizes its input vector to Q8_0 /
- * Q8_K and runs the integer route (native int8 dot-product kernels where the bundled library loaded).
- * That is several times faster for K-quants and approximate: the logits move (see the README).
+ * <p>{@link Numerics#QUANTIZED} (the default) does what llama.cpp's CPU backend does: each mat-vec
+ * first quantizes its input vector to Q8_0 / Q8_K and runs the integer route (native int8
+ * dot-product kernels where the bundled library loaded, the Java integer route otherwise).
+ * {@link Numerics#EXACT} keeps float32 activations (the Vector API fused dequant-dot kernels), so
+ * results equal "dequantize the weights, multiply in float"; several times slower for K-quants.
  */
 public final class CpuBackend implements ComputeBackend {
     /** Below this many weight bytes a mat-vec runs on the calling thread (hand-off costs more). */
@@ -26,38 +27,34 @@ public final class CpuBackend implements ComputeBackend {
     private final WorkerPool pool;
     private final RowsTask rowsTask = new RowsTask();   // one mat-vec at a time: reused, never reallocated
     private final boolean quantizedActivations;
+    private final Numerics numerics;
     /** Per-thread Q8 activation buffer of the integer route (grown, never shrunk: no per-token allocation). */
     private final ThreadLocal<MemorySegment[]> xq = ThreadLocal.withInitial(() -> new MemorySegment[1]);
 
+    /** A backend with {@code threads} threads and the default numerics ({@link Numerics#DEFAULT}). */
     public CpuBackend(int threads) {
-        this(threads, false);
+        this(threads, Numerics.DEFAULT);
     }
 
-    /**
-     * A backend with {@code threads} threads; {@code quantizedActivations} selects the faster,
-     * approximate integer route (llama.cpp's numerics) for the weight types that have one.
-     */
-    public CpuBackend(int threads, boolean quantizedActivations) {
+    /** A backend with {@code threads} threads computing with {@code numerics}. */
+    public CpuBackend(int threads, Numerics numerics) {
         this.pool = new WorkerPool(threads);
-        this.quantizedActivations = quantizedActivations;
+        this.numerics = java.util.Objects.requireNonNull(numerics, "numerics");
+        this.quantizedActivations = numerics == Numerics.QUANTIZED;
     }
 
-    /** Whether mat-vecs quantize their activations (the approximate, fast mode). */
-    public boolean quantizedActivations() {
-        return quantizedActivations;
+    /** How mat-vecs treat their activations. */
+    public Numerics numerics() {
+        return numerics;
     }
 
     /**
-     * The integer-route kernel the fast mode uses for {@code type}: the native kernel, or the Java one
-     * where it beats the float route (Q8_0, Q6_K); {@code null}: use the float route.
+     * The integer-route kernel the quantized mode uses for {@code type}: the native kernel where the
+     * library loaded, else the Java integer route, so that the numerics do not depend on the machine;
+     * {@code null} where neither exists (float route).
      */
     static QuantizedDotKernel integerRoute(GgmlType type) {
-        QuantizedDotKernel best = Kernels.quantizedBest(type);
-        if (best == null) {
-            return null;
-        }
-        boolean isNative = best != Kernels.quantized(type);
-        return isNative || type == GgmlType.Q8_0 || type == GgmlType.Q6_K ? best : null;
+        return Kernels.quantizedBest(type);
     }
 
     /** {@code x[xOff .. xOff + n)} quantized into this thread's buffer in {@code k}'s activation type. */
@@ -72,7 +69,7 @@ public final class CpuBackend implements ComputeBackend {
         return holder[0];
     }
 
-    /** One thread per available processor. */
+    /** One thread per available processor, the default numerics. */
     public CpuBackend() {
         this(Runtime.getRuntime().availableProcessors());
     }

@@ -5,6 +5,7 @@ import io.trillium.backend.CpuBackend;
 import io.trillium.gguf.GgufFile;
 import io.trillium.gguf.TensorSource;
 import io.trillium.moe.ExpertSource;
+import io.trillium.quant.Numerics;
 import io.trillium.safetensors.SafetensorsCheckpoint;
 import io.trillium.tier.ExpertPlacement;
 import io.trillium.tokenizer.Tokenizer;
@@ -18,9 +19,17 @@ public final class Models {
     private Models() {
     }
 
-    /** Loads {@code file} (the first file of a split set opens all parts) on a CPU backend with all processors. */
+    /**
+     * Loads {@code file} (the first file of a split set opens all parts) on a CPU backend with all
+     * processors and the default numerics ({@link Numerics#QUANTIZED}, llama.cpp's).
+     */
     public static LanguageModel load(Path file) throws IOException {
         return load(file, new CpuBackend());
+    }
+
+    /** Loads {@code file} on a CPU backend with all processors computing with {@code numerics}. */
+    public static LanguageModel load(Path file, Numerics numerics) throws IOException {
+        return load(file, new CpuBackend(Runtime.getRuntime().availableProcessors(), numerics));
     }
 
     /** Loads {@code file} on {@code backend}; the model closes the backend when it is closed. */

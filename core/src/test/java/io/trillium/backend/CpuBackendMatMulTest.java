@@ -1,5 +1,6 @@
 package io.trillium.backend;
 
+import io.trillium.quant.Numerics;
 import io.trillium.fixtures.Fixtures;
 import io.trillium.gguf.GgufFile;
 import io.trillium.quant.GgmlType;
@@ -25,7 +26,7 @@ class CpuBackendMatMulTest {
         boolean q8 = mode.equals("q8");
         Random r = new Random(3);
         try (GgufFile zoo = GgufFile.open(Fixtures.models().resolve("type-zoo.gguf"));
-             CpuBackend one = new CpuBackend(1, q8); CpuBackend two = new CpuBackend(2, q8)) {
+             CpuBackend one = new CpuBackend(1, q8 ? Numerics.QUANTIZED : Numerics.EXACT); CpuBackend two = new CpuBackend(2, q8 ? Numerics.QUANTIZED : Numerics.EXACT)) {
             for (GgmlType t : new GgmlType[] {GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0, GgmlType.Q4_0,
                     GgmlType.Q5_0, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K, GgmlType.Q3_K, GgmlType.IQ4_XS}) {
                 Tensor w = zoo.tensor(t.name() + ".weight");

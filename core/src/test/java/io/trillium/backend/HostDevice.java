@@ -1,5 +1,6 @@
 package io.trillium.backend;
 
+import io.trillium.quant.Numerics;
 import io.trillium.quant.Tensor;
 
 import java.util.HashSet;
@@ -120,7 +121,7 @@ public final class HostDevice extends CpuDevice {
         public final HostDevice device;
 
         public Backend(int threads, Predicate<Tensor> refuse) {
-            this.cpu = new CpuBackend(threads);
+            this.cpu = new CpuBackend(threads, Numerics.EXACT);
             this.device = new HostDevice(cpu, refuse);
         }
 

@@ -28,7 +28,7 @@ class GgufFixturesTest {
     void everyFixtureOpens() throws IOException {
         Map<String, Integer> tensorCounts = Map.of(
                 "ds2-tiny-F32.gguf", 51, "ds2-tiny-Q8_0.gguf", 51, "ds2-tiny-Q4_K_M.gguf", 51,
-                "qwen3moe-tiny-F32.gguf", 27, "llama-tiny-F32.gguf", 21, "type-zoo.gguf", 15);
+                "qwen3moe-tiny-F32.gguf", 27, "llama-tiny-F32.gguf", 21, "type-zoo.gguf", 15, "type-zoo-iq.gguf", 9);
         List<Path> files = Stream.concat(ggufs(Fixtures.models()).stream(), ggufs(Fixtures.tokenizer()).stream()).toList();
         assertTrue(files.size() >= 11, "expected the 6 model and 5 tokenizer fixtures, found " + files);
         for (Path f : files) {

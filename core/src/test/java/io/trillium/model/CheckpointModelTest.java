@@ -1,5 +1,6 @@
 package io.trillium.model;
 
+import io.trillium.quant.Numerics;
 import io.trillium.backend.CpuBackend;
 import io.trillium.gguf.GgufFile;
 import io.trillium.gguf.GgufTensorInfo;
@@ -441,7 +442,7 @@ class CheckpointModelTest {
 
     /** Logits of a prompt and 6 greedy steps (after two warm-up runs), the experts where {@code placement} puts them. */
     private static float[][] decode(Path ckpt, io.trillium.tier.ExpertPlacement placement) throws IOException {
-        try (LanguageModel m = Models.load(ckpt, new CpuBackend(2), placement)) {
+        try (LanguageModel m = Models.load(ckpt, new CpuBackend(2, Numerics.EXACT), placement)) {
             float[][] out = new float[7][];
             for (int run = 0; run < 3; run++) {
                 LanguageModel.State s = m.newState(32);
@@ -468,8 +469,8 @@ class CheckpointModelTest {
     /** Prompt logits and 8 greedy steps: rel-L2 ≤ 1e-5 each, the same tokens. */
     static void assertSameModel(Path twin, Path ckpt) throws IOException {
         int[] prompt = {1, 200, 37, 99, 5, 300};
-        try (LanguageModel a = Models.load(twin, new CpuBackend(2));
-             LanguageModel b = Models.load(ckpt, new CpuBackend(2))) {
+        try (LanguageModel a = Models.load(twin, new CpuBackend(2, Numerics.EXACT));
+             LanguageModel b = Models.load(ckpt, new CpuBackend(2, Numerics.EXACT))) {
             LanguageModel.State sa = a.newState(64);
             LanguageModel.State sb = b.newState(64);
             float[] la = a.forward(sa, prompt);

@@ -1,5 +1,6 @@
 package io.trillium.model;
 
+import io.trillium.quant.Numerics;
 import io.trillium.backend.CpuBackend;
 import io.trillium.fixtures.Fixtures;
 import io.trillium.model.synth.ModelSynthesizer;
@@ -146,7 +147,7 @@ class DecodeAllocationTest {
         if (!mx.isThreadAllocatedMemoryEnabled()) {
             mx.setThreadAllocatedMemoryEnabled(true);
         }
-        CpuBackend backend = new CpuBackend(2);
+        CpuBackend backend = new CpuBackend(2, Numerics.EXACT);
         try (LanguageModel m = Models.load(file, backend)) {
             LanguageModel.State s = m.newState(TOKENS + 1);
             Thread[] workers = backend.pool().workers();
@@ -191,7 +192,7 @@ class DecodeAllocationTest {
         }
         float[] reference = null;
         for (int threads = 1; threads <= 3; threads++) {
-            try (LanguageModel m = Models.load(file, new CpuBackend(threads))) {
+            try (LanguageModel m = Models.load(file, new CpuBackend(threads, Numerics.EXACT))) {
                 float[] logits = stableLogits(m, tokens);
                 if (reference == null) {
                     reference = logits;

@@ -1,5 +1,6 @@
 package io.trillium.model;
 
+import io.trillium.quant.Numerics;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.trillium.backend.CpuBackend;
@@ -44,7 +45,7 @@ class DeepseekGoldenTest {
     static synchronized LanguageModel model(String name) {
         return MODELS.computeIfAbsent(name, n -> {
             try {
-                return Models.load(Fixtures.models().resolve(n + ".gguf"));
+                return Models.load(Fixtures.models().resolve(n + ".gguf"), Numerics.EXACT);
             } catch (IOException e) {
                 throw new AssertionError(e);
             }
@@ -156,10 +157,10 @@ class DeepseekGoldenTest {
         // past ~57 cached tokens the tiny model's attention runs its heads on the worker pool
         int[] seq = IntStream.range(0, 100).map(i -> 1000 + 37 * i).toArray();
         float[] one;
-        try (LanguageModel m = Models.load(Fixtures.models().resolve(F32 + ".gguf"), new CpuBackend(1))) {
+        try (LanguageModel m = Models.load(Fixtures.models().resolve(F32 + ".gguf"), new CpuBackend(1, Numerics.EXACT))) {
             one = m.forward(m.newState(seq.length), seq).clone();
         }
-        try (LanguageModel m = Models.load(Fixtures.models().resolve(F32 + ".gguf"), new CpuBackend(3))) {
+        try (LanguageModel m = Models.load(Fixtures.models().resolve(F32 + ".gguf"), new CpuBackend(3, Numerics.EXACT))) {
             double rel = Fixtures.relL2(m.forward(m.newState(seq.length), seq), one);
             System.out.printf("3 threads vs 1 thread, 100 tokens: rel-L2 %.3e%n", rel);
             assertTrue(rel <= 1e-6, "rel-L2 " + rel);
@@ -277,7 +278,7 @@ class DeepseekGoldenTest {
         int[] prompt = ints(golden(F32).get("cases").get(2).get("prompt_tokens"));
         LanguageModel split = model(F32);
         float[] b = split.forward(split.newState(prompt.length), prompt).clone();
-        try (LanguageModel m = Models.load(file)) {
+        try (LanguageModel m = Models.load(file, Numerics.EXACT)) {
             double rel = Fixtures.relL2(m.forward(m.newState(prompt.length), prompt), b);
             System.out.printf("2-D attn_k_b/attn_v_b p3: rel-L2 vs 3-D %.3e%n", rel);
             assertTrue(rel <= 1e-6, "rel-L2 " + rel);
@@ -331,11 +332,11 @@ class DeepseekGoldenTest {
     void plainAttnQWhenQLoraRankIsZero(@TempDir Path dir) throws IOException {
         int[] prompt = ints(golden(F32).get("cases").get(2).get("prompt_tokens"));
         float[] full;
-        try (LanguageModel m = Models.load(liteVariant(dir.resolve("full.gguf"), false))) {
+        try (LanguageModel m = Models.load(liteVariant(dir.resolve("full.gguf"), false), Numerics.EXACT)) {
             assertEquals(256, m.config().qLoraRank());
             full = m.forward(m.newState(prompt.length), prompt).clone();
         }
-        try (LanguageModel m = Models.load(liteVariant(dir.resolve("lite.gguf"), true))) {
+        try (LanguageModel m = Models.load(liteVariant(dir.resolve("lite.gguf"), true), Numerics.EXACT)) {
             assertEquals(0, m.config().qLoraRank());
             double rel = Fixtures.relL2(m.forward(m.newState(prompt.length), prompt), full);
             System.out.printf("attn_q (q_lora_rank 0) p3: rel-L2 vs attn_q_a = I %.3e%n", rel);
@@ -348,7 +349,7 @@ class DeepseekGoldenTest {
         LanguageModel split = model(F32);
         for (boolean keepSplit : new boolean[] {false, true}) {
             Path file = legacy(dir.resolve(keepSplit ? "both.gguf" : "legacy.gguf"), keepSplit);
-            try (LanguageModel m = Models.load(file)) {
+            try (LanguageModel m = Models.load(file, Numerics.EXACT)) {
                 assertEquals(keepSplit ? 1 : 4, m.config().kvHeads());
                 for (int i = 0; i < 3; i++) {
                     int[] prompt = ints(golden(F32).get("cases").get(i).get("prompt_tokens"));

@@ -1,5 +1,6 @@
 package io.trillium.model;
 
+import io.trillium.quant.Numerics;
 import io.trillium.backend.CpuBackend;
 import io.trillium.backend.HostDevice;
 import io.trillium.fixtures.Fixtures;
@@ -34,7 +35,7 @@ class DeviceStepTest {
         Path file = Fixtures.models().resolve(name + ".gguf");
         int[] tokens = {1, 7, 42, 3, 99, 5, 12, 8};
         float[][] want;
-        try (LanguageModel m = Models.load(file, new CpuBackend(2))) {
+        try (LanguageModel m = Models.load(file, new CpuBackend(2, Numerics.EXACT))) {
             want = run(m, tokens);
         }
         HostDevice.Backend b = new HostDevice.Backend(2, t -> false);
@@ -62,7 +63,7 @@ class DeviceStepTest {
         int[] prompt = {1, 7, 42, 3, 99, 5, 12, 8, 17, 23, 4};
         float[] want;
         float[] wantNext;
-        try (LanguageModel m = Models.load(file, new CpuBackend(2)); LanguageModel.State s = m.newState(16)) {
+        try (LanguageModel m = Models.load(file, new CpuBackend(2, Numerics.EXACT)); LanguageModel.State s = m.newState(16)) {
             want = m.forward(s, prompt).clone();
             wantNext = m.forward(s, new int[] {9}).clone();
         }
@@ -86,7 +87,7 @@ class DeviceStepTest {
         Path file = Fixtures.models().resolve("ds2-tiny-Q8_0.gguf");
         int[] tokens = {1, 7, 42, 3, 99, 5, 12, 8, 17, 23, 4, 61, 2};
         float[][] want;
-        try (LanguageModel m = Models.load(file, new CpuBackend(2))) {
+        try (LanguageModel m = Models.load(file, new CpuBackend(2, Numerics.EXACT))) {
             want = run(m, tokens);
         }
         HostDevice.Backend b = new HostDevice.Backend(2, t -> false);
@@ -134,13 +135,13 @@ class DeviceStepTest {
                 ? io.trillium.tier.ExpertPlacement.cached(io.trillium.tier.NvmeTier::new, 3L << 20)
                 : io.trillium.tier.ExpertPlacement.mapped();
         float[][] perToken = new float[1][];
-        try (LanguageModel m = Models.load(file, new CpuBackend(2, q8), placement.get());
+        try (LanguageModel m = Models.load(file, new CpuBackend(2, q8 ? Numerics.QUANTIZED : Numerics.EXACT), placement.get());
              LanguageModel.State s = m.newState(prompt.length)) {
             for (int t : prompt) {
                 perToken[0] = m.forward(s, new int[] {t}).clone();
             }
         }
-        try (LanguageModel m = Models.load(file, new CpuBackend(2, q8), placement.get());
+        try (LanguageModel m = Models.load(file, new CpuBackend(2, q8 ? Numerics.QUANTIZED : Numerics.EXACT), placement.get());
              LanguageModel.State s = m.newState(prompt.length)) {
             float[] got = m.forward(s, prompt);
             double rel = Fixtures.relL2(perToken[0], got);

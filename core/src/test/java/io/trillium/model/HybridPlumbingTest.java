@@ -1,5 +1,6 @@
 package io.trillium.model;
 
+import io.trillium.quant.Numerics;
 import io.trillium.backend.ComputeBackend;
 import io.trillium.backend.CpuBackend;
 import io.trillium.fixtures.Fixtures;
@@ -20,8 +21,8 @@ class HybridPlumbingTest {
 
     /** Not a CpuBackend; runs its own mat-vecs on one inner CPU backend, experts on another. */
     static final class Deferring implements ComputeBackend {
-        final CpuBackend own = new CpuBackend(2);
-        final CpuBackend host = new CpuBackend(2);
+        final CpuBackend own = new CpuBackend(2, Numerics.EXACT);
+        final CpuBackend host = new CpuBackend(2, Numerics.EXACT);
         final AtomicInteger matVecs = new AtomicInteger();
         final AtomicInteger deferred = new AtomicInteger();
         boolean inFlight;
@@ -69,7 +70,7 @@ class HybridPlumbingTest {
         var file = Fixtures.models().resolve(name + ".gguf");
         int[] prompt = {1, 2, 3, 4, 5};
         float[] want;
-        try (LanguageModel m = Models.load(file, new CpuBackend(2))) {
+        try (LanguageModel m = Models.load(file, new CpuBackend(2, Numerics.EXACT))) {
             want = m.forward(m.newState(16), prompt).clone();
         }
         Deferring b = new Deferring();

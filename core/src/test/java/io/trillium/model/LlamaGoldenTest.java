@@ -1,5 +1,6 @@
 package io.trillium.model;
 
+import io.trillium.quant.Numerics;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.trillium.backend.CpuBackend;
@@ -30,7 +31,7 @@ class LlamaGoldenTest {
     @BeforeAll
     static void load() throws IOException {
         for (String m : MODELS) {
-            LOADED.put(m, Models.load(Fixtures.models().resolve(m + ".gguf"), new CpuBackend(2)));
+            LOADED.put(m, Models.load(Fixtures.models().resolve(m + ".gguf"), new CpuBackend(2, Numerics.EXACT)));
         }
     }
 
@@ -151,7 +152,7 @@ class LlamaGoldenTest {
             ids[i] = rnd.nextInt(50257);
         }
         LanguageModel parallel = LOADED.get("qwen3moe-tiny-F32");
-        try (LanguageModel serial = Models.load(Fixtures.models().resolve("qwen3moe-tiny-F32.gguf"), new CpuBackend(1))) {
+        try (LanguageModel serial = Models.load(Fixtures.models().resolve("qwen3moe-tiny-F32.gguf"), new CpuBackend(1, Numerics.EXACT))) {
             float[] a = serial.forward(serial.newState(ids.length), ids).clone();
             float[] b = parallel.forward(parallel.newState(ids.length), ids);
             // not bit-exact: the Vector API's reduceLanes order may differ between JIT tiers

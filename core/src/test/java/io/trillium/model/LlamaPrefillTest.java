@@ -1,5 +1,6 @@
 package io.trillium.model;
 
+import io.trillium.quant.Numerics;
 import io.trillium.backend.CpuBackend;
 import io.trillium.fixtures.Fixtures;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -23,7 +24,7 @@ class LlamaPrefillTest {
         float[] want;
         float[] wantNext;
         long tokenByTokenBytes;
-        try (LanguageModel m = Models.load(file, new CpuBackend(2)); LanguageModel.State s = m.newState(prompt.length + 1)) {
+        try (LanguageModel m = Models.load(file, new CpuBackend(2, Numerics.EXACT)); LanguageModel.State s = m.newState(prompt.length + 1)) {
             float[] l = null;
             for (int t : prompt) {
                 l = m.forward(s, new int[] {t});
@@ -32,7 +33,7 @@ class LlamaPrefillTest {
             tokenByTokenBytes = m.bytesRead().values().stream().mapToLong(Long::longValue).sum();
             wantNext = m.forward(s, new int[] {9}).clone();
         }
-        try (LanguageModel m = Models.load(file, new CpuBackend(2)); LanguageModel.State s = m.newState(prompt.length + 1)) {
+        try (LanguageModel m = Models.load(file, new CpuBackend(2, Numerics.EXACT)); LanguageModel.State s = m.newState(prompt.length + 1)) {
             float[] got = m.forward(s, prompt).clone();
             double rel = Fixtures.relL2(want, got);
             assertTrue(rel <= 1e-5, name + ": rel-L2 " + rel);

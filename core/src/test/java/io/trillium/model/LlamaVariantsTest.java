@@ -1,5 +1,6 @@
 package io.trillium.model;
 
+import io.trillium.quant.Numerics;
 import io.trillium.backend.CpuBackend;
 import io.trillium.fixtures.Fixtures;
 import io.trillium.gguf.GgufFile;
@@ -135,7 +136,7 @@ class LlamaVariantsTest {
 
     /** Logits of all three prompts against llama-tiny's llama.cpp goldens. */
     static void assertGolden(Path model, String what) throws IOException {
-        try (LanguageModel m = Models.load(model, new CpuBackend(2))) {
+        try (LanguageModel m = Models.load(model, new CpuBackend(2, Numerics.EXACT))) {
             for (String p : new String[] {"p1", "p2", "p3"}) {
                 var c = LlamaGoldenTest.goldenCase("llama-tiny-F32", p);
                 float[] got = m.forward(m.newState(64), LlamaGoldenTest.ints(c.get("prompt_tokens")));
@@ -189,7 +190,7 @@ class LlamaVariantsTest {
 
     /** The p1 logits are far from llama-tiny's (the rewrite is not a no-op). */
     static void assertDiffers(Path model) throws IOException {
-        try (LanguageModel m = Models.load(model, new CpuBackend(2))) {
+        try (LanguageModel m = Models.load(model, new CpuBackend(2, Numerics.EXACT))) {
             float[] got = m.forward(m.newState(16), new int[] {1, 450, 4996, 17354, 1701, 29916});
             double rel = Fixtures.relL2(got, Fixtures.readF32(Fixtures.models().resolve("llama-tiny-F32.p1.last_logits.f32")));
             assertTrue(rel > 1e-2, "rel-L2 " + rel);
@@ -251,8 +252,8 @@ class LlamaVariantsTest {
         moe(dense, 3, 1f);
         Path moePath = dense.write(tmp.resolve("qwen3moe.gguf"));
         int[] ids = {1, 450, 4996, 17354, 1701, 29916, 3, 99, 7};
-        try (LanguageModel a = Models.load(densePath, new CpuBackend(2));
-             LanguageModel b = Models.load(moePath, new CpuBackend(2))) {
+        try (LanguageModel a = Models.load(densePath, new CpuBackend(2, Numerics.EXACT));
+             LanguageModel b = Models.load(moePath, new CpuBackend(2, Numerics.EXACT))) {
             float[] la = a.forward(a.newState(16), ids).clone();
             float[] lb = b.forward(b.newState(16), ids);
             double rel = Fixtures.relL2(lb, la);
@@ -286,8 +287,8 @@ class LlamaVariantsTest {
         d.remove("output.weight");
         Path tied = d.write(tmp.resolve("tied.gguf"));
         int[] ids = {1, 450, 4996, 17354};
-        try (LanguageModel a = Models.load(untied, new CpuBackend(2));
-             LanguageModel b = Models.load(tied, new CpuBackend(2))) {
+        try (LanguageModel a = Models.load(untied, new CpuBackend(2, Numerics.EXACT));
+             LanguageModel b = Models.load(tied, new CpuBackend(2, Numerics.EXACT))) {
             assertArrayEquals(a.forward(a.newState(8), ids).clone(), b.forward(b.newState(8), ids));
         }
     }

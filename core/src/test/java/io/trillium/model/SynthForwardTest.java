@@ -1,5 +1,6 @@
 package io.trillium.model;
 
+import io.trillium.quant.Numerics;
 import io.trillium.fixtures.Fixtures;
 import io.trillium.backend.CpuBackend;
 import io.trillium.model.synth.ModelSynthesizer;
@@ -41,7 +42,7 @@ class SynthForwardTest {
         int[] tokens = {5, 77, 300, 12, 599, 1};
         float[] incremental;
         float[] full;
-        try (LanguageModel m = Models.load(file, new CpuBackend(1))) {
+        try (LanguageModel m = Models.load(file, new CpuBackend(1, Numerics.EXACT))) {
             LanguageModel.State s = m.newState(16);
             float[] last = null;
             for (int t : tokens) {
@@ -51,7 +52,7 @@ class SynthForwardTest {
             full = m.forward(m.newState(16), tokens).clone();
         }
         float[] twoThreads;
-        try (LanguageModel m = Models.load(file, new CpuBackend(2))) {
+        try (LanguageModel m = Models.load(file, new CpuBackend(2, Numerics.EXACT))) {
             twoThreads = m.forward(m.newState(16), tokens).clone();
         }
         for (float v : full) {

@@ -1,5 +1,6 @@
 package io.trillium.tier;
 
+import io.trillium.quant.Numerics;
 import io.trillium.backend.CpuBackend;
 import io.trillium.fixtures.Fixtures;
 import io.trillium.gguf.GgufFile;
@@ -44,7 +45,7 @@ class ExpertCacheTest {
     }
 
     static float[][] reference(Path file) throws IOException {
-        try (LanguageModel m = Models.load(file, new CpuBackend(2))) {
+        try (LanguageModel m = Models.load(file, new CpuBackend(2, Numerics.EXACT))) {
             for (int i = 0; i < 6; i++) {   // until the JIT has compiled the kernels for good
                 run(m);
             }
@@ -90,18 +91,18 @@ class ExpertCacheTest {
     void everyPlacementGivesTheSameLogits(String name) throws IOException {
         Path file = model(name);
         float[][] want = reference(file);
-        try (LanguageModel m = Models.load(file, new CpuBackend(2), ExpertPlacement.mapped())) {
+        try (LanguageModel m = Models.load(file, new CpuBackend(2, Numerics.EXACT), ExpertPlacement.mapped())) {
             assertLogits(want, run(m));
         }
         long all = expertBytes(file);
         long small = all / 5;   // forces eviction
-        try (LanguageModel m = Models.load(file, new CpuBackend(2), ExpertPlacement.cached(NvmeTier::new, small))) {
+        try (LanguageModel m = Models.load(file, new CpuBackend(2, Numerics.EXACT), ExpertPlacement.cached(NvmeTier::new, small))) {
             assertLogits(want, run(m));
         }
         Tier[] tiers = {new NvmeTier(), new PmemTier(false)};
         for (Tier tier : tiers) {
             AtomicReference<ExpertCache> cache = new AtomicReference<>();
-            try (LanguageModel m = Models.load(file, new CpuBackend(2), capture(tier, small, cache))) {
+            try (LanguageModel m = Models.load(file, new CpuBackend(2, Numerics.EXACT), capture(tier, small, cache))) {
                 assertLogits(want, run(m));
                 ExpertCache.Stats st = cache.get().stats();
                 assertTrue(st.dramUsed() <= small, st.toString());
@@ -232,7 +233,7 @@ class ExpertCacheTest {
         FlakyTier tier = new FlakyTier(truncated);
         AtomicReference<ExpertCache> cache = new AtomicReference<>();
         long budget = expertBytes(file) / 5;
-        try (LanguageModel m = Models.load(file, new CpuBackend(2), capture(tier, budget, cache))) {
+        try (LanguageModel m = Models.load(file, new CpuBackend(2, Numerics.EXACT), capture(tier, budget, cache))) {
             tier.broken = true;
             TierIOException ex = assertThrows(TierIOException.class, () -> m.forward(m.newState(4), new int[] {1}));
             assertEquals(truncated, ex.file());
@@ -277,7 +278,7 @@ class ExpertCacheTest {
 
     /** Routing counts of a profiling run over TOKENS (the input of the pinned hot set). */
     private static io.trillium.moe.ExpertStats profile(Path file) throws IOException {
-        try (LanguageModel m = Models.load(file, new CpuBackend(1))) {
+        try (LanguageModel m = Models.load(file, new CpuBackend(1, Numerics.EXACT))) {
             m.forward(m.newState(TOKENS.length), TOKENS);
             return m.prefetcher().stats();
         }
@@ -303,7 +304,7 @@ class ExpertCacheTest {
                 : model(name);
         float[][] want = reference(file);
         // experts computed on in place where the PMem tier maps them (no DAX here: the fallback mapping)
-        try (LanguageModel m = Models.load(file, new CpuBackend(2), ExpertPlacement.inPlace(() -> new PmemTier(false)))) {
+        try (LanguageModel m = Models.load(file, new CpuBackend(2, Numerics.EXACT), ExpertPlacement.inPlace(() -> new PmemTier(false)))) {
             assertLogits(want, run(m));
             assertTrue(m.bytesRead().getOrDefault("pmem", 0L) > 0, m.bytesRead().toString());
         }
@@ -319,7 +320,7 @@ class ExpertCacheTest {
                     cache.set(c);
                     return c;
                 };
-                try (LanguageModel m = Models.load(file, new CpuBackend(2), p)) {
+                try (LanguageModel m = Models.load(file, new CpuBackend(2, Numerics.EXACT), p)) {
                     assertLogits(want, run(m));
                     ExpertCache.Stats st = cache.get().stats();
                     assertTrue(st.dramUsed() <= small, st.toString());
@@ -347,7 +348,7 @@ class ExpertCacheTest {
             used = cfg.expertsUsed();
             alwaysActive = io.trillium.model.WeightBytes.of(g, cfg).alwaysActivePerToken(cfg);
         }
-        try (LanguageModel m = Models.load(file, new CpuBackend(2), ExpertPlacement.cached(NvmeTier::new,
+        try (LanguageModel m = Models.load(file, new CpuBackend(2, Numerics.EXACT), ExpertPlacement.cached(NvmeTier::new,
                 expertBytes(file) / 3))) {
             var state = m.newState(16);
             for (int t : new int[] {3, 4, 5, 6, 7}) {   // token by token: each reads its own chosen experts

@@ -1,5 +1,6 @@
 package io.trillium.tier;
 
+import io.trillium.quant.Numerics;
 import io.trillium.backend.CpuBackend;
 import io.trillium.gguf.GgufFile;
 import io.trillium.model.LanguageModel;
@@ -176,7 +177,7 @@ class RepackedLayoutTest {
         }
         float[][] want = ExpertCacheTest.reference(file);
         long small = ExpertCacheTest.expertBytes(file) / 5;   // forces eviction and re-reads
-        try (LanguageModel m = Models.load(file, new CpuBackend(2), ExpertPlacement.cached(NvmeTier::new, small, repacked))) {
+        try (LanguageModel m = Models.load(file, new CpuBackend(2, Numerics.EXACT), ExpertPlacement.cached(NvmeTier::new, small, repacked))) {
             ExpertCacheTest.assertLogits(want, ExpertCacheTest.run(m));
         }
         // MODEL.experts beside the model is what the NVMe placement reads
@@ -190,7 +191,7 @@ class RepackedLayoutTest {
                 throw new UncheckedIOException(e);
             }
         };
-        try (LanguageModel m = Models.load(file, new CpuBackend(2), counting)) {
+        try (LanguageModel m = Models.load(file, new CpuBackend(2, Numerics.EXACT), counting)) {
             ExpertCacheTest.assertLogits(want, ExpertCacheTest.run(m));
             // every read (demand or prefetch) is one whole expert: gate, up and down in one range
             ExpertCache.Stats st = cache[0].stats();
@@ -209,7 +210,7 @@ class RepackedLayoutTest {
             assertTrue(whole.containsAll(tier.lengths), "reads of whole experts " + whole + ": " + tier.lengths);
             assertTrue(cache[0].stats().bytesRead() > small);
         }
-        try (LanguageModel m = Models.load(file, new CpuBackend(2), ExpertPlacement.nvme(small))) {
+        try (LanguageModel m = Models.load(file, new CpuBackend(2, Numerics.EXACT), ExpertPlacement.nvme(small))) {
             ExpertCacheTest.assertLogits(want, ExpertCacheTest.run(m));
         }
     }
@@ -258,7 +259,7 @@ class RepackedLayoutTest {
             // the NVMe placement does not skip a stale MODEL.experts: loading fails naming both files
             Files.copy(good, RepackedLayout.beside(other));
             UncheckedIOException e = assertThrows(UncheckedIOException.class,
-                    () -> Models.load(other, new CpuBackend(1), ExpertPlacement.nvme(1 << 20)).close());
+                    () -> Models.load(other, new CpuBackend(1, Numerics.EXACT), ExpertPlacement.nvme(1 << 20)).close());
             assertTrue(e.getMessage().contains(other.toString()) && e.getMessage().contains("does not belong"),
                     e.getMessage());
         }

@@ -1,5 +1,6 @@
 package io.trillium.cuda;
 
+import io.trillium.quant.Numerics;
 import io.trillium.backend.ComputeBackend;
 import io.trillium.backend.CpuBackend;
 import io.trillium.model.LanguageModel;
@@ -90,10 +91,10 @@ public final class GpuBench {
         int prefill = args.length > 2 ? Integer.parseInt(args[2]) : 64;
         int threads = args.length > 3 ? Integer.parseInt(args[3]) : Runtime.getRuntime().availableProcessors();
         System.out.println(CudaSupport.probe());
-        Row cpu = measure(model, new CpuBackend(threads), "cpu", prefill, decode);
+        Row cpu = measure(model, new CpuBackend(threads, Numerics.DEFAULT), "cpu", prefill, decode);
         System.out.println(cpu);
         String[] why = new String[1];
-        ComputeBackend b = CudaBackend.createOrHost(GpuOptions.fromSystemProperties(), new CpuBackend(threads),
+        ComputeBackend b = CudaBackend.createOrHost(GpuOptions.fromSystemProperties(), new CpuBackend(threads, Numerics.DEFAULT),
                 r -> why[0] = r);
         if (b instanceof CudaBackend) {
             Row gpu = measure(model, b, "hybrid", prefill, decode);

@@ -1,5 +1,6 @@
 package io.trillium.cuda;
 
+import io.trillium.quant.Numerics;
 import io.trillium.backend.ComputeBackend;
 import io.trillium.backend.CpuBackend;
 import io.trillium.model.LanguageModel;
@@ -62,13 +63,13 @@ public final class GpuCheck {
         int threads = Math.max(1, Runtime.getRuntime().availableProcessors());
         List<float[]> cpu = new ArrayList<>();
         int[] cpuTokens;
-        try (LanguageModel m = Models.load(model, new CpuBackend(threads))) {
+        try (LanguageModel m = Models.load(model, new CpuBackend(threads, Numerics.EXACT))) {
             cpuTokens = run(m, cpu);
         }
         List<float[]> gpu = new ArrayList<>();
         int[] gpuTokens;
         CudaBackend.Stats stats;
-        CudaBackend backend = make.apply(new CpuBackend(threads));
+        CudaBackend backend = make.apply(new CpuBackend(threads, Numerics.EXACT));
         try (LanguageModel m = Models.load(model, backend)) {
             gpuTokens = run(m, gpu);
             stats = backend.stats();

@@ -1,5 +1,6 @@
 package io.trillium.cuda;
 
+import io.trillium.quant.Numerics;
 import io.trillium.backend.BackendProvider;
 import io.trillium.backend.ComputeBackend;
 import io.trillium.backend.CpuBackend;
@@ -33,7 +34,7 @@ class BackendDiscoveryTest {
     void withoutADeviceCreateFailsWithTheProbesReason() {
         CudaSupport.Probe p = CudaSupport.probe();
         assumeFalse(p.available(), "a GPU is present: the fallback is not taken here");
-        try (CpuBackend host = new CpuBackend(1)) {
+        try (CpuBackend host = new CpuBackend(1, Numerics.EXACT)) {
             var e = assertThrows(IllegalStateException.class, () -> CudaBackend.create(GpuOptions.auto(), host));
             assertTrue(e.getMessage().contains(p.reason()), e.getMessage());
             e = assertThrows(IllegalStateException.class, () -> new CudaBackendProvider().create(host));
@@ -43,7 +44,7 @@ class BackendDiscoveryTest {
 
     @Test
     void createOrHostFallsBackToTheHostAndSaysWhy() {
-        try (CpuBackend host = new CpuBackend(1)) {
+        try (CpuBackend host = new CpuBackend(1, Numerics.EXACT)) {
             String[] why = new String[1];
             // off: never the GPU, whatever the machine
             assertSame(host, CudaBackend.createOrHost(GpuOptions.off(), host, r -> why[0] = r));

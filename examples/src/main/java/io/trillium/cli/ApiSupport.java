@@ -22,7 +22,7 @@ final class ApiSupport {
     }
 
     /** Loads the model; "loading FILE ... done in X s" goes to stderr. */
-    static Model load(Path file, Integer threads, boolean q8, TierOptions tiers) {
+    static Model load(Path file, Integer threads, io.trillium.quant.Numerics numerics, TierOptions tiers) {
         if (!Files.exists(file)) {
             throw new IllegalArgumentException("--model " + file + ": no such file");
         }
@@ -34,7 +34,7 @@ final class ApiSupport {
         err.print("loading " + file.getFileName() + " ... ");
         err.flush();
         long t0 = System.nanoTime();
-        LoadOptions.Builder b = LoadOptions.builder().threads(n).quantizedActivations(q8);
+        LoadOptions.Builder b = LoadOptions.builder().threads(n).numerics(numerics);
         Model m = Trillium.load(file, (tiers != null ? tiers.apply(b) : b).build());
         err.printf(Locale.ROOT, "done in %.1f s%n", (System.nanoTime() - t0) / 1e9);
         return m;

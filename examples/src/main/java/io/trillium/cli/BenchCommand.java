@@ -28,9 +28,8 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--threads", paramLabel = "N", description = "threads (default: all processors)")
     Integer threads;
 
-    @Option(names = "--q8-activations", description = "quantize activations to Q8_0/Q8_K and use the integer "
-            + "(native) kernels, as llama.cpp does: faster, approximate (default: exact float activations)")
-    boolean q8Activations;
+    @picocli.CommandLine.Mixin
+    NumericsOptions numerics;
 
     @Option(names = "--prompt-tokens", paramLabel = "N", defaultValue = "64", description = "prefill length (default ${DEFAULT-VALUE})")
     int promptTokens;
@@ -42,7 +41,8 @@ final class BenchCommand implements Callable<Integer> {
             description = "buffer of the bandwidth probe; keep it far above the last-level cache (default ${DEFAULT-VALUE})")
     int probeMib;
 
-    @Option(names = "--repeats", paramLabel = "N", defaultValue = "3", description = "runs; the best is reported (default ${DEFAULT-VALUE})")
+    @Option(names = "--repeats", paramLabel = "N", defaultValue = "3", description = "measured runs after one warm-up; each figure is their median, with min-max and a 95% "
+                    + "confidence interval (default ${DEFAULT-VALUE})")
     int repeats;
 
     @Option(names = "--decode-input", paramLabel = "MODE", defaultValue = "argmax",
@@ -85,12 +85,14 @@ final class BenchCommand implements Callable<Integer> {
         System.out.printf("machine: %d threads, memory read %.2f GB/s (measured now), ceiling %.1f tok/s%n",
                 t, bw / 1e9, ceiling);
 
-        System.out.printf("kernels: %s activations; %s%n", q8Activations ? "Q8 (approximate)" : "float32 (exact)",
-                io.trillium.quant.Kernels.nativeStatus());
+        io.trillium.quant.Numerics mode = numerics.numerics();
+        System.out.printf("kernels: %s; Java %s; %s%n", mode == io.trillium.quant.Numerics.EXACT
+                        ? "float32 activations (exact)" : "Q8_0/Q8_K activations (llama.cpp's numerics)",
+                io.trillium.quant.Kernels.vectorStatus(), io.trillium.quant.Kernels.nativeStatus());
         System.out.printf("experts: %s tier%s; decode input: %s%n", tiers.expertTier,
                 tiers.dramBudget != null ? ", DRAM budget " + tiers.dramBudget + ", " + tiers.cachePolicy
                         + (tiers.hotExperts != null ? ", hot set from " + tiers.hotExperts : "") : "", decodeInput);
-        io.trillium.backend.ComputeBackend backend = tiers.backend(t, q8Activations);
+        io.trillium.backend.ComputeBackend backend = tiers.backend(t, mode);
         try (LanguageModel m = Models.load(model, backend, tiers.placement(model, t))) {
             int ctx = Math.min(m.config().contextLength(), promptTokens + decodeTokens + 1);
             LanguageModel.State s = m.newState(ctx);
@@ -99,8 +101,8 @@ final class BenchCommand implements Callable<Integer> {
             for (int i = 0; i < prompt.length; i++) {
                 prompt[i] = rnd.nextInt(m.config().vocab());
             }
-            double bestPrefill = 0;
-            double bestDecode = 0;
+            double[] prefills = new double[repeats];
+            double[] decodes = new double[repeats];
             TierReport before = null;
             TierReport after = null;
             int[] one = new int[1];
@@ -121,8 +123,8 @@ final class BenchCommand implements Callable<Integer> {
                     after = TierReport.of(m);
                 }
                 if (r > 0) {
-                    bestPrefill = Math.max(bestPrefill, prefill);
-                    bestDecode = Math.max(bestDecode, decode);
+                    prefills[r - 1] = prefill;
+                    decodes[r - 1] = decode;
                 }
             }
             tierLines(before, after);
@@ -131,8 +133,13 @@ final class BenchCommand implements Callable<Integer> {
                 System.out.println("gpu: " + gpu);
             }
             s.close();
-            line("prefill", bestPrefill, wb.activePerToken(), bw);
-            line("decode", bestDecode, wb.activePerToken(), bw);
+            Spread p = Spread.of(prefills), d = Spread.of(decodes);
+            System.out.println("prefill samples: " + Spread.samples(prefills) + " tok/s");
+            System.out.println("decode samples: " + Spread.samples(decodes) + " tok/s");
+            System.out.println("prefill spread: " + p.format("tok/s"));
+            System.out.println("decode spread: " + d.format("tok/s"));
+            line("prefill", p.median(), wb.activePerToken(), bw);
+            line("decode", d.median(), wb.activePerToken(), bw);
         }
         return 0;
     }

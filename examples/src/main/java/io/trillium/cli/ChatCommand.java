@@ -38,8 +38,8 @@ final class ChatCommand implements Callable<Integer> {
     @Option(names = "--threads", paramLabel = "N", description = "CPU threads (default: all processors)")
     Integer threads;
 
-    @Option(names = "--q8-activations", description = "quantize activations to 8 bits: faster, approximate")
-    boolean q8Activations;
+    @Mixin
+    NumericsOptions numerics;
 
     @Option(names = "--system", paramLabel = "TEXT", description = "system prompt")
     String system;
@@ -67,7 +67,7 @@ final class ChatCommand implements Callable<Integer> {
         long seed = sampling.seed();
         PrintStream out = System.out;
         BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
-        try (Model m = ApiSupport.load(file, threads, q8Activations, tiers);
+        try (Model m = ApiSupport.load(file, threads, numerics.numerics(), tiers);
              Session s = m.newSession(ApiSupport.contextLength(m, 0))) {
             List<Message> conversation = new ArrayList<>();
             reset(conversation);

@@ -48,7 +48,9 @@ final class DemoCommand implements Callable<Integer> {
         System.out.println(RANDOM_NOTE);
         SamplingOptions sampling = new SamplingOptions();
         sampling.seed = 0L;   // the same text every run
-        return GenerateCommand.run(file, threads, false, prompt, maxTokens, List.of(), sampling, null);
+        PromptOptions text = new PromptOptions();
+        text.text = prompt;
+        return GenerateCommand.run(file, threads, io.trillium.quant.Numerics.DEFAULT, text, maxTokens, List.of(), sampling, null);
     }
 
     /** The given directory, else ${XDG_CACHE_HOME:-~/.cache}/trillium. */

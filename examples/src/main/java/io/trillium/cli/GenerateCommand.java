@@ -39,13 +39,11 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--threads", paramLabel = "N", description = "CPU threads (default: all processors)")
     Integer threads;
 
-    @Option(names = "--q8-activations", description = "quantize activations to 8 bits for the integer kernels: "
-            + "faster, approximate (default: exact float activations)")
-    boolean q8Activations;
+    @Mixin
+    NumericsOptions numerics;
 
-    @Option(names = "--prompt", required = true, paramLabel = "TEXT",
-            description = "prompt text (tokenized as the model's metadata says: BOS when add_bos_token)")
-    String prompt;
+    @picocli.CommandLine.ArgGroup(exclusive = true, multiplicity = "1")
+    PromptOptions prompt;
 
     @Option(names = "--max-tokens", paramLabel = "N", defaultValue = "64", description = "tokens to generate (default ${DEFAULT-VALUE})")
     int maxTokens;
@@ -82,18 +80,21 @@ final class GenerateCommand implements Callable<Integer> {
             file = DemoCommand.ensureModel(DemoCommand.cacheDir(cacheDir));
             System.err.println(DemoCommand.RANDOM_NOTE);
         }
-        return run(file, threads, q8Activations, prompt, maxTokens, stop, sampling, tiers);
+        return run(file, threads, numerics.numerics(), prompt, maxTokens, stop, sampling, tiers);
     }
 
     /** One streamed generation through the API; shared with the demo command. */
-    static int run(Path file, Integer threads, boolean q8, String prompt, int maxTokens, List<String> stop,
-                   SamplingOptions sampling, TierOptions tiers) {
+    static int run(Path file, Integer threads, io.trillium.quant.Numerics numerics, PromptOptions prompt, int maxTokens,
+                   List<String> stop, SamplingOptions sampling, TierOptions tiers) {
         Sampler sampler = sampling.sampler();
         long seed = sampling.seed();
-        try (Model m = ApiSupport.load(file, threads, q8, tiers)) {
-            int promptLength = m.tokenizer().encode(prompt, true, false).length;
+        try (Model m = ApiSupport.load(file, threads, numerics, tiers)) {
+            int[] ids = prompt.ids(m.info().vocabularySize());
+            int promptLength = ids != null ? ids.length : m.tokenizer().encode(prompt.text, true, false).length;
             try (Session s = m.newSession(ApiSupport.contextLength(m, promptLength + maxTokens))) {
-                GenerationRequest req = GenerationRequest.builder().prompt(prompt).maxTokens(maxTokens)
+                GenerationRequest.Builder b = ids != null ? GenerationRequest.builder().prompt(ids)
+                        : GenerationRequest.builder().prompt(prompt.text);
+                GenerationRequest req = b.maxTokens(maxTokens)
                         .stop(stop.toArray(String[]::new)).sampler(sampler).seed(seed).build();
                 GenerationResult r = s.generate(req, ApiSupport.streamTo(System.out));
                 ApiSupport.write(System.out, "\n");
@@ -113,10 +114,10 @@ final class GenerateCommand implements Callable<Integer> {
         ModelOptions model = new ModelOptions();
         model.model = modelFile;
         model.threads = threads;
-        model.q8Activations = q8Activations;
+        model.numerics = numerics;
         PrintStream out = System.out;
         try (LanguageModel m = model.load(tiers)) {
-            int[] prompt = ModelOptions.encodePrompt(m, this.prompt);
+            int[] prompt = this.prompt.encode(m);
             // the last generated token is never fed back
             LanguageModel.State state = m.newState(prompt.length + maxTokens - 1);
             int[] generated = new int[maxTokens];

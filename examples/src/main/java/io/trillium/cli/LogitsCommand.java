@@ -13,7 +13,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.concurrent.Callable;
 
-/** {@code trillium logits --model FILE --prompt TEXT --out OUT.f32 [--force] [--threads N]}. */
+/** {@code trillium logits --model FILE (--prompt TEXT | --prompt-ids "ID ...") --out OUT.f32 [--force] [--threads N] [--exact]}. */
 @Command(name = "logits", mixinStandardHelpOptions = true,
         description = {"Run the prompt through the model and write the last position's logits",
                 "as raw little-endian float32 (vocab values, indexed by token id), like the fixtures' .f32 files."})
@@ -25,9 +25,8 @@ final class LogitsCommand implements Callable<Integer> {
     @Mixin
     TierOptions tiers;
 
-    @Option(names = "--prompt", required = true, paramLabel = "TEXT",
-            description = "prompt text (tokenized as the model's metadata says: BOS when add_bos_token)")
-    String prompt;
+    @picocli.CommandLine.ArgGroup(exclusive = true, multiplicity = "1")
+    PromptOptions prompt;
 
     @Option(names = "--out", required = true, paramLabel = "OUT.f32", description = "output file (must not exist unless --force)")
     Path out;
@@ -41,7 +40,7 @@ final class LogitsCommand implements Callable<Integer> {
             throw new IllegalArgumentException(out + " exists; pass --force to overwrite it");
         }
         try (LanguageModel m = model.load(tiers)) {
-            int[] ids = ModelOptions.encodePrompt(m, prompt);
+            int[] ids = prompt.encode(m);
             float[] logits = m.forward(m.newState(ids.length), ids);
             ByteBuffer b = ByteBuffer.allocate(logits.length * 4).order(ByteOrder.LITTLE_ENDIAN);
             b.asFloatBuffer().put(logits);

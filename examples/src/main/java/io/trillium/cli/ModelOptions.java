@@ -20,9 +20,8 @@ final class ModelOptions {
     @Option(names = "--threads", paramLabel = "N", description = "CPU threads (default: all processors)")
     Integer threads;
 
-    @Option(names = "--q8-activations", description = "quantize activations to Q8_0/Q8_K and use the integer "
-            + "(native) kernels, as llama.cpp does: faster, approximate (default: exact float activations)")
-    boolean q8Activations;
+    @picocli.CommandLine.Mixin
+    NumericsOptions numerics = new NumericsOptions();
 
     LanguageModel load(TierOptions tiers) throws IOException {
         if (!Files.exists(model)) {
@@ -32,7 +31,7 @@ final class ModelOptions {
         if (n < 1) {
             throw new IllegalArgumentException("--threads must be >= 1, got " + n);
         }
-        return Models.load(model, tiers.backend(n, q8Activations), tiers.placement(model, n));
+        return Models.load(model, tiers.backend(n, numerics.numerics()), tiers.placement(model, n));
     }
 
     /** The prompt as the model's metadata asks (BOS when add_bos_token), special-token text kept plain. */

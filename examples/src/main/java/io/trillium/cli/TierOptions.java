@@ -97,8 +97,8 @@ final class TierOptions {
     }
 
     /** The compute backend: the CPU, or a GPU backend over it as {@code --gpu} says. */
-    io.trillium.backend.ComputeBackend backend(int threads, boolean q8) {
-        return Trillium.backend(apply(LoadOptions.builder().threads(threads).quantizedActivations(q8)).build());
+    io.trillium.backend.ComputeBackend backend(int threads, io.trillium.quant.Numerics numerics) {
+        return Trillium.backend(apply(LoadOptions.builder().threads(threads).numerics(numerics)).build());
     }
 
     /** Where these options put the experts of {@code model}. */

@@ -41,4 +41,28 @@ class BenchCommandTest {
         assertEquals(1, r.rc());
         assertTrue(r.err().contains("--threads"), r.err());
     }
+
+    /** The figure is the median of the repeats; min-max and the CI of the mean bracket the samples printed. */
+    @Test
+    void figuresAreMediansWithTheirSpread() {
+        CliTest.Result r = CliTest.run("bench", "--model", Fixtures.models().resolve("qwen3moe-tiny-F32.gguf").toString(),
+                "--threads", "1", "--prompt-tokens", "4", "--decode-tokens", "4", "--repeats", "3", "--probe-mib", "64");
+        assertEquals(0, r.rc(), r.err());
+        Matcher samples = Pattern.compile("decode samples: ([0-9.]+) ([0-9.]+) ([0-9.]+) tok/s").matcher(r.out());
+        assertTrue(samples.find(), r.out());
+        double[] v = {Double.parseDouble(samples.group(1)), Double.parseDouble(samples.group(2)),
+                Double.parseDouble(samples.group(3))};
+        java.util.Arrays.sort(v);
+        Matcher spread = Pattern.compile("decode spread: median ([0-9.]+) tok/s of 3 runs, min-max ([0-9.]+)-([0-9.]+), "
+                + "95% CI of the mean ([0-9.]+)-([0-9.]+)").matcher(r.out());
+        assertTrue(spread.find(), r.out());
+        assertEquals(v[1], Double.parseDouble(spread.group(1)), 0.006);
+        assertEquals(v[0], Double.parseDouble(spread.group(2)), 0.006);
+        assertEquals(v[2], Double.parseDouble(spread.group(3)), 0.006);
+        double mean = (v[0] + v[1] + v[2]) / 3;
+        assertTrue(Double.parseDouble(spread.group(4)) <= mean && mean <= Double.parseDouble(spread.group(5)), r.out());
+        Matcher decode = LINE.matcher(r.out().lines().toList().getLast());
+        assertTrue(decode.matches(), r.out());
+        assertEquals(v[1], Double.parseDouble(decode.group(2)), 0.006);
+    }
 }

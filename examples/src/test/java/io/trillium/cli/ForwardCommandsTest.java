@@ -99,4 +99,75 @@ class ForwardCommandsTest {
         assertEquals(0, r.rc(), r.err());
         assertFalse(r.out().isBlank());
     }
+
+    static final Path DS2_Q8 = Fixtures.models().resolve("ds2-tiny-Q8_0.gguf");
+
+    /** --prompt-ids feeds the ids as they are: the golden's prompt_tokens give the same logits as its text. */
+    @Test
+    void promptIdsGiveTheLogitsOfTheTextTheyEncode() throws IOException {
+        JsonNode c = goldenCase("ds2-tiny-Q8_0", "p2");
+        Path byText = tmp.resolve("text.f32");
+        Path byIds = tmp.resolve("ids.f32");
+        Result r = run("logits", "--model", DS2_Q8.toString(), "--prompt", c.get("prompt").asText(),
+                "--out", byText.toString(), "--threads", "2");
+        assertEquals(0, r.rc(), r.err());
+        r = run("logits", "--model", DS2_Q8.toString(), "--prompt-ids", ids(c.get("prompt_tokens")),
+                "--out", byIds.toString(), "--threads", "2");
+        assertEquals(0, r.rc(), r.err());
+        assertTrue(r.out().startsWith(c.get("prompt_tokens").size() + " tokens"), r.out());
+        assertArrayEquals(Fixtures.readF32(byText), Fixtures.readF32(byIds));
+
+        // generate --greedy --ids with --prompt-ids: line 1 is exactly the ids given (no BOS added)
+        String noBos = ids(c.get("prompt_tokens")).substring(ids(c.get("prompt_tokens")).indexOf(' ') + 1);
+        r = run("generate", "--model", DS2_Q8.toString(), "--prompt-ids", noBos, "--max-tokens", "3",
+                "--greedy", "--ids", "--threads", "2");
+        assertEquals(0, r.rc(), r.err());
+        assertEquals(noBos, r.out().lines().toList().get(0));
+        assertEquals(3, r.out().lines().toList().get(1).split(" ").length);
+    }
+
+    @Test
+    void promptAndPromptIdsAreExclusiveAndIdsAreChecked() {
+        Result r = run("logits", "--model", DS2_Q8.toString(), "--prompt", "Hi", "--prompt-ids", "1 2",
+                "--out", tmp.resolve("x.f32").toString());
+        assertNotEquals(0, r.rc());
+        assertTrue(r.err().contains("--prompt") && r.err().contains("mutually exclusive"), r.err());
+        r = run("logits", "--model", DS2_Q8.toString(), "--out", tmp.resolve("x.f32").toString());
+        assertNotEquals(0, r.rc());
+        assertTrue(r.err().contains("--prompt"), r.err());
+        r = run("logits", "--model", DS2_Q8.toString(), "--prompt-ids", "5 32256", "--out", tmp.resolve("x.f32").toString());
+        assertEquals(1, r.rc());
+        assertTrue(r.err().contains("id 32256 (position 1) is outside the model's vocabulary [0, 32256)"), r.err());
+        r = run("generate", "--model", DS2_Q8.toString(), "--prompt-ids", "5 x", "--max-tokens", "2");
+        assertEquals(1, r.rc());
+        assertTrue(r.err().contains("'x' (position 1) is not a token id"), r.err());
+        assertFalse(Files.exists(tmp.resolve("x.f32")), "nothing written on a rejected prompt");
+    }
+
+    /**
+     * Default numerics are llama.cpp's (activations quantized), {@code --exact} the float reference's: on
+     * ds2-tiny-Q8_0 p1 the exact logits match the float reference to 1e-3, and the default ones are
+     * closer to llama.cpp's logits than the exact ones are.
+     */
+    @Test
+    void exactFlagSelectsFloatActivations() throws IOException {
+        JsonNode c = goldenCase("ds2-tiny-Q8_0", "p1");
+        Path def = tmp.resolve("default.f32");
+        Path exact = tmp.resolve("exact.f32");
+        Result r = run("logits", "--model", DS2_Q8.toString(), "--prompt", c.get("prompt").asText(), "--out", def.toString());
+        assertEquals(0, r.rc(), r.err());
+        r = run("logits", "--model", DS2_Q8.toString(), "--prompt", c.get("prompt").asText(), "--out", exact.toString(), "--exact");
+        assertEquals(0, r.rc(), r.err());
+        float[] ref = Fixtures.readF32(Fixtures.models().resolve("ds2-tiny-Q8_0.p1.ref_last_logits.f32"));
+        float[] cpp = Fixtures.readF32(Fixtures.models().resolve("ds2-tiny-Q8_0.p1.last_logits.f32"));
+        float[] d = Fixtures.readF32(def);
+        float[] e = Fixtures.readF32(exact);
+        assertTrue(Fixtures.relL2(e, ref) <= 1e-3, "exact vs float reference " + Fixtures.relL2(e, ref));
+        assertTrue(Fixtures.relL2(d, cpp) < Fixtures.relL2(e, cpp),
+                "default " + Fixtures.relL2(d, cpp) + " vs exact " + Fixtures.relL2(e, cpp) + " from llama.cpp");
+        r = run("logits", "--model", DS2_Q8.toString(), "--prompt", "Hi", "--out", tmp.resolve("y.f32").toString(),
+                "--exact", "--q8-activations");
+        assertEquals(1, r.rc());
+        assertTrue(r.err().contains("--exact and --q8-activations"), r.err());
+    }
 }

@@ -1,5 +1,6 @@
 package io.trillium.model.synth;
 
+import io.trillium.quant.Numerics;
 import io.trillium.backend.CpuBackend;
 import io.trillium.gguf.GgufFile;
 import io.trillium.gguf.GgufTensorInfo;
@@ -41,7 +42,7 @@ class HotExpertsTest {
     /** Every expert lookup of {@code TOKENS} single-token decode steps over random tokens, counted per (layer, expert). */
     private static ExpertStats decode(Path file, SynthSpec spec) throws IOException {
         ExpertStats stats = new ExpertStats(spec.layers(), spec.experts());
-        try (LanguageModel m = Models.load(file, new CpuBackend(2), (g, moe, n) -> {
+        try (LanguageModel m = Models.load(file, new CpuBackend(2, Numerics.EXACT), (g, moe, n) -> {
             ExpertSource inner = new GgufExperts(g, moe, n);
             return (layer, e) -> {
                 stats.record(layer, new int[] {e}, 1);
