@@ -28,6 +28,8 @@ public final class CpuBackend implements ComputeBackend {
     private final RowsTask rowsTask = new RowsTask();   // one mat-vec at a time: reused, never reallocated
     private final boolean quantizedActivations;
     private final Numerics numerics;
+    /** Per-thread buffer of a batch's quantized activations (matMul; grown, never shrunk). */
+    private final ThreadLocal<MemorySegment[]> batchXq = ThreadLocal.withInitial(() -> new MemorySegment[1]);
     /** Per-thread Q8 activation buffer of the integer route (grown, never shrunk: no per-token allocation). */
     private final ThreadLocal<MemorySegment[]> xq = ThreadLocal.withInitial(() -> new MemorySegment[1]);
 
@@ -153,7 +155,11 @@ public final class CpuBackend implements ComputeBackend {
         if (qk != null) {   // each token's activations quantized once for all rows
             GgmlType at = qk.activationType();
             long bytes = at.bytesFor(n);
-            MemorySegment all = Arena.ofAuto().allocate(bytes * tokens, 64);
+            MemorySegment[] holder = batchXq.get();
+            if (holder[0] == null || holder[0].byteSize() < bytes * tokens) {
+                holder[0] = Arena.ofAuto().allocate(Math.max(bytes * tokens, 1 << 20), 64);
+            }
+            MemorySegment all = holder[0];
             xq = new MemorySegment[tokens];
             for (int t = 0; t < tokens; t++) {
                 xq[t] = all.asSlice(t * bytes, bytes);

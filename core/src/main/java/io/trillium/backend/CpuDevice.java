@@ -163,14 +163,12 @@ public class CpuDevice implements Device {   // not final: the tests' reference 
         float[] at = a(att);
         float[] o = a(oLat);
         int width = kvLora + rope;
-        WorkerPool.RangeTask task = (from, to) -> {
-            for (int h = from; h < to; h++) {
-                Ops.mlaAttendHead(q, h * width, c, cacheOff, npos, width, kvLora, scale, at, h * attStride, o, h * kvLora);
-            }
-        };
+        WorkerPool.RangeTask task = (from, to) ->
+                Ops.mlaAttendHeads(q, from, to, c, cacheOff, npos, width, kvLora, scale, at, attStride, o);
         WorkerPool pool = cpu.pool();
         if (pool.threads() > 1 && !pool.insideLoop() && (long) heads * npos * width >= PARALLEL_ATTENTION) {
-            pool.parallelFor(heads, 1, task);
+            // ranges of several heads, so that each range reads the shared cache once (4 ranges per thread balance)
+            pool.parallelFor(heads, Math.max(1, heads / (4 * pool.threads())), task);
         } else {
             task.run(0, heads);
         }

@@ -427,27 +427,21 @@ public final class DeepseekModel implements LanguageModel {
             s.cache.put(l, pos, s.kv);
 
             // Per head an absorbed query [attn_k_b[h]·q_nope | q_pe]: one dot per cached token scores [c | k_pe].
-            for (int hd = 0; hd < heads; hd++) {
-                int qo = hd * qHead;
-                rope.apply(s.q, qo + nope, s.cos, s.sin);
-                backend.matVec(w.kB[hd], s.q, qo, s.qAbs, hd * width);
-                System.arraycopy(s.q, qo + nope, s.qAbs, hd * width + kvLora, ropeDims);
-            }
+            // The heads' small products (K2: 64 x 2 per layer, 14 % of the bytes per token) run in parallel.
+            perHead(s, w, false);
             // The part that grows with the context runs heads in parallel (plain Java, no backend calls).
             float[] cache = s.cache.layer(l);
             if (pool != null && (long) heads * (pos + 1) * width >= PARALLEL_ATTENTION) {
                 s.attendTask.cache = cache;
                 try {
-                    pool.parallelFor(heads, 1, s.attendTask);
+                    pool.parallelFor(heads, Math.max(1, heads / (4 * pool.threads())), s.attendTask);
                 } finally {
                     s.attendTask.cache = null;
                 }
             } else {
                 attend(s, cache, pos, 0, heads);
             }
-            for (int hd = 0; hd < heads; hd++) {
-                backend.matVec(w.vB[hd], s.oLat, hd * kvLora, s.o, hd * vDim);
-            }
+            perHead(s, w, true);
             backend.matVec(w.attnOut, s.o, s.out);
             Ops.add(x, s.out, cfg.hidden());
 
@@ -1097,15 +1091,48 @@ public final class DeepseekModel implements LanguageModel {
     }
 
     /**
+     * The per-head products of one layer: {@code values = false} the absorbed queries
+     * {@code qAbs[h] = [k_b[h]·q_nope[h] | rope(q_pe[h])]}, {@code true} the outputs {@code o[h] = v_b[h]·oLat[h]}.
+     * On a CPU backend the heads are split over the pool (each product then runs on its worker thread);
+     * on another backend they go one by one, in order.
+     */
+    private void perHead(MlaState s, Layer w, boolean values) {
+        int heads = cfg.heads();
+        if (pool != null && pool.threads() > 1 && heads > 1) {
+            s.headsTask.layer = w;
+            s.headsTask.values = values;
+            try {
+                pool.parallelFor(heads, Math.max(1, heads / (4 * pool.threads())), s.headsTask);
+            } finally {
+                s.headsTask.layer = null;
+            }
+        } else {
+            perHead(s, w, values, 0, heads);
+        }
+    }
+
+    private void perHead(MlaState s, Layer w, boolean values, int from, int to) {
+        int qHead = nope + ropeDims;
+        int width = kvLora + ropeDims;
+        for (int hd = from; hd < to; hd++) {
+            if (values) {
+                backend.matVec(w.vB[hd], s.oLat, hd * kvLora, s.o, hd * vDim);
+            } else {
+                int qo = hd * qHead;
+                rope.apply(s.q, qo + nope, s.cos, s.sin);
+                backend.matVec(w.kB[hd], s.q, qo, s.qAbs, hd * width);
+                System.arraycopy(s.q, qo + nope, s.qAbs, hd * width + kvLora, ropeDims);
+            }
+        }
+    }
+
+    /**
      * Heads {@code [from, to)} over cached tokens {@code 0..pos}: causal softmax of
      * {@code qAbs[h]·[c | k_pe] · kq_scale}, then {@code oLat[h] = Σ p·c}.
      */
     private void attend(MlaState s, float[] cache, int pos, int from, int to) {
-        int width = kvLora + ropeDims;
-        for (int hd = from; hd < to; hd++) {
-            Ops.mlaAttendHead(s.qAbs, hd * width, cache, 0, pos + 1, width, kvLora, kqScale, s.att, hd * s.capacity(),
-                    s.oLat, hd * kvLora);
-        }
+        Ops.mlaAttendHeads(s.qAbs, from, to, cache, 0, pos + 1, kvLora + ropeDims, kvLora, kqScale, s.att,
+                s.capacity(), s.oLat);
     }
 
     @Override
@@ -1202,6 +1229,19 @@ public final class DeepseekModel implements LanguageModel {
         DeepseekModel model() {
             return DeepseekModel.this;
         }
+
+        /** The per-head products over the pool, made once per state; layer and kind are set per call. */
+        final class HeadsTask implements WorkerPool.RangeTask {
+            Layer layer;
+            boolean values;
+
+            @Override
+            public void run(int from, int to) {
+                perHead(MlaState.this, layer, values, from, to);
+            }
+        }
+
+        final HeadsTask headsTask = new HeadsTask();
 
         /** The heads' attention over the pool, made once per state; the layer's cache is set per call. */
         final class AttendTask implements WorkerPool.RangeTask {

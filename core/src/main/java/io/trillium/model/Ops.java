@@ -50,16 +50,12 @@ public final class Ops {
 
     /** {@code y[yOff + i] += a · x[xOff + i]} for {@code i < n}. */
     public static void axpy(float[] y, int yOff, float a, float[] x, int xOff, int n) {
-        for (int i = 0; i < n; i++) {
-            y[yOff + i] += a * x[xOff + i];
-        }
+        io.trillium.quant.VectorMath.axpy(y, yOff, a, x, xOff, n);
     }
 
     /** {@code y[i] += a · x[i]}. */
     public static void axpy(float[] y, float a, float[] x, int n) {
-        for (int i = 0; i < n; i++) {
-            y[i] += a * x[i];
-        }
+        io.trillium.quant.VectorMath.axpy(y, 0, a, x, 0, n);
     }
 
     /** {@code y[i] += x[i]}. */
@@ -71,27 +67,41 @@ public final class Ops {
 
     /** Dot product of {@code a[aOff..]} and {@code b[bOff..]} over {@code n} values. */
     public static float dot(float[] a, int aOff, float[] b, int bOff, int n) {
-        float s = 0;
-        for (int i = 0; i < n; i++) {
-            s += a[aOff + i] * b[bOff + i];
-        }
-        return s;
+        return io.trillium.quant.VectorMath.dot(a, aOff, b, bOff, n);
     }
 
+    /** Cached positions a head range passes over together: 8 latent entries (18 KiB for K2's 576 floats) stay in L1. */
+    static final int ATTENTION_TILE = 8;
+
     /**
-     * One head of MLA decode attention over {@code npos} latent cache entries {@code [c (kvLora) | k_pe]}
-     * of {@code width} floats from {@code cache[cacheOff]}: {@code att[attOff + t] = softmax(q · entry[t] ·
-     * scale)}, {@code o[oOff ..] = Σ att[t] · c[t]}. The host step and the CPU device share it.
+     * Heads {@code [h0, h1)} of MLA attention over {@code npos} latent cache entries {@code [c (kvLora) | k_pe]}
+     * of {@code width} floats from {@code cache[cacheOff]}: for head h (query at {@code q[h·width]}),
+     * {@code att[h·attStride + t] = softmax(q · entry[t] · scale)}, {@code o[h·kvLora ..] = Σ att[t] · c[t]}.
+     * The cache is shared by every head (MQA), so positions go in tiles that stay in L1 while all heads of
+     * the range pass over them: the cache streams from L2/L3 once per head range, not once per head. Each
+     * head's sums run in the same order as one head alone would. The host step and the CPU device share it.
      */
-    public static void mlaAttendHead(float[] q, int qOff, float[] cache, int cacheOff, int npos, int width, int kvLora,
-                                     float scale, float[] att, int attOff, float[] o, int oOff) {
-        for (int t = 0; t < npos; t++) {
-            att[attOff + t] = dot(q, qOff, cache, cacheOff + t * width, width) * scale;
+    public static void mlaAttendHeads(float[] q, int h0, int h1, float[] cache, int cacheOff, int npos, int width,
+                                      int kvLora, float scale, float[] att, int attStride, float[] o) {
+        for (int t0 = 0; t0 < npos; t0 += ATTENTION_TILE) {
+            int t1 = Math.min(npos, t0 + ATTENTION_TILE);
+            for (int h = h0; h < h1; h++) {
+                for (int t = t0; t < t1; t++) {
+                    att[h * attStride + t] = dot(q, h * width, cache, cacheOff + t * width, width) * scale;
+                }
+            }
         }
-        softmax(att, attOff, npos);
-        java.util.Arrays.fill(o, oOff, oOff + kvLora, 0f);
-        for (int t = 0; t < npos; t++) {
-            axpy(o, oOff, att[attOff + t], cache, cacheOff + t * width, kvLora);
+        for (int h = h0; h < h1; h++) {
+            softmax(att, h * attStride, npos);
+            java.util.Arrays.fill(o, h * kvLora, (h + 1) * kvLora, 0f);
+        }
+        for (int t0 = 0; t0 < npos; t0 += ATTENTION_TILE) {
+            int t1 = Math.min(npos, t0 + ATTENTION_TILE);
+            for (int h = h0; h < h1; h++) {
+                for (int t = t0; t < t1; t++) {
+                    axpy(o, h * kvLora, att[h * attStride + t], cache, cacheOff + t * width, kvLora);
+                }
+            }
         }
     }
 }
