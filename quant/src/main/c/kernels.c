@@ -303,6 +303,164 @@ static float q4_0_row(const uint8_t *w, const uint8_t *x, int nb) {
     return hsum_ps(acc);
 }
 
+/* ---- batched products (prefill): rows x tokens, each (row, token) summed exactly as *_row sums it.
+   A tile is one row against up to TT tokens: the row's block is unpacked once (quants, scales, mins) and
+   used by every token of the tile, each token with its own accumulators, updated in the row kernel's order,
+   so a token's result is bit-identical to a mat-vec of that token alone (the batch a token is computed in
+   never changes it). */
+
+#define TT 4
+
+static void q4_K_tile(const uint8_t *w, const uint8_t *x, int64_t xs, int nt, int nb, float *out, int64_t os) {
+    const __m256i m4 = _mm256_set1_epi8(0x0F);
+    __m256 acc[TT], accm[TT];
+    for (int t = 0; t < TT; t++) {
+        acc[t] = _mm256_setzero_ps();
+        accm[t] = _mm256_setzero_ps();
+    }
+    for (int b = 0; b < nb; b++, w += 144) {
+        float dw = f16(w), dminw = f16(w + 2);
+        uint32_t sc[2], mn[2];
+        scales_k4(w + 4, sc, mn);
+        const uint8_t *scb = (const uint8_t *) sc;
+        __m256i q[8], s16[8];
+        for (int c = 0; c < 4; c++) {
+            __m256i raw = load32(w + 16 + 32 * c);
+            q[2 * c] = _mm256_and_si256(raw, m4);
+            q[2 * c + 1] = _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4);
+            s16[2 * c] = _mm256_set1_epi16(scb[2 * c]);
+            s16[2 * c + 1] = _mm256_set1_epi16(scb[2 * c + 1]);
+        }
+        for (int t = 0; t < nt; t++) {
+            const uint8_t *xb = x + t * xs + 292 * (int64_t) b;
+            float dx = f32(xb);
+            float d = dx * dw, dmin = dx * dminw;
+            accm[t] = mins_k4(accm[t], mn, xb, dmin);
+            __m256i isum = _mm256_setzero_si256();
+            for (int c = 0; c < 4; c++) {
+                isum = dot_us_scaled(isum, q[2 * c], load32(xb + 4 + 64 * c), s16[2 * c]);
+                isum = dot_us_scaled(isum, q[2 * c + 1], load32(xb + 36 + 64 * c), s16[2 * c + 1]);
+            }
+            acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_set1_ps(d), acc[t]);
+        }
+    }
+    for (int t = 0; t < nt; t++) {
+        out[t * os] = hsum_ps(_mm256_sub_ps(acc[t], accm[t]));
+    }
+}
+
+static void q6_K_tile(const uint8_t *w, const uint8_t *x, int64_t xs, int nt, int nb, float *out, int64_t os) {
+    const __m256i m4 = _mm256_set1_epi8(0x0F), m3 = _mm256_set1_epi8(0x03);
+    __m256 acc[TT];
+    for (int t = 0; t < TT; t++) {
+        acc[t] = _mm256_setzero_ps();
+    }
+    for (int b = 0; b < nb; b++, w += 210) {
+        float dw = f16(w + 208);
+        __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *) (w + 192)));
+        __m256i half[2];
+        scale_halves(sc16, half);
+        __m256i q[8], ps[8];
+        for (int h = 0; h < 2; h++) {
+            __m256i ql0 = load32(w + 64 * h), ql1 = load32(w + 64 * h + 32);
+            __m256i qh = load32(w + 128 + 32 * h);
+            q[4 * h] = _mm256_or_si256(_mm256_and_si256(ql0, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m3), 4));
+            q[4 * h + 1] = _mm256_or_si256(_mm256_and_si256(ql1, m4),
+                                           _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), m3), 4));
+            q[4 * h + 2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4),
+                                           _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), m3), 4));
+            q[4 * h + 3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4),
+                                           _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), m3), 4));
+            for (int k = 0; k < 4; k++) {
+                ps[4 * h + k] = pair_scale(half, h, k);
+            }
+        }
+        for (int t = 0; t < nt; t++) {
+            const uint8_t *xb = x + t * xs + 292 * (int64_t) b;
+            float d = f32(xb) * dw;
+            __m256i isum = _mm256_sub_epi32(_mm256_setzero_si256(),
+                                            _mm256_slli_epi32(_mm256_madd_epi16(sc16, load32(xb + 260)), 5));
+            for (int h = 0; h < 2; h++) {
+                for (int k = 0; k < 4; k++) {
+                    isum = dot_us_scaled(isum, q[4 * h + k], load32(xb + 4 + 128 * h + 32 * k), ps[4 * h + k]);
+                }
+            }
+            acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_set1_ps(d), acc[t]);
+        }
+    }
+    for (int t = 0; t < nt; t++) {
+        out[t * os] = hsum_ps(acc[t]);
+    }
+}
+
+/* Q8_0: the row kernel alternates two accumulators over block pairs; kept exactly, per token */
+static void q8_0_tile(const uint8_t *w, const uint8_t *x, int64_t xs, int nt, int nb, float *out, int64_t os) {
+    __m256 acc0[TT], acc1[TT];
+    for (int t = 0; t < TT; t++) {
+        acc0[t] = _mm256_setzero_ps();
+        acc1[t] = _mm256_setzero_ps();
+    }
+    int b = 0;
+    for (; b + 1 < nb; b += 2, w += 68) {
+        __m256i w0 = load32(w + 2), w1 = load32(w + 36);
+        __m256i a0 = _mm256_sign_epi8(w0, w0), a1 = _mm256_sign_epi8(w1, w1);
+        float d0 = f16(w), d1 = f16(w + 34);
+        for (int t = 0; t < nt; t++) {
+            const uint8_t *xb = x + t * xs + 34 * (int64_t) b;
+            __m256i p0 = dot_us(_mm256_setzero_si256(), a0, _mm256_sign_epi8(load32(xb + 2), w0));
+            __m256i p1 = dot_us(_mm256_setzero_si256(), a1, _mm256_sign_epi8(load32(xb + 36), w1));
+            acc0[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p0), _mm256_set1_ps(d0 * f16(xb)), acc0[t]);
+            acc1[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p1), _mm256_set1_ps(d1 * f16(xb + 34)), acc1[t]);
+        }
+    }
+    if (b < nb) {
+        __m256i w0 = load32(w + 2);
+        __m256i a0 = _mm256_sign_epi8(w0, w0);
+        float d0 = f16(w);
+        for (int t = 0; t < nt; t++) {
+            const uint8_t *xb = x + t * xs + 34 * (int64_t) b;
+            __m256i p0 = dot_us(_mm256_setzero_si256(), a0, _mm256_sign_epi8(load32(xb + 2), w0));
+            acc0[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p0), _mm256_set1_ps(d0 * f16(xb)), acc0[t]);
+        }
+    }
+    for (int t = 0; t < nt; t++) {
+        out[t * os] = hsum_ps(_mm256_add_ps(acc0[t], acc1[t]));
+    }
+}
+
+/* the types without a hoisted tile: the row kernel once per token of the tile (same sums by construction) */
+#define ROW_TILE(name, wb, xb)                                                                          \
+    static void name##_tile(const uint8_t *w, const uint8_t *x, int64_t xs, int nt, int nb, float *out, \
+                            int64_t os) {                                                               \
+        for (int t = 0; t < nt; t++) {                                                                  \
+            out[t * os] = name##_row(w, x + t * xs, nb);                                                \
+        }                                                                                               \
+    }
+ROW_TILE(q2_K, 84, 292)
+ROW_TILE(q3_K, 110, 292)
+ROW_TILE(q5_K, 176, 292)
+ROW_TILE(q4_0, 18, 34)
+
+/* Rows [r0, r1) x tokens [0, tokens): y[t * ystride + (r - r0)]. Rows go in groups of RB that stay in
+   L1/L2 while every tile of tokens passes over them. */
+#define RB 8
+#define MATMUL(name, bs)                                                                                  \
+    void EXPORT(trillium_##name##_matmul)(const uint8_t *w, int64_t stride, int32_t n, const uint8_t *xq,  \
+                                          int64_t xstride, int32_t tokens, float *y, int64_t ystride,    \
+                                          int32_t r0, int32_t r1) {                                      \
+        int nb = n / (bs);                                                                                \
+        for (int32_t rb = r0; rb < r1; rb += RB) {                                                        \
+            int32_t re = rb + RB < r1 ? rb + RB : r1;                                                      \
+            for (int32_t t0 = 0; t0 < tokens; t0 += TT) {                                                 \
+                int nt = tokens - t0 < TT ? tokens - t0 : TT;                                              \
+                for (int32_t r = rb; r < re; r++) {                                                       \
+                    name##_tile(w + r * stride, xq + t0 * xstride, xstride, nt, nb,                       \
+                                y + t0 * ystride + (r - r0), ystride);                                   \
+                }                                                                                         \
+            }                                                                                             \
+        }                                                                                                 \
+    }
+
 /* ---- exported entry points: one dot, and a mat-vec over rows [rowStart, rowEnd) writing y[r] */
 
 #define KERNEL(name, bs)                                                                          \
@@ -323,3 +481,11 @@ KERNEL(q5_K, 256)
 KERNEL(q6_K, 256)
 KERNEL(q8_0, 32)
 KERNEL(q4_0, 32)
+
+MATMUL(q2_K, 256)
+MATMUL(q3_K, 256)
+MATMUL(q4_K, 256)
+MATMUL(q5_K, 256)
+MATMUL(q6_K, 256)
+MATMUL(q8_0, 32)
+MATMUL(q4_0, 32)

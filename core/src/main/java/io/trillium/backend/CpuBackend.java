@@ -151,39 +151,40 @@ public final class CpuBackend implements ComputeBackend {
         int rows = Math.toIntExact(w.rowCount());
         long rb = w.rowBytes();
         QuantizedDotKernel qk = quantizedActivations ? integerRoute(w.type()) : null;
-        MemorySegment[] xq = null;
-        if (qk != null) {   // each token's activations quantized once for all rows
+        MemorySegment xq = null;
+        long xqStride = 0;
+        if (qk != null) {   // each token's activations quantized once for all rows, token t at xq[t * xqStride]
             GgmlType at = qk.activationType();
-            long bytes = at.bytesFor(n);
+            xqStride = at.bytesFor(n);
             MemorySegment[] holder = batchXq.get();
-            if (holder[0] == null || holder[0].byteSize() < bytes * tokens) {
-                holder[0] = Arena.ofAuto().allocate(Math.max(bytes * tokens, 1 << 20), 64);
+            if (holder[0] == null || holder[0].byteSize() < xqStride * tokens) {
+                holder[0] = Arena.ofAuto().allocate(Math.max(xqStride * tokens, 1 << 20), 64);
             }
-            MemorySegment all = holder[0];
-            xq = new MemorySegment[tokens];
+            xq = holder[0];
             for (int t = 0; t < tokens; t++) {
-                xq[t] = all.asSlice(t * bytes, bytes);
-                Kernels.quantizer(at).quantize(x, xOff + t * xStride, xq[t], 0, n);
+                Kernels.quantizer(at).quantize(x, xOff + t * xStride, xq, t * xqStride, n);
             }
         }
         DotKernel k = qk == null ? Kernels.simd(w) : null;
         MemorySegment wd = w.data();
-        MemorySegment[] q = xq;
-        // The kernels are called exactly as a mat-vec calls them (offset 0, absolute row ranges), into a
-        // scratch of all rows that the chunk is copied out of.
+        MemorySegment q = xq;
+        long qStride = xqStride;
+        // Quantized: one batched call per chunk of rows (each row's blocks unpacked once for several tokens;
+        // every (row, token) bit-identical to a mat-vec of that token). Float: the mat-vec kernel per token,
+        // called as a mat-vec calls it (offset 0, absolute row ranges), into a scratch the chunk is copied out of.
         WorkerPool.RangeTask task = (from, to) -> {
             float[][] scratch = offsetScratch.get();
             float[] xs = k != null ? (scratch[0] = grow(scratch[0], n)) : null;
-            float[] ys = scratch[1] = grow(scratch[1], rows);
+            float[] ys = k != null ? (scratch[1] = grow(scratch[1], rows)) : null;
             for (int r0 = from; r0 < to; r0 += MATMUL_ROWS) {
                 int r1 = Math.min(to, r0 + MATMUL_ROWS);
+                if (q != null) {
+                    qk.matMul(wd, 0, rb, q, qStride, tokens, n, y, yOff, yStride, r0, r1);
+                    continue;
+                }
                 for (int t = 0; t < tokens; t++) {
-                    if (q != null) {
-                        qk.matVec(wd, 0, rb, q[t], n, ys, r0, r1);
-                    } else {
-                        System.arraycopy(x, xOff + t * xStride, xs, 0, n);
-                        k.matVec(wd, 0, rb, xs, n, ys, r0, r1);
-                    }
+                    System.arraycopy(x, xOff + t * xStride, xs, 0, n);
+                    k.matVec(wd, 0, rb, xs, n, ys, r0, r1);
                     System.arraycopy(ys, r0, y, yOff + t * yStride + r0, r1 - r0);
                 }
             }

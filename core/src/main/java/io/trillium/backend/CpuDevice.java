@@ -93,7 +93,19 @@ public class CpuDevice implements Device {   // not final: the tests' reference 
     public void matVec(Mat w, int rows, int heads, long headBytes, Vec x, int xOff, int xStride, Vec y, int yOff,
                        int yStride) {
         Tensor t = w.tensor();
-        for (int h = 0; h < heads; h++) {
+        WorkerPool pool = cpu.pool();
+        if (heads > 1 && pool.threads() > 1 && !pool.insideLoop()) {
+            // many small products (MLA's per-head k_b / v_b): heads over the pool, each product on its worker
+            pool.parallelFor(heads, Math.max(1, heads / (4 * pool.threads())), (from, to) ->
+                    matVecHeads(t, rows, from, to, headBytes, x, xOff, xStride, y, yOff, yStride));
+        } else {
+            matVecHeads(t, rows, 0, heads, headBytes, x, xOff, xStride, y, yOff, yStride);
+        }
+    }
+
+    private void matVecHeads(Tensor t, int rows, int from, int heads, long headBytes, Vec x, int xOff, int xStride,
+                             Vec y, int yOff, int yStride) {
+        for (int h = from; h < heads; h++) {
             Tensor view;
             if (heads == 1 && headBytes == 0 && rows == t.rowCount()) {
                 view = t;

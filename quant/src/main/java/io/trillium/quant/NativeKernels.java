@@ -128,12 +128,15 @@ final class NativeKernels {
         // dot is one row: short enough for a critical downcall (no thread-state transition)
         FunctionDescriptor dot = FunctionDescriptor.of(JAVA_FLOAT, ADDRESS, ADDRESS, JAVA_INT);
         FunctionDescriptor matVec = FunctionDescriptor.ofVoid(ADDRESS, JAVA_LONG, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, JAVA_INT);
+        FunctionDescriptor matMul = FunctionDescriptor.ofVoid(ADDRESS, JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT,
+                ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT);
         Map<GgmlType, QuantizedDotKernel> m = new EnumMap<>(GgmlType.class);
         for (GgmlType type : TYPES) {
             String name = "trillium_" + type.name().toLowerCase(Locale.ROOT).replace("_k", "_K");
             m.put(type, new Kernel(type,
                     linker.downcallHandle(find(lib, name + "_dot_" + variant), dot, Linker.Option.critical(false)),
-                    linker.downcallHandle(find(lib, name + "_matvec_" + variant), matVec)));
+                    linker.downcallHandle(find(lib, name + "_matvec_" + variant), matVec),
+                    linker.downcallHandle(find(lib, name + "_matmul_" + variant), matMul)));
         }
         return Map.copyOf(m);
     }
@@ -154,14 +157,16 @@ final class NativeKernels {
         private final QuantizedDotKernel java;
         private final MethodHandle dot;
         private final MethodHandle matVec;
+        private final MethodHandle matMul;
 
-        Kernel(GgmlType type, MethodHandle dot, MethodHandle matVec) {
+        Kernel(GgmlType type, MethodHandle dot, MethodHandle matVec, MethodHandle matMul) {
             this.type = type;
             QuantizedDotKernel j = Kernels.quantized(type);
             this.java = j != null ? j : new Dequantized(type);
             this.activation = java.activationType();
             this.dot = dot;
             this.matVec = matVec;
+            this.matMul = matMul;
         }
 
         @Override
@@ -220,6 +225,38 @@ final class NativeKernels {
                 throw new IllegalStateException(t);
             }
             MemorySegment.copy(buf, ValueLayout.JAVA_FLOAT, 0, y, rowStart, rows);
+        }
+
+        @Override
+        public void matMul(MemorySegment w, long offset, long rowStride, MemorySegment xq, long xqStride, int tokens,
+                           int n, float[] y, int yOff, int yStride, int rowStart, int rowEnd) {
+            int rows = rowEnd - rowStart;
+            if (rows <= 0 || tokens <= 0) {
+                return;
+            }
+            Objects.checkFromIndexSize(yOff + rowStart, rows, y.length);
+            Objects.checkFromIndexSize(yOff + rowStart + (long) (tokens - 1) * yStride, rows, y.length);
+            if (!nativeOk(w, xq, n) || rowStride < type.bytesFor(n) || xqStride < activation.bytesFor(n)) {
+                QuantizedDotKernel.super.matMul(w, offset, rowStride, xq, xqStride, tokens, n, y, yOff, yStride,
+                        rowStart, rowEnd);
+                return;
+            }
+            MemorySegment ws = w.asSlice(offset + rowStart * rowStride, (rows - 1) * rowStride + type.bytesFor(n));
+            MemorySegment xs = xq.asSlice(0, (tokens - 1) * xqStride + activation.bytesFor(n));
+            long floats = (long) rows * tokens;
+            MemorySegment buf = Y.get();
+            if (buf == null || buf.byteSize() < 4 * floats) {
+                buf = Arena.ofAuto().allocate(4 * Math.max(floats, 1024), 64);
+                Y.set(buf);
+            }
+            try {
+                matMul.invokeExact(ws, rowStride, n, xs, xqStride, tokens, buf, (long) rows, 0, rows);
+            } catch (Throwable t) {
+                throw new IllegalStateException(t);
+            }
+            for (int t = 0; t < tokens; t++) {
+                MemorySegment.copy(buf, ValueLayout.JAVA_FLOAT, 4L * t * rows, y, yOff + t * yStride + rowStart, rows);
+            }
         }
     }
 

@@ -28,4 +28,18 @@ public interface QuantizedDotKernel {
             y[r] = dot(w, offset + r * rowStride, xq, 0, n);
         }
     }
+
+    /**
+     * A batch: rows {@code [rowStart, rowEnd)} against {@code tokens} activation vectors, token t's at
+     * {@code xq[t * xqStride]}, into {@code y[yOff + t * yStride + r]}. Each (row, token) is bit for bit what
+     * {@link #dot} gives for that token alone: the batch a token is computed in never changes its result.
+     */
+    default void matMul(MemorySegment w, long offset, long rowStride, MemorySegment xq, long xqStride, int tokens,
+                        int n, float[] y, int yOff, int yStride, int rowStart, int rowEnd) {
+        for (int t = 0; t < tokens; t++) {
+            for (int r = rowStart; r < rowEnd; r++) {
+                y[yOff + t * yStride + r] = dot(w, offset + r * rowStride, xq, t * xqStride, n);
+            }
+        }
+    }
 }

@@ -86,6 +86,48 @@ class NativeKernelsTest {
         return xq;
     }
 
+    /**
+     * The batched product (prefill) of every type on every variant: each (row, token) is bit for bit the
+     * one-row dot of that token alone, for 1 to 9 tokens (partial token tiles), a row range that starts
+     * inside the matrix, odd lengths of rows and extreme blocks; nothing outside the range is written.
+     */
+    @Test
+    void matMulIsBitIdenticalToTheDotOfEachToken() throws Exception {
+        Random r = new Random(17);
+        for (Case c : cases()) {
+            GgmlType t = c.type();
+            GgmlType at = c.kernel().activationType();
+            int n = t.blockSize() == 256 ? 1024 : 320;
+            int rows = 13, r0 = 2, r1 = 11;
+            for (int tokens : new int[] {1, 3, 4, 5, 9}) {
+                boolean extreme = tokens == 5;
+                MemorySegment w = weights(t, (long) rows * (n / t.blockSize()), r, extreme);
+                long rb = t.bytesFor(n);
+                long xs = at.bytesFor(n) + 64;   // a stride beyond one vector's blocks
+                MemorySegment xq = Arena.ofAuto().allocate(xs * tokens);
+                for (int k = 0; k < tokens; k++) {
+                    Kernels.quantizer(at).quantize(KQuantKernelsTest.randomX(n, r), 0, xq, k * xs, n);
+                }
+                int yOff = 3, yStride = rows + 4;
+                float[] y = new float[yOff + tokens * yStride];
+                java.util.Arrays.fill(y, -7f);
+                c.kernel().matMul(w, 0, rb, xq, xs, tokens, n, y, yOff, yStride, r0, r1);
+                for (int k = 0; k < tokens; k++) {
+                    for (int row = 0; row < rows; row++) {
+                        float got = y[yOff + k * yStride + row];
+                        if (row < r0 || row >= r1) {
+                            assertEquals(-7f, got, c + ": wrote row " + row + " outside the range");
+                            continue;
+                        }
+                        float want = c.kernel().dot(w, row * rb, xq, k * xs, n);
+                        assertEquals(Float.floatToRawIntBits(want), Float.floatToRawIntBits(got),
+                                c + " " + tokens + " tokens: row " + row + " token " + k + ": " + got + " vs dot " + want);
+                    }
+                }
+            }
+        }
+    }
+
     @Test
     void dotEqualsJavaAndFloat64Reference() throws Exception {
         Random r = new Random(5);
