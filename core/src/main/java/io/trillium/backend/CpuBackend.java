@@ -215,6 +215,94 @@ public final class CpuBackend implements ComputeBackend {
         k.matVec(w.data(), 0, w.rowBytes(), x, Math.toIntExact(w.rowLength()), y, 0, Math.toIntExact(w.rowCount()));
     }
 
+    /**
+     * A SwiGLU block on the pool: gate and up read the same input, so it is quantized once and both
+     * matrices' rows go through one parallel loop (one barrier instead of two); then down.
+     */
+    @Override
+    public Pending startSwiglu(Tensor gate, Tensor up, Tensor down, float[] h, float[] g, float[] u, float[] out) {
+        matVecPair(gate, up, h, g, u);
+        io.trillium.model.Ops.swiglu(g, u, Math.toIntExact(gate.rowCount()));
+        matVec(down, g, out);
+        return Pending.DONE;
+    }
+
+    /** {@code ya = a·x}, {@code yb = b·x}: one quantization of x and one parallel loop over both matrices' rows. */
+    private void matVecPair(Tensor a, Tensor b, float[] x, float[] ya, float[] yb) {
+        QuantizedDotKernel qa = quantizedActivations ? integerRoute(a.type()) : null;
+        QuantizedDotKernel qb = quantizedActivations ? integerRoute(b.type()) : null;
+        int ra = Math.toIntExact(a.rowCount()), rbRows = Math.toIntExact(b.rowCount());
+        if (qa == null || qb == null || qa.activationType() != qb.activationType() || a.rowLength() != b.rowLength()
+                || a.rank() > 2 && a.dim(2) != 1 || b.rank() > 2 && b.dim(2) != 1
+                || pool.threads() == 1 || pool.insideLoop() || (ra * a.rowBytes() + rbRows * b.rowBytes()) < PARALLEL_BYTES) {
+            matVec(a, x, 0, ya, 0);
+            matVec(b, x, 0, yb, 0);
+            return;
+        }
+        int n = Math.toIntExact(a.rowLength());
+        MemorySegment q = quantize(qa, x, 0, n);
+        PairTask t = pairTask;
+        t.set(qa, a, ya, ra, qb, b, yb, q, n);
+        try {
+            pool.parallelFor(ra + rbRows, 16, t);
+        } finally {
+            t.set(null, null, null, 0, null, null, null, null, 0);
+        }
+    }
+
+    private final PairTask pairTask = new PairTask();   // one pair loop at a time, like rowsTask
+
+    /** Rows [0, ra) of a, then the rows of b, as one range; fields set per call (no allocation). */
+    private static final class PairTask implements WorkerPool.RangeTask {
+        private QuantizedDotKernel qa, qb;
+        private Tensor a, b;
+        private float[] ya, yb;
+        private int ra, n;
+        private MemorySegment xq;
+
+        void set(QuantizedDotKernel qa, Tensor a, float[] ya, int ra, QuantizedDotKernel qb, Tensor b, float[] yb,
+                 MemorySegment xq, int n) {
+            this.qa = qa;
+            this.a = a;
+            this.ya = ya;
+            this.ra = ra;
+            this.qb = qb;
+            this.b = b;
+            this.yb = yb;
+            this.xq = xq;
+            this.n = n;
+        }
+
+        @Override
+        public void run(int from, int to) {
+            if (from < ra) {
+                qa.matVec(a.data(), 0, a.rowBytes(), xq, n, ya, from, Math.min(to, ra));
+            }
+            if (to > ra) {
+                qb.matVec(b.data(), 0, b.rowBytes(), xq, n, yb, Math.max(from, ra) - ra, to - ra);
+            }
+        }
+    }
+
+    /**
+     * {@code ya = a·x} and {@code yb = b·x} on the calling thread (an expert's gate and up): the input is
+     * quantized once for both when they take the same integer route. Results equal two
+     * {@link #matVecHere} calls. Safe to call from several threads at once.
+     */
+    public void matVecHere(Tensor a, Tensor b, float[] x, float[] ya, float[] yb) {
+        QuantizedDotKernel qa = quantizedActivations ? integerRoute(a.type()) : null;
+        QuantizedDotKernel qb = quantizedActivations ? integerRoute(b.type()) : null;
+        if (qa == null || qb == null || qa.activationType() != qb.activationType() || a.rowLength() != b.rowLength()) {
+            matVecHere(a, x, ya);
+            matVecHere(b, x, yb);
+            return;
+        }
+        int n = Math.toIntExact(a.rowLength());
+        MemorySegment q = quantize(qa, x, 0, n);
+        qa.matVec(a.data(), 0, a.rowBytes(), q, n, ya, 0, Math.toIntExact(a.rowCount()));
+        qb.matVec(b.data(), 0, b.rowBytes(), q, n, yb, 0, Math.toIntExact(b.rowCount()));
+    }
+
     @Override
     public int threads() {
         return pool.threads();

@@ -64,6 +64,20 @@ public final class WorkerPool implements AutoCloseable {
         }
     }
 
+    // counted by the caller only (one loop at a time); read by the caller's thread
+    private long loops;
+    private long waitNanos;
+
+    /** Parallel loops run so far (each ends with a barrier). */
+    public long loops() {
+        return loops;
+    }
+
+    /** Nanoseconds callers spent waiting, after their own chunks, for workers to finish theirs. */
+    public long waitNanos() {
+        return waitNanos;
+    }
+
     /** Participants: the caller plus the workers. */
     public int threads() {
         return workers.length + 1;
@@ -104,8 +118,13 @@ public final class WorkerPool implements AutoCloseable {
                 LockSupport.unpark(w);
             }
             work(g);
-            while (done.get() < chunks) {
-                Thread.onSpinWait();
+            loops++;
+            if (done.get() < chunks) {   // the caller ran out of chunks: the rest is waiting for the workers
+                long t0 = System.nanoTime();
+                while (done.get() < chunks) {
+                    Thread.onSpinWait();
+                }
+                waitNanos += System.nanoTime() - t0;
             }
             // Close the loop before anything of the next one is written: a worker that read this loop's
             // claim word and then (racily) the next loop's larger chunk count would otherwise win a CAS on

@@ -407,8 +407,11 @@ public final class DeepseekModel implements LanguageModel {
         float eps = cfg.rmsEps();
         float[] x = s.x;
         float[] h = s.h;
+        StepTimes times = stepTimes;
+        times.start();
         embedRow.dequantize(embed.data(), token * embed.rowBytes(), x, 0, cfg.hidden());
         rope.angles(pos, s.cos, s.sin);
+        times.lap(StepTimes.Op.OUTPUT);
 
         for (int l = 0; l < layers.length; l++) {
             Layer w = layers[l];
@@ -429,6 +432,7 @@ public final class DeepseekModel implements LanguageModel {
             // Per head an absorbed query [attn_k_b[h]·q_nope | q_pe]: one dot per cached token scores [c | k_pe].
             // The heads' small products (K2: 64 x 2 per layer, 14 % of the bytes per token) run in parallel.
             perHead(s, w, false);
+            times.lap(StepTimes.Op.ATTENTION_PROJECTIONS);
             // The part that grows with the context runs heads in parallel (plain Java, no backend calls).
             float[] cache = s.cache.layer(l);
             if (pool != null && (long) heads * (pos + 1) * width >= PARALLEL_ATTENTION) {
@@ -441,23 +445,28 @@ public final class DeepseekModel implements LanguageModel {
             } else {
                 attend(s, cache, pos, 0, heads);
             }
+            times.lap(StepTimes.Op.ATTENTION);
             perHead(s, w, true);
             backend.matVec(w.attnOut, s.o, s.out);
             Ops.add(x, s.out, cfg.hidden());
+            times.lap(StepTimes.Op.ATTENTION_PROJECTIONS);
 
             // ---- feed-forward: dense SwiGLU, or routed experts + shared expert
             Ops.rmsnorm(h, 0, x, 0, w.ffnNorm, cfg.hidden(), eps);
             if (w.dense != null) {
                 ExpertExecutor.swiglu(backend, w.dense, h, s.denseGate, s.denseUp, s.out);
                 Ops.add(x, s.out, cfg.hidden());
+                times.lap(StepTimes.Op.DENSE_FFN);
             } else {
                 backend.matVec(w.router, h, s.routerLogits);
                 s.router.route(s.routerLogits, w.routerBias, s.ids, s.weights);
                 prefetcher.routed(s.prefetch, l, s.ids, s.router.used(), x);
+                times.lap(StepTimes.Op.ROUTER);
                 // The shared expert starts first (a GPU backend runs it while the host runs the routed
                 // experts); it is added after them, so the sums are those of the serial order.
                 ComputeBackend.Pending shared = w.shared == null ? null : backend.startSwiglu(w.shared.gate(),
                         w.shared.up(), w.shared.down(), h, s.shGate, s.shUp, s.out);
+                times.lap(StepTimes.Op.SHARED_EXPERT);   // on the CPU the shared expert runs here, synchronously
                 try {
                     s.experts.run(l, h, s.ids, s.weights, s.router.used(), x);
                 } finally {
@@ -468,11 +477,20 @@ public final class DeepseekModel implements LanguageModel {
                 if (shared != null) {
                     Ops.add(x, s.out, cfg.hidden());
                 }
+                times.lap(StepTimes.Op.ROUTED_EXPERTS);
             }
         }
         Ops.rmsnorm(h, 0, x, 0, outputNorm, cfg.hidden(), eps);
         backend.matVec(output, h, s.logits);
+        times.lap(StepTimes.Op.OUTPUT);
         s.pos++;
+    }
+
+    private final StepTimes stepTimes = new StepTimes();
+
+    @Override
+    public StepTimes stepTimes() {
+        return stepTimes;
     }
 
     /**

@@ -75,4 +75,12 @@ public interface LanguageModel extends AutoCloseable {
         default void close() {
         }
     }
+
+    /**
+     * The decode step's time by operation class, when this model's host step measures it
+     * ({@link StepTimes#enable}); null where it does not (the Llama family, the GPU device step).
+     */
+    default StepTimes stepTimes() {
+        return null;
+    }
 }

@@ -129,8 +129,7 @@ public final class ExpertExecutor {
             for (int j = from; j < to; j++) {
                 ExpertWeights e = chosen[j];
                 float[] g = slotGate[j];
-                cpu.matVecHere(e.gate(), h, g);
-                cpu.matVecHere(e.up(), h, slotUp[j]);
+                cpu.matVecHere(e.gate(), e.up(), h, g, slotUp[j]);   // h quantized once for both
                 Ops.swiglu(g, slotUp[j], (int) e.gate().rowCount());
                 cpu.matVecHere(e.down(), g, slotOut[j]);
             }

@@ -50,6 +50,10 @@ final class BenchCommand implements Callable<Integer> {
                     + "or random (uniform random ids: no repetition for the expert cache to exploit) (default ${DEFAULT-VALUE})")
     String decodeInput;
 
+    @Option(names = "--breakdown", description = "print where the last decode run's time went, by operation class "
+            + "(attention, dense/shared FFN, routed experts, router, output) and the pool's barrier waits")
+    boolean breakdown;
+
     @picocli.CommandLine.Mixin
     TierOptions tiers;
 
@@ -112,12 +116,28 @@ final class BenchCommand implements Callable<Integer> {
                 float[] logits = m.forward(s, prompt);
                 double prefill = promptTokens / ((System.nanoTime() - t0) / 1e9);
                 TierReport b = TierReport.of(m);
+                io.trillium.model.StepTimes times = m.stepTimes();
+                io.trillium.backend.WorkerPool pool = backend instanceof io.trillium.backend.CpuBackend c ? c.pool() : null;
+                boolean timed = breakdown && r == repeats && times != null;
+                if (timed) {
+                    times.reset();
+                    times.enable(true);
+                }
+                long loops0 = pool != null ? pool.loops() : 0, wait0 = pool != null ? pool.waitNanos() : 0;
                 long t1 = System.nanoTime();
                 for (int i = 0; i < decodeTokens; i++) {
                     one[0] = randomInput ? rnd.nextInt(m.config().vocab()) : argmax(logits);
                     logits = m.forward(s, one);
                 }
-                double decode = decodeTokens / ((System.nanoTime() - t1) / 1e9);
+                long decodeNanos = System.nanoTime() - t1;
+                double decode = decodeTokens / (decodeNanos / 1e9);
+                if (timed) {
+                    times.enable(false);
+                    breakdownLines(times, decodeNanos, pool != null ? pool.loops() - loops0 : -1,
+                            pool != null ? pool.waitNanos() - wait0 : -1);
+                } else if (breakdown && r == repeats) {
+                    System.out.println("breakdown: not measured for this model's decode step (deepseek2 host step only)");
+                }
                 if (r == repeats) {
                     before = b;
                     after = TierReport.of(m);
@@ -142,6 +162,26 @@ final class BenchCommand implements Callable<Integer> {
             line("decode", d.median(), wb.activePerToken(), bw);
         }
         return 0;
+    }
+
+    /** {@code --breakdown}: milliseconds per token and share of the decode time per operation class. */
+    private void breakdownLines(io.trillium.model.StepTimes t, long decodeNanos, long loops, long waitNanos) {
+        double tokens = decodeTokens;
+        System.out.printf(java.util.Locale.ROOT, "breakdown: %.2f ms per decoded token%n", decodeNanos / 1e6 / tokens);
+        long sum = 0;
+        for (io.trillium.model.StepTimes.Op op : io.trillium.model.StepTimes.Op.values()) {
+            long ns = t.nanos(op);
+            sum += ns;
+            System.out.printf(java.util.Locale.ROOT, "  %-70s %7.2f ms/token %5.1f%%%n", op.label(), ns / 1e6 / tokens,
+                    100.0 * ns / decodeNanos);
+        }
+        System.out.printf(java.util.Locale.ROOT, "  %-70s %7.2f ms/token %5.1f%%%n", "other (sampling input, bookkeeping)",
+                (decodeNanos - sum) / 1e6 / tokens, 100.0 * (decodeNanos - sum) / decodeNanos);
+        if (loops >= 0) {
+            System.out.printf(java.util.Locale.ROOT, "  pool: %.0f parallel loops per token; the caller waited %.2f ms/token "
+                    + "(%.1f%%) for workers at their barriers (inside the classes above)%n", loops / tokens,
+                    waitNanos / 1e6 / tokens, 100.0 * waitNanos / decodeNanos);
+        }
     }
 
     /** Bytes per token by tier, cache and prediction over the last decode run; the process's memory. */
