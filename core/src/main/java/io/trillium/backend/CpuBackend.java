@@ -161,8 +161,17 @@ public final class CpuBackend implements ComputeBackend {
                 holder[0] = Arena.ofAuto().allocate(Math.max(xqStride * tokens, 1 << 20), 64);
             }
             xq = holder[0];
-            for (int t = 0; t < tokens; t++) {
-                Kernels.quantizer(at).quantize(x, xOff + t * xStride, xq, t * xqStride, n);
+            MemorySegment dst = xq;
+            long stride = xqStride;
+            WorkerPool.RangeTask quantize = (from, to) -> {   // tokens are independent: over the pool
+                for (int t = from; t < to; t++) {
+                    Kernels.quantizer(at).quantize(x, xOff + t * xStride, dst, t * stride, n);
+                }
+            };
+            if (tokens >= 4 && pool.threads() > 1 && !pool.insideLoop()) {
+                pool.parallelFor(tokens, 2, quantize);
+            } else {
+                quantize.run(0, tokens);
             }
         }
         DotKernel k = qk == null ? Kernels.simd(w) : null;

@@ -69,7 +69,8 @@ class DecodeAllocationTest {
                 "the CPU has no AVX-512: 512-bit vectors cannot be tested here");
         String javaBin = ProcessHandle.current().info().command().orElse("java");
         List<String> cmd = new ArrayList<>(List.of(javaBin,
-                "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-Xss4m", "-Xmx2g"));
+                "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-Xss4m", "-Xmx2g",
+                "-Dtrillium.native=false"));   // exact mode, Java kernels only: what must intrinsify
         cmd.addAll(bits == 256 ? List.of("-XX:UseAVX=2", "-XX:MaxVectorSize=32") : List.of("-XX:MaxVectorSize=64"));
         String shared = System.getProperty("trillium.shared");
         if (shared != null) {
