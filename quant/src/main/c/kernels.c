@@ -317,6 +317,92 @@ static float q4_0_row(const uint8_t *w, const uint8_t *x, int nb) {
     return hsum_ps(acc);
 }
 
+/* ---- Q5_0 x Q8_0: f16 d, u8 qh[4] (bit j: fifth bit of element j), u8 qs[16] (low nibbles elements 0-15,
+   high 16-31); q = (nibble | bit << 4) - 16, so sum q * a = sum u * a - 16 * sum a with u in [0, 31]. */
+
+/* 0xFF in byte j where bit j of the little-endian 32-bit word at p is set: byte j takes word byte j / 8
+   (an in-lane shuffle of the broadcast word), then tests its bit j % 8 */
+static inline __m256i bit_bytes(const uint8_t *p) {
+    uint32_t v;
+    memcpy(&v, p, 4);
+    const __m256i sel = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,
+                                         2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+    const __m256i bit = _mm256_setr_epi8(1, 2, 4, 8, 16, 32, 64, -128, 1, 2, 4, 8, 16, 32, 64, -128,
+                                         1, 2, 4, 8, 16, 32, 64, -128, 1, 2, 4, 8, 16, 32, 64, -128);
+    __m256i x = _mm256_shuffle_epi8(_mm256_set1_epi32((int) v), sel);
+    return _mm256_cmpeq_epi8(_mm256_and_si256(x, bit), bit);
+}
+
+/* the 32 nibbles of a 16-byte run: low nibbles in bytes 0-15, high nibbles in bytes 16-31 */
+static inline __m256i nibbles32(const uint8_t *p) {
+    __m128i q = _mm_loadu_si128((const __m128i *) p);
+    return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(q, 4), q), _mm256_set1_epi8(0x0F));
+}
+
+static float q5_0_row(const uint8_t *w, const uint8_t *x, int nb) {
+    const __m256i ones = _mm256_set1_epi8(1), b4 = _mm256_set1_epi8(0x10);
+    __m256 acc = _mm256_setzero_ps();
+    for (int b = 0; b < nb; b++, w += 22, x += 34) {
+        __m256i u = _mm256_or_si256(nibbles32(w + 6), _mm256_and_si256(bit_bytes(w + 2), b4));
+        __m256i a = load32(x + 2);
+        __m256i p = dot_us(_mm256_setzero_si256(), u, a);
+        __m256i sa = dot_us(_mm256_setzero_si256(), ones, a);
+        p = _mm256_sub_epi32(p, _mm256_slli_epi32(sa, 4));
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(f16(w) * f16(x)), acc);
+    }
+    return hsum_ps(acc);
+}
+
+/* ---- IQ4_NL x Q8_0 and IQ4_XS x Q8_K: 4-bit indexes into the non-linear int8 table kvalues, looked up
+   with vpshufb; signed x signed products as |a| x sign(w, a). Not |w| x sign(a, w): Q8_K activations
+   reach -128 (its quantizer maps the largest magnitude there), whose negation does not fit int8, while
+   |a| = 128 is fine as an unsigned byte and kvalues lie in [-127, 113]; pair sums stay within
+   2 * 128 * 127 < 2^15. */
+
+static const int8_t KVALUES[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
+
+static inline __m256i kvalues32(void) {
+    __m128i t = _mm_loadu_si128((const __m128i *) KVALUES);
+    return _mm256_set_m128i(t, t);
+}
+
+static float iq4_nl_row(const uint8_t *w, const uint8_t *x, int nb) {
+    const __m256i table = kvalues32();
+    __m256 acc = _mm256_setzero_ps();
+    for (int b = 0; b < nb; b++, w += 18, x += 34) {
+        __m256i q = _mm256_shuffle_epi8(table, nibbles32(w + 2));
+        __m256i a = load32(x + 2);
+        __m256i p = dot_us(_mm256_setzero_si256(), _mm256_sign_epi8(a, a), _mm256_sign_epi8(q, a));
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(f16(w) * f16(x)), acc);
+    }
+    return hsum_ps(acc);
+}
+
+/* IQ4_XS: f16 d, u16 scales_h, u8 scales_l[4], u8 qs[128]; sub-block ib (32 elements: qs[16 ib ..] low
+   nibbles then high nibbles) has the 6-bit scale ls = low 4 bits from scales_l, top 2 from scales_h;
+   y = d * (ls - 32) * kvalues[q]. */
+static float iq4_xs_row(const uint8_t *w, const uint8_t *x, int nb) {
+    const __m256i table = kvalues32();
+    __m256 acc = _mm256_setzero_ps();
+    for (int b = 0; b < nb; b++, w += 136, x += 292) {
+        float d = f32(x) * f16(w);
+        uint16_t sh;
+        memcpy(&sh, w + 2, 2);
+        uint32_t sl;
+        memcpy(&sl, w + 4, 4);
+        __m256i is[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256()};
+        for (int ib = 0; ib < 8; ib++) {
+            int ls = (int) (((sl >> (4 * ib)) & 0xF) | (((sh >> (2 * ib)) & 3) << 4)) - 32;
+            __m256i q = _mm256_shuffle_epi8(table, nibbles32(w + 8 + 16 * ib));
+            __m256i a = load32(x + 4 + 32 * ib);
+            is[ib & 3] = dot_us_scaled(is[ib & 3], _mm256_sign_epi8(a, a), _mm256_sign_epi8(q, a),
+                                       _mm256_set1_epi16((short) ls));
+        }
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum4(is[0], is[1], is[2], is[3])), _mm256_set1_ps(d), acc);
+    }
+    return hsum_ps(acc);
+}
+
 /* ---- batched products (prefill): rows x tokens, each (row, token) summed exactly as *_row sums it.
    A tile is one row against up to TT tokens: the row's block is unpacked once (quants, scales, mins) and
    used by every token of the tile, each token with its own accumulators, updated in the row kernel's order,
@@ -457,6 +543,9 @@ ROW_TILE(q2_K, 84, 292)
 ROW_TILE(q3_K, 110, 292)
 ROW_TILE(q5_K, 176, 292)
 ROW_TILE(q4_0, 18, 34)
+ROW_TILE(q5_0, 22, 34)
+ROW_TILE(iq4_nl, 18, 34)
+ROW_TILE(iq4_xs, 136, 292)
 
 /* Rows [r0, r1) x tokens [0, tokens): y[t * ystride + (r - r0)]. Rows go in groups of RB that stay in
    L1/L2 while every tile of tokens passes over them. */
@@ -498,6 +587,9 @@ KERNEL(q5_K, 256)
 KERNEL(q6_K, 256)
 KERNEL(q8_0, 32)
 KERNEL(q4_0, 32)
+KERNEL(q5_0, 32)
+KERNEL(iq4_nl, 32)
+KERNEL(iq4_xs, 256)
 
 MATMUL(q2_K, 256)
 MATMUL(q3_K, 256)
@@ -506,3 +598,6 @@ MATMUL(q5_K, 256)
 MATMUL(q6_K, 256)
 MATMUL(q8_0, 32)
 MATMUL(q4_0, 32)
+MATMUL(q5_0, 32)
+MATMUL(iq4_nl, 32)
+MATMUL(iq4_xs, 256)

@@ -35,7 +35,7 @@ final class NativeKernels {
     private static final int AVX2 = 1, AVX512_VNNI = 2;
     /** The weight types with a C kernel (symbols trillium_<type>_dot/_matvec_<variant>). */
     static final List<GgmlType> TYPES = List.of(GgmlType.Q2_K, GgmlType.Q3_K, GgmlType.Q4_K, GgmlType.Q5_K,
-            GgmlType.Q6_K, GgmlType.Q8_0, GgmlType.Q4_0);
+            GgmlType.Q6_K, GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q5_0, GgmlType.IQ4_NL, GgmlType.IQ4_XS);
 
     private static final String STATUS;
     private static final Map<GgmlType, QuantizedDotKernel> KERNELS;
@@ -132,7 +132,7 @@ final class NativeKernels {
                 ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT);
         Map<GgmlType, QuantizedDotKernel> m = new EnumMap<>(GgmlType.class);
         for (GgmlType type : TYPES) {
-            String name = "trillium_" + type.name().toLowerCase(Locale.ROOT).replace("_k", "_K");
+            String name = "trillium_" + type.name().toLowerCase(Locale.ROOT).replace("_k", "_K");   // iq4_xs, q4_K
             m.put(type, new Kernel(type,
                     linker.downcallHandle(find(lib, name + "_dot_" + variant), dot, Linker.Option.critical(false)),
                     linker.downcallHandle(find(lib, name + "_matvec_" + variant), matVec),
@@ -261,13 +261,13 @@ final class NativeKernels {
     }
 
     /**
-     * The fallback of types without a Java integer route (Q2_K, Q3_K, Q5_K): dequantize weights and Q8_K
-     * activations, dot in double. Only heap segments and partial blocks take it.
+     * The fallback of types without a Java integer route (Q2_K, Q3_K, Q5_K, Q5_0, IQ4_NL, IQ4_XS): dequantize
+     * weights and Q8_0/Q8_K activations, dot in double. Only heap segments and partial blocks take it.
      */
     private record Dequantized(GgmlType type) implements QuantizedDotKernel {
         @Override
         public GgmlType activationType() {
-            return GgmlType.Q8_K;
+            return type.blockSize() == 256 ? GgmlType.Q8_K : GgmlType.Q8_0;
         }
 
         @Override
@@ -275,7 +275,7 @@ final class NativeKernels {
             int whole = n / type.blockSize() * type.blockSize();
             float[] wd = new float[whole], xd = new float[whole];
             Kernels.reference(type).dequantize(w, offset, wd, 0, whole);
-            Kernels.reference(GgmlType.Q8_K).dequantize(xq, xqOffset, xd, 0, whole);
+            Kernels.reference(activationType()).dequantize(xq, xqOffset, xd, 0, whole);
             double sum = 0;
             for (int i = 0; i < whole; i++) {
                 sum += (double) wd[i] * xd[i];
