@@ -429,10 +429,11 @@ public final class DeepseekModel implements LanguageModel {
             rope.apply(s.kv, kvLora, s.cos, s.sin);
             s.cache.put(l, pos, s.kv);
 
+            times.lap(StepTimes.Op.ATTENTION_PROJECTIONS);
             // Per head an absorbed query [attn_k_b[h]·q_nope | q_pe]: one dot per cached token scores [c | k_pe].
             // The heads' small products (K2: 64 x 2 per layer, 14 % of the bytes per token) run in parallel.
             perHead(s, w, false);
-            times.lap(StepTimes.Op.ATTENTION_PROJECTIONS);
+            times.lap(StepTimes.Op.PER_HEAD_PRODUCTS);
             // The part that grows with the context runs heads in parallel (plain Java, no backend calls).
             float[] cache = s.cache.layer(l);
             if (pool != null && (long) heads * (pos + 1) * width >= PARALLEL_ATTENTION) {
@@ -447,6 +448,7 @@ public final class DeepseekModel implements LanguageModel {
             }
             times.lap(StepTimes.Op.ATTENTION);
             perHead(s, w, true);
+            times.lap(StepTimes.Op.PER_HEAD_PRODUCTS);
             backend.matVec(w.attnOut, s.o, s.out);
             Ops.add(x, s.out, cfg.hidden());
             times.lap(StepTimes.Op.ATTENTION_PROJECTIONS);

@@ -9,7 +9,8 @@ package io.trillium.model;
 public final class StepTimes {
     /** The operation classes, in step order. */
     public enum Op {
-        ATTENTION_PROJECTIONS("attention projections (norms, q, kv, rope, per-head k_b/v_b, output)"),
+        ATTENTION_PROJECTIONS("attention projections (norms, q_a, q_b, kv_a, output)"),
+        PER_HEAD_PRODUCTS("per-head products (MLA's absorbed k_b, v_b; rope of q)"),
         ATTENTION("attention over the KV cache"),
         DENSE_FFN("dense FFN"),
         ROUTER("router (norm, logits, top-k)"),
