@@ -118,6 +118,15 @@ final class NativeKernels {
         if (v.isEmpty()) {
             throw new Unavailable("CPU lacks AVX2/FMA/F16C");
         }
+        // diagnostics: -Dtrillium.native.variant=avx2 runs the AVX2 kernels on an AVX-512 CPU (to measure them)
+        String forced = System.getProperty("trillium.native.variant");
+        if (forced != null) {
+            if (!v.contains(forced)) {
+                throw new Unavailable("-Dtrillium.native.variant=" + forced + ": this CPU runs " + v);
+            }
+            v.remove(forced);
+            v.add(0, forced);
+        }
         lib = l;
         variants = List.copyOf(v);
     }

@@ -258,6 +258,29 @@ class NativeKernelsTest {
         assertTrue(out.contains("java route ok"), out);
     }
 
+    /** -Dtrillium.native.variant=avx2 (diagnostics) selects the AVX2 kernels on a CPU that runs both; a variant the CPU lacks is refused. */
+    @Test
+    void variantCanBeChosenForMeasurements() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(NativeKernels.variants().contains("avx2"), "no native AVX2 kernels here");
+        Path java = Path.of(System.getProperty("java.home"), "bin", "java");
+        for (String v : new String[] {"avx2", "sse9"}) {
+            Process p = new ProcessBuilder(java.toString(), "--add-modules", "jdk.incubator.vector",
+                    "--enable-native-access=ALL-UNNAMED", "-Dtrillium.native.variant=" + v,
+                    "-cp", System.getProperty("java.class.path"), Status.class.getName())
+                    .redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes());
+            assertEquals(0, p.waitFor(), out);
+            assertTrue(out.contains(v.equals("avx2") ? "native kernels: avx2"
+                    : "native kernels unavailable: -Dtrillium.native.variant=sse9: this CPU runs"), out);
+        }
+    }
+
+    static final class Status {
+        public static void main(String[] args) {
+            System.out.println(Kernels.nativeStatus());
+        }
+    }
+
     static final class Disabled {
         public static void main(String[] args) {
             System.out.println(Kernels.nativeStatus());
@@ -268,7 +291,7 @@ class NativeKernelsTest {
                     throw new AssertionError(t + ": not the Java kernel");
                 }
                 if (k == null) {
-                    continue; // no Java integer route (Q2_K, Q3_K, Q5_K)
+                    continue; // no Java integer route (Q2_K, Q3_K, Q5_K, Q5_0, IQ4_NL, IQ4_XS)
                 }
                 int n = 512;
                 MemorySegment w = weights(t, n / t.blockSize(), r, false);
