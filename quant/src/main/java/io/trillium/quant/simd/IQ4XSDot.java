@@ -44,6 +44,31 @@ public final class IQ4XSDot implements DotKernel {
 
     @Override
     public float dot(MemorySegment w, long offset, float[] x, int xOffset, int n) {
+        // one small method per width, so that C2 inlines every Vector API call whatever the caller (see Q4KDot)
+        return W == 16 ? table16(w, offset, x, xOffset, n) : bytes8(w, offset, x, xOffset, n);
+    }
+
+    private static float table16(MemorySegment w, long offset, float[] x, int xOffset, int n) {
+        FloatVector acc0 = FloatVector.zero(F), acc1 = FloatVector.zero(F);
+        for (int b = 0; b < n / 256; b++) {
+            long o = offset + b * 136L;
+            float d = f16(w, o);
+            int sh = w.get(U16, o + 2) & 0xFFFF;
+            int sl = w.get(I32, o + 4);
+            for (int ib = 0; ib < 8; ib++) {
+                int ls = ((sl >>> (4 * ib)) & 0xF) | (((sh >>> (2 * ib)) & 3) << 4);
+                IntVector t = KV.mul(d * (ls - 32)).reinterpretAsInts();
+                IntVector q = toInt(bw(w, o + 8 + 16 * ib));
+                int xi = xOffset + b * 256 + 32 * ib;
+                acc0 = q.selectFrom(t).reinterpretAsFloats().fma(x(x, xi), acc0);
+                acc1 = q.lanewise(LSHR, 4).selectFrom(t).reinterpretAsFloats().fma(x(x, xi + 16), acc1);
+            }
+        }
+        return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+    }
+
+    /** 8 lanes: the nibbles pick kvalues as bytes (vpshufb); one half of a 16-byte run per step. */
+    private static float bytes8(MemorySegment w, long offset, float[] x, int xOffset, int n) {
         FloatVector acc0 = FloatVector.zero(F), acc1 = FloatVector.zero(F);
         for (int b = 0; b < n / 256; b++) {
             long o = offset + b * 136L;
@@ -54,21 +79,14 @@ public final class IQ4XSDot implements DotKernel {
                 int ls = ((sl >>> (4 * ib)) & 0xF) | (((sh >>> (2 * ib)) & 3) << 4);
                 float dl = d * (ls - 32);
                 int xi = xOffset + b * 256 + 32 * ib;
-                if (W == 16) {
-                    IntVector t = KV.mul(dl).reinterpretAsInts();
-                    IntVector q = toInt(bw(w, o + 8 + 16 * ib));
-                    acc0 = q.selectFrom(t).reinterpretAsFloats().fma(x(x, xi), acc0);
-                    acc1 = q.lanewise(LSHR, 4).selectFrom(t).reinterpretAsFloats().fma(x(x, xi + 16), acc1);
-                } else {
-                    ByteVector q = b16(w, o + 8 + 16 * ib);
-                    ByteVector lo = q.and((byte) 0x0F).selectFrom(KV_BYTES);
-                    ByteVector hi = shr(q, 4, M0F).selectFrom(KV_BYTES);
-                    // the part index of a conversion must be a constant: parts 0 and 1 written out
-                    acc0 = ((FloatVector) lo.convertShape(VectorOperators.B2F, F, 0)).mul(dl).fma(x(x, xi), acc0);
-                    acc1 = ((FloatVector) hi.convertShape(VectorOperators.B2F, F, 0)).mul(dl).fma(x(x, xi + 16), acc1);
-                    acc0 = ((FloatVector) lo.convertShape(VectorOperators.B2F, F, 1)).mul(dl).fma(x(x, xi + 8), acc0);
-                    acc1 = ((FloatVector) hi.convertShape(VectorOperators.B2F, F, 1)).mul(dl).fma(x(x, xi + 24), acc1);
-                }
+                ByteVector q = b16(w, o + 8 + 16 * ib);
+                ByteVector lo = q.and((byte) 0x0F).selectFrom(KV_BYTES);
+                ByteVector hi = shr(q, 4, M0F).selectFrom(KV_BYTES);
+                // the part index of a conversion must be a constant: parts 0 and 1 written out
+                acc0 = ((FloatVector) lo.convertShape(VectorOperators.B2F, F, 0)).mul(dl).fma(x(x, xi), acc0);
+                acc1 = ((FloatVector) hi.convertShape(VectorOperators.B2F, F, 0)).mul(dl).fma(x(x, xi + 16), acc1);
+                acc0 = ((FloatVector) lo.convertShape(VectorOperators.B2F, F, 1)).mul(dl).fma(x(x, xi + 8), acc0);
+                acc1 = ((FloatVector) hi.convertShape(VectorOperators.B2F, F, 1)).mul(dl).fma(x(x, xi + 24), acc1);
             }
         }
         return acc0.add(acc1).reduceLanes(VectorOperators.ADD);

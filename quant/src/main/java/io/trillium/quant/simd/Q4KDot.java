@@ -36,6 +36,14 @@ public final class Q4KDot implements DotKernel {
 
     @Override
     public float dot(MemorySegment w, long offset, float[] x, int xOffset, int n) {
+        // two methods, each small enough that C2 inlines every Vector API call into it however the caller was
+        // compiled (one method with both paths, recompiled inside a batched caller, left the 8-lane helpers
+        // out of line and boxed: 16-33 MB per token in DecodeAllocationTest under -XX:UseAVX=2)
+        return W == 16 ? table16(w, offset, x, xOffset, n) : convert(w, offset, x, xOffset, n);
+    }
+
+    /** 16 lanes: per sub-block the 16 values d*sc*q - dmin*m in one vector, picked by the nibbles (vpermd). */
+    private static float table16(MemorySegment w, long offset, float[] x, int xOffset, int n) {
         FloatVector acc0 = FloatVector.zero(F), acc1 = FloatVector.zero(F);
         FloatVector acc2 = FloatVector.zero(F), acc3 = FloatVector.zero(F);
         for (int b = 0; b < n / 256; b++) {
@@ -50,28 +58,40 @@ public final class Q4KDot implements DotKernel {
                 float d2 = d * ((int) (scs >>> (16 * c + 8)) & 0xFF), m2 = dmin * ((int) (mns >>> (16 * c + 8)) & 0xFF);
                 long q = o + 16 + 32 * c;
                 int xc = xb + 64 * c;
-                if (W == 16) {
-                    // table lookup instead of convert + FMA (vpermd); selectFrom wraps indexes mod 16,
-                    // so neither nibble needs a mask
-                    IntVector t1 = CODES.fma(d1, -m1).reinterpretAsInts();
-                    IntVector t2 = CODES.fma(d2, -m2).reinterpretAsInts();
-                    IntVector qa = toInt(bw(w, q)), qb = toInt(bw(w, q + 16));
-                    acc0 = qa.selectFrom(t1).reinterpretAsFloats().fma(x(x, xc), acc0);
-                    acc1 = qb.selectFrom(t1).reinterpretAsFloats().fma(x(x, xc + 16), acc1);
-                    acc2 = qa.lanewise(LSHR, 4).selectFrom(t2).reinterpretAsFloats().fma(x(x, xc + 32), acc2);
-                    acc3 = qb.lanewise(LSHR, 4).selectFrom(t2).reinterpretAsFloats().fma(x(x, xc + 48), acc3);
-                } else {
-                    for (int p = 0; p < 32; p += 2 * W) {
-                        ByteVector qa = bw(w, q + p), qb = bw(w, q + p + W);
-                        acc0 = toFloat(qa.and((byte) 0x0F)).fma(d1, -m1).fma(x(x, xc + p), acc0);
-                        acc1 = toFloat(qb.and((byte) 0x0F)).fma(d1, -m1).fma(x(x, xc + p + W), acc1);
-                        acc2 = toFloat(shr(qa, 4, M0F)).fma(d2, -m2).fma(x(x, xc + 32 + p), acc2);
-                        acc3 = toFloat(shr(qb, 4, M0F)).fma(d2, -m2).fma(x(x, xc + 32 + p + W), acc3);
-                    }
-                }
+                // selectFrom wraps indexes mod 16, so neither nibble needs a mask
+                IntVector t1 = CODES.fma(d1, -m1).reinterpretAsInts();
+                IntVector t2 = CODES.fma(d2, -m2).reinterpretAsInts();
+                IntVector qa = toInt(bw(w, q)), qb = toInt(bw(w, q + 16));
+                acc0 = qa.selectFrom(t1).reinterpretAsFloats().fma(x(x, xc), acc0);
+                acc1 = qb.selectFrom(t1).reinterpretAsFloats().fma(x(x, xc + 16), acc1);
+                acc2 = qa.lanewise(LSHR, 4).selectFrom(t2).reinterpretAsFloats().fma(x(x, xc + 32), acc2);
+                acc3 = qb.lanewise(LSHR, 4).selectFrom(t2).reinterpretAsFloats().fma(x(x, xc + 48), acc3);
             }
         }
         return acc0.add(acc1).add(acc2.add(acc3)).reduceLanes(VectorOperators.ADD);
+    }
+
+    /** 8 lanes: the table does not fit; W nibbles widen to floats and one FMA dequantizes them (same values). */
+    private static float convert(MemorySegment w, long offset, float[] x, int xOffset, int n) {
+        FloatVector acc0 = FloatVector.zero(F), acc1 = FloatVector.zero(F);
+        for (int b = 0; b < n / 256; b++) {
+            long o = offset + b * 144L;
+            float d = f16(w, o), dmin = f16(w, o + 2);
+            long s = w.get(I64, o + 4);
+            int s8 = w.get(I32, o + 12);
+            long scs = scales(s, s8), mns = mins(s, s8);
+            // steps of (chunk c, slice p), as Q5KDot: a small body stays within C2's inlining node budget
+            for (int it = 0; it < 4 * 32 / W; it++) {
+                int c = it / (32 / W), p = (it % (32 / W)) * W;
+                float d1 = d * ((int) (scs >>> (16 * c)) & 0xFF), m1 = dmin * ((int) (mns >>> (16 * c)) & 0xFF);
+                float d2 = d * ((int) (scs >>> (16 * c + 8)) & 0xFF), m2 = dmin * ((int) (mns >>> (16 * c + 8)) & 0xFF);
+                ByteVector q = bw(w, o + 16 + 32 * c + p);
+                int xi = xOffset + b * 256 + 64 * c + p;
+                acc0 = toFloat(q.and((byte) 0x0F)).fma(d1, -m1).fma(x(x, xi), acc0);
+                acc1 = toFloat(shr(q, 4, M0F)).fma(d2, -m2).fma(x(x, xi + 32), acc1);
+            }
+        }
+        return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
     }
 
     /**

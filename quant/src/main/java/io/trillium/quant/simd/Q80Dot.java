@@ -41,32 +41,23 @@ public final class Q80Dot implements DotKernel {
         }
     }
 
+    /**
+     * One block per step, written out in one method: a helper per block (called for a pair of blocks) was
+     * left out of line once C2 recompiled the row inside a batched caller at 8 lanes, and boxed its vectors.
+     */
     private static float dotRow(MemorySegment w, long offset, float[] x, int xOffset, int n) {
         Block32Simd.checkBlocks(n, QK);
         int nb = n / QK;
-        FloatVector acc0 = FloatVector.zero(F);
-        FloatVector acc1 = FloatVector.zero(F);
-        int b = 0;
-        // two blocks per iteration: two independent accumulator chains
-        for (; b + 1 < nb; b += 2) {
+        FloatVector acc = FloatVector.zero(F);
+        for (int b = 0; b < nb; b++) {
             long blk = offset + (long) b * BYTES;
             int xi = xOffset + b * QK;
-            acc0 = block(w, blk, x, xi).fma(FloatVector.broadcast(F, f16(w, blk)), acc0);
-            acc1 = block(w, blk + BYTES, x, xi + QK).fma(FloatVector.broadcast(F, f16(w, blk + BYTES)), acc1);
+            FloatVector s = bytesToFloats(w, blk + QS).mul(FloatVector.fromArray(F, x, xi));
+            for (int j = L; j < QK; j += L) {
+                s = bytesToFloats(w, blk + QS + j).fma(FloatVector.fromArray(F, x, xi + j), s);
+            }
+            acc = s.fma(FloatVector.broadcast(F, f16(w, blk)), acc);
         }
-        if (b < nb) {
-            long blk = offset + (long) b * BYTES;
-            acc0 = block(w, blk, x, xOffset + b * QK).fma(FloatVector.broadcast(F, f16(w, blk)), acc0);
-        }
-        return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
-    }
-
-    /** Lane-wise sum over the block's float vectors of q * x (unscaled). */
-    private static FloatVector block(MemorySegment w, long blk, float[] x, int xi) {
-        FloatVector s = bytesToFloats(w, blk + QS).mul(FloatVector.fromArray(F, x, xi));
-        for (int j = L; j < QK; j += L) {
-            s = bytesToFloats(w, blk + QS + j).fma(FloatVector.fromArray(F, x, xi + j), s);
-        }
-        return s;
+        return acc.reduceLanes(VectorOperators.ADD);
     }
 }

@@ -54,38 +54,25 @@ public final class Q80IntDot implements QuantizedDotKernel {
         }
     }
 
+    /**
+     * One block per step, written out in one method (see Q80Dot). int8 × int8 products fit int16 (|q_x| <= 127
+     * as our quantizer writes them, so even a -128 weight gives |p| <= 16256 and a pair sum <= 32512), summed
+     * pairwise into ints.
+     */
     private static float dotRow(MemorySegment w, long offset, MemorySegment xq, long xqOffset, int n) {
         Block32Simd.checkBlocks(n, QK);
         int nb = n / QK;
-        FloatVector acc0 = FloatVector.zero(F);
-        FloatVector acc1 = FloatVector.zero(F);
-        int b = 0;
-        for (; b + 1 < nb; b += 2) {
+        FloatVector acc = FloatVector.zero(F);
+        for (int b = 0; b < nb; b++) {
             long blk = offset + (long) b * BYTES;
             long ab = xqOffset + (long) b * BYTES;
-            acc0 = block(w, blk, xq, ab, acc0);
-            acc1 = block(w, blk + BYTES, xq, ab + BYTES, acc1);
+            IntVector s = pairSum(bytesToShorts(w, blk + QS).mul(bytesToShorts(xq, ab + QS)));
+            for (int j = 2 * L; j < QK; j += 2 * L) {
+                s = s.add(pairSum(bytesToShorts(w, blk + QS + j).mul(bytesToShorts(xq, ab + QS + j))));
+            }
+            float d = f16(w, blk) * f16(xq, ab);
+            acc = ((FloatVector) s.convertShape(VectorOperators.I2F, F, 0)).fma(FloatVector.broadcast(F, d), acc);
         }
-        if (b < nb) {
-            acc0 = block(w, offset + (long) b * BYTES, xq, xqOffset + (long) b * BYTES, acc0);
-        }
-        return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
-    }
-
-    /**
-     * One block: int8 × int8 products fit int16 (|q_x| <= 127 as our quantizer writes them, so
-     * even a -128 weight gives |p| <= 16256 and a pair sum <= 32512), summed pairwise into ints.
-     */
-    private static FloatVector block(MemorySegment w, long blk, MemorySegment xq, long ab, FloatVector acc) {
-        IntVector s = pairSum(bytesToShorts(w, blk + QS).mul(bytesToShorts(xq, ab + QS)));
-        for (int j = 2 * L; j < QK; j += 2 * L) {
-            s = s.add(pairSum(bytesToShorts(w, blk + QS + j).mul(bytesToShorts(xq, ab + QS + j))));
-        }
-        float d = f16(w, blk) * f16(xq, ab);
-        return i2f(s).fma(FloatVector.broadcast(F, d), acc);
-    }
-
-    private static FloatVector i2f(IntVector v) {
-        return (FloatVector) v.convertShape(VectorOperators.I2F, F, 0);
+        return acc.reduceLanes(VectorOperators.ADD);
     }
 }
