@@ -20,6 +20,15 @@ public interface ComputeBackend extends AutoCloseable {
     }
 
     /**
+     * {@code ya = a·x} and {@code yb = b·x}: two matrices reading the same input (q_a and kv_a, gate and up).
+     * A backend may quantize the input once and run both in one pass; results equal two {@link #matVec} calls.
+     */
+    default void matVecPair(Tensor a, Tensor b, float[] x, float[] ya, float[] yb) {
+        matVec(a, x, ya);
+        matVec(b, x, yb);
+    }
+
+    /**
      * The backend the routed experts run on: the CPU next to the memory that holds them. A GPU backend
      * returns its host backend here, so that {@code ExpertExecutor} computes experts there while the
      * GPU keeps the always-active part.

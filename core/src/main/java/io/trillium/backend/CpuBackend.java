@@ -237,7 +237,8 @@ public final class CpuBackend implements ComputeBackend {
     }
 
     /** {@code ya = a·x}, {@code yb = b·x}: one quantization of x and one parallel loop over both matrices' rows. */
-    private void matVecPair(Tensor a, Tensor b, float[] x, float[] ya, float[] yb) {
+    @Override
+    public void matVecPair(Tensor a, Tensor b, float[] x, float[] ya, float[] yb) {
         QuantizedDotKernel qa = quantizedActivations ? integerRoute(a.type()) : null;
         QuantizedDotKernel qb = quantizedActivations ? integerRoute(b.type()) : null;
         int ra = Math.toIntExact(a.rowCount()), rbRows = Math.toIntExact(b.rowCount());

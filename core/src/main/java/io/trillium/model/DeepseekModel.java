@@ -418,13 +418,12 @@ public final class DeepseekModel implements LanguageModel {
             // ---- attention (absorbed MLA)
             Ops.rmsnorm(h, 0, x, 0, w.attnNorm, cfg.hidden(), eps);
             if (w.qA != null) {
-                backend.matVec(w.qA, h, s.qa);
+                backend.matVecPair(w.qA, w.kvA, h, s.qa, s.kv);   // h quantized once for q_a and kv_a; kv = [c | k_pe]
                 Ops.rmsnorm(s.qa, 0, s.qa, 0, w.qANorm, cfg.qLoraRank(), eps);
                 backend.matVec(w.q, s.qa, s.q);
             } else {
-                backend.matVec(w.q, h, s.q);
+                backend.matVecPair(w.q, w.kvA, h, s.q, s.kv);
             }
-            backend.matVec(w.kvA, h, s.kv);                       // [c | k_pe]
             Ops.rmsnorm(s.kv, 0, s.kv, 0, w.kvANorm, kvLora, eps);
             rope.apply(s.kv, kvLora, s.cos, s.sin);
             s.cache.put(l, pos, s.kv);
