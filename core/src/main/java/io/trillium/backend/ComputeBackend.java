@@ -44,8 +44,7 @@ public interface ComputeBackend extends AutoCloseable {
      * that the model overlaps it with the routed experts on the host.
      */
     default Pending startSwiglu(Tensor gate, Tensor up, Tensor down, float[] h, float[] g, float[] u, float[] out) {
-        matVec(gate, h, g);
-        matVec(up, h, u);
+        matVecPair(gate, up, h, g, u);
         io.trillium.model.Ops.swiglu(g, u, Math.toIntExact(gate.rowCount()));
         matVec(down, g, out);
         return Pending.DONE;

@@ -26,7 +26,6 @@ public final class CpuBackend implements ComputeBackend {
 
     private final WorkerPool pool;
     private final RowsTask rowsTask = new RowsTask();   // one mat-vec at a time: reused, never reallocated
-    private final boolean quantizedActivations;
     private final Numerics numerics;
     /** Per-thread buffer of a batch's quantized activations (matMul; grown, never shrunk). */
     private final ThreadLocal<MemorySegment[]> batchXq = ThreadLocal.withInitial(() -> new MemorySegment[1]);
@@ -42,7 +41,6 @@ public final class CpuBackend implements ComputeBackend {
     public CpuBackend(int threads, Numerics numerics) {
         this.pool = new WorkerPool(threads);
         this.numerics = java.util.Objects.requireNonNull(numerics, "numerics");
-        this.quantizedActivations = numerics == Numerics.QUANTIZED;
     }
 
     /** How mat-vecs treat their activations. */
@@ -57,6 +55,11 @@ public final class CpuBackend implements ComputeBackend {
      */
     static QuantizedDotKernel integerRoute(GgmlType type) {
         return Kernels.quantizedBest(type);
+    }
+
+    /** The integer route of {@code type} in this backend's numerics; {@code null}: the float route. */
+    private QuantizedDotKernel route(GgmlType type) {
+        return numerics == Numerics.QUANTIZED ? integerRoute(type) : null;
     }
 
     /** {@code x[xOff .. xOff + n)} quantized into this thread's buffer in {@code k}'s activation type. */
@@ -84,7 +87,7 @@ public final class CpuBackend implements ComputeBackend {
         int n = Math.toIntExact(w.rowLength());
         int rows = Math.toIntExact(w.rowCount());
         long rb = w.rowBytes();
-        QuantizedDotKernel qk = quantizedActivations ? integerRoute(w.type()) : null;
+        QuantizedDotKernel qk = route(w.type());
         DotKernel k = qk == null ? Kernels.simd(w) : null;
         if (qk == null && (xOff != 0 || yOff != 0)) {
             // offsets on the float route: row by row through the dot kernel (small per-head products)
@@ -150,34 +153,12 @@ public final class CpuBackend implements ComputeBackend {
         int n = Math.toIntExact(w.rowLength());
         int rows = Math.toIntExact(w.rowCount());
         long rb = w.rowBytes();
-        QuantizedDotKernel qk = quantizedActivations ? integerRoute(w.type()) : null;
-        MemorySegment xq = null;
-        long xqStride = 0;
-        if (qk != null) {   // each token's activations quantized once for all rows, token t at xq[t * xqStride]
-            GgmlType at = qk.activationType();
-            xqStride = at.bytesFor(n);
-            MemorySegment[] holder = batchXq.get();
-            if (holder[0] == null || holder[0].byteSize() < xqStride * tokens) {
-                holder[0] = Arena.ofAuto().allocate(Math.max(xqStride * tokens, 1 << 20), 64);
-            }
-            xq = holder[0];
-            MemorySegment dst = xq;
-            long stride = xqStride;
-            WorkerPool.RangeTask quantize = (from, to) -> {   // tokens are independent: over the pool
-                for (int t = from; t < to; t++) {
-                    Kernels.quantizer(at).quantize(x, xOff + t * xStride, dst, t * stride, n);
-                }
-            };
-            if (tokens >= 4 && pool.threads() > 1 && !pool.insideLoop()) {
-                pool.parallelFor(tokens, 2, quantize);
-            } else {
-                quantize.run(0, tokens);
-            }
-        }
+        QuantizedDotKernel qk = route(w.type());
+        // each token's activations quantized once for all rows, token t at q[t * qStride]
+        long qStride = qk != null ? qk.activationType().bytesFor(n) : 0;
+        MemorySegment q = qk != null ? quantizeBatch(qk.activationType(), x, xOff, xStride, n, tokens) : null;
         DotKernel k = qk == null ? Kernels.simd(w) : null;
         MemorySegment wd = w.data();
-        MemorySegment q = xq;
-        long qStride = xqStride;
         // Quantized: one batched call per chunk of rows (each row's blocks unpacked once for several tokens;
         // every (row, token) bit-identical to a mat-vec of that token). Float: the mat-vec kernel per token,
         // called as a mat-vec calls it (offset 0, absolute row ranges), into a scratch the chunk is copied out of.
@@ -205,6 +186,27 @@ public final class CpuBackend implements ComputeBackend {
         }
     }
 
+    /** {@code tokens} vectors of {@code x} quantized to {@code at} into this thread's batch buffer, back to back. */
+    private MemorySegment quantizeBatch(GgmlType at, float[] x, int xOff, int xStride, int n, int tokens) {
+        long stride = at.bytesFor(n);
+        MemorySegment[] holder = batchXq.get();
+        if (holder[0] == null || holder[0].byteSize() < stride * tokens) {
+            holder[0] = Arena.ofAuto().allocate(Math.max(stride * tokens, 1 << 20), 64);
+        }
+        MemorySegment dst = holder[0];
+        WorkerPool.RangeTask quantize = (from, to) -> {   // tokens are independent: over the pool
+            for (int t = from; t < to; t++) {
+                Kernels.quantizer(at).quantize(x, xOff + t * xStride, dst, t * stride, n);
+            }
+        };
+        if (tokens >= 4 && pool.threads() > 1 && !pool.insideLoop()) {
+            pool.parallelFor(tokens, 2, quantize);
+        } else {
+            quantize.run(0, tokens);
+        }
+        return dst;
+    }
+
     /** Rows a batched product takes through all tokens before the next rows (a few KiB each: stays in L2). */
     private static final int MATMUL_ROWS = 32;
 
@@ -215,7 +217,7 @@ public final class CpuBackend implements ComputeBackend {
      */
     public void matVecHere(Tensor w, float[] x, float[] y) {
         int n = Math.toIntExact(w.rowLength());
-        QuantizedDotKernel qk = quantizedActivations ? integerRoute(w.type()) : null;
+        QuantizedDotKernel qk = route(w.type());
         if (qk != null) {
             qk.matVec(w.data(), 0, w.rowBytes(), quantize(qk, x, 0, n), n, y, 0, Math.toIntExact(w.rowCount()));
             return;
@@ -224,29 +226,20 @@ public final class CpuBackend implements ComputeBackend {
         k.matVec(w.data(), 0, w.rowBytes(), x, Math.toIntExact(w.rowLength()), y, 0, Math.toIntExact(w.rowCount()));
     }
 
-    /**
-     * A SwiGLU block on the pool: gate and up read the same input, so it is quantized once and both
-     * matrices' rows go through one parallel loop (one barrier instead of two); then down.
-     */
-    @Override
-    public Pending startSwiglu(Tensor gate, Tensor up, Tensor down, float[] h, float[] g, float[] u, float[] out) {
-        matVecPair(gate, up, h, g, u);
-        io.trillium.model.Ops.swiglu(g, u, Math.toIntExact(gate.rowCount()));
-        matVec(down, g, out);
-        return Pending.DONE;
-    }
-
     /** {@code ya = a·x}, {@code yb = b·x}: one quantization of x and one parallel loop over both matrices' rows. */
     @Override
     public void matVecPair(Tensor a, Tensor b, float[] x, float[] ya, float[] yb) {
-        QuantizedDotKernel qa = quantizedActivations ? integerRoute(a.type()) : null;
-        QuantizedDotKernel qb = quantizedActivations ? integerRoute(b.type()) : null;
+        QuantizedDotKernel qa = route(a.type());
+        QuantizedDotKernel qb = route(b.type());
         int ra = Math.toIntExact(a.rowCount()), rbRows = Math.toIntExact(b.rowCount());
         if (qa == null || qb == null || qa.activationType() != qb.activationType() || a.rowLength() != b.rowLength()
-                || a.rank() > 2 && a.dim(2) != 1 || b.rank() > 2 && b.dim(2) != 1
-                || pool.threads() == 1 || pool.insideLoop() || (ra * a.rowBytes() + rbRows * b.rowBytes()) < PARALLEL_BYTES) {
+                || a.rank() > 2 && a.dim(2) != 1 || b.rank() > 2 && b.dim(2) != 1) {
             matVec(a, x, 0, ya, 0);
             matVec(b, x, 0, yb, 0);
+            return;
+        }
+        if (pool.threads() == 1 || pool.insideLoop() || ra * a.rowBytes() + rbRows * b.rowBytes() < PARALLEL_BYTES) {
+            matVecHere(a, b, x, ya, yb);   // small, or already on the pool: one quantization, this thread
             return;
         }
         int n = Math.toIntExact(a.rowLength());
@@ -300,8 +293,8 @@ public final class CpuBackend implements ComputeBackend {
      * {@link #matVecHere} calls. Safe to call from several threads at once.
      */
     public void matVecHere(Tensor a, Tensor b, float[] x, float[] ya, float[] yb) {
-        QuantizedDotKernel qa = quantizedActivations ? integerRoute(a.type()) : null;
-        QuantizedDotKernel qb = quantizedActivations ? integerRoute(b.type()) : null;
+        QuantizedDotKernel qa = route(a.type());
+        QuantizedDotKernel qb = route(b.type());
         if (qa == null || qb == null || qa.activationType() != qb.activationType() || a.rowLength() != b.rowLength()) {
             matVecHere(a, x, ya);
             matVecHere(b, x, yb);

@@ -96,16 +96,17 @@ public class CpuDevice implements Device {   // not final: the tests' reference 
         WorkerPool pool = cpu.pool();
         if (heads > 1 && pool.threads() > 1 && !pool.insideLoop()) {
             // many small products (MLA's per-head k_b / v_b): heads over the pool, each product on its worker
-            pool.parallelFor(heads, Math.max(1, heads / (4 * pool.threads())), (from, to) ->
-                    matVecHeads(t, rows, from, to, headBytes, x, xOff, xStride, y, yOff, yStride));
+            pool.parallelFor(heads, 1, (from, to) ->
+                    matVecHeads(t, rows, from, to, heads, headBytes, x, xOff, xStride, y, yOff, yStride));
         } else {
-            matVecHeads(t, rows, 0, heads, headBytes, x, xOff, xStride, y, yOff, yStride);
+            matVecHeads(t, rows, 0, heads, heads, headBytes, x, xOff, xStride, y, yOff, yStride);
         }
     }
 
-    private void matVecHeads(Tensor t, int rows, int from, int heads, long headBytes, Vec x, int xOff, int xStride,
-                             Vec y, int yOff, int yStride) {
-        for (int h = from; h < heads; h++) {
+    /** Heads {@code [from, to)} of {@code heads}, one mat-vec each on this thread. */
+    private void matVecHeads(Tensor t, int rows, int from, int to, int heads, long headBytes, Vec x, int xOff,
+                             int xStride, Vec y, int yOff, int yStride) {
+        for (int h = from; h < to; h++) {
             Tensor view;
             if (heads == 1 && headBytes == 0 && rows == t.rowCount()) {
                 view = t;
@@ -179,8 +180,8 @@ public class CpuDevice implements Device {   // not final: the tests' reference 
                 Ops.mlaAttendHeads(q, from, to, c, cacheOff, npos, width, kvLora, scale, at, attStride, o);
         WorkerPool pool = cpu.pool();
         if (pool.threads() > 1 && !pool.insideLoop() && (long) heads * npos * width >= PARALLEL_ATTENTION) {
-            // ranges of several heads, so that each range reads the shared cache once (4 ranges per thread balance)
-            pool.parallelFor(heads, Math.max(1, heads / (4 * pool.threads())), task);
+            // parallelFor makes at most 4 ranges per thread: each range of heads reads the shared cache once
+            pool.parallelFor(heads, 1, task);
         } else {
             task.run(0, heads);
         }

@@ -401,8 +401,7 @@ public final class DeepseekModel implements LanguageModel {
     /** One token through every block at position {@code s.pos}; leaves its logits in {@code s.logits}. */
     private void step(MlaState s, int token) {
         int heads = cfg.heads();
-        int qHead = nope + ropeDims;
-        int width = kvLora + ropeDims;   // one cache entry, and one absorbed query [q_abs | q_pe]
+        int width = kvLora + ropeDims;   // one cache entry
         int pos = s.pos;
         float eps = cfg.rmsEps();
         float[] x = s.x;
@@ -438,7 +437,7 @@ public final class DeepseekModel implements LanguageModel {
             if (pool != null && (long) heads * (pos + 1) * width >= PARALLEL_ATTENTION) {
                 s.attendTask.cache = cache;
                 try {
-                    pool.parallelFor(heads, Math.max(1, heads / (4 * pool.threads())), s.attendTask);
+                    pool.parallelFor(heads, 1, s.attendTask);
                 } finally {
                     s.attendTask.cache = null;
                 }
@@ -1121,7 +1120,7 @@ public final class DeepseekModel implements LanguageModel {
             s.headsTask.layer = w;
             s.headsTask.values = values;
             try {
-                pool.parallelFor(heads, Math.max(1, heads / (4 * pool.threads())), s.headsTask);
+                pool.parallelFor(heads, 1, s.headsTask);
             } finally {
                 s.headsTask.layer = null;
             }

@@ -183,6 +183,16 @@ final class NativeKernels {
             return type;
         }
 
+        /** This thread's native output buffer of at least {@code floats} floats (grown, never shrunk). */
+        private static MemorySegment outputBuffer(long floats) {
+            MemorySegment buf = Y.get();
+            if (buf == null || buf.byteSize() < 4 * floats) {
+                buf = Arena.ofAuto().allocate(4 * Math.max(floats, 1024), 64);
+                Y.set(buf);
+            }
+            return buf;
+        }
+
         @Override
         public GgmlType activationType() {
             return activation;
@@ -223,11 +233,7 @@ final class NativeKernels {
             MemorySegment xs = xq.asSlice(0, activation.bytesFor(n));
             // C writes a per-thread native buffer, copied into y: a heap y would need a critical
             // downcall that holds off GC for the whole mat-vec
-            MemorySegment buf = Y.get();
-            if (buf == null || buf.byteSize() < 4L * rows) {
-                buf = Arena.ofAuto().allocate(4L * Math.max(rows, 1024), 64);
-                Y.set(buf);
-            }
+            MemorySegment buf = outputBuffer(rows);
             try {
                 matVec.invokeExact(ws, rowStride, n, xs, buf, 0, rows);
             } catch (Throwable t) {
@@ -252,12 +258,7 @@ final class NativeKernels {
             }
             MemorySegment ws = w.asSlice(offset + rowStart * rowStride, (rows - 1) * rowStride + type.bytesFor(n));
             MemorySegment xs = xq.asSlice(0, (tokens - 1) * xqStride + activation.bytesFor(n));
-            long floats = (long) rows * tokens;
-            MemorySegment buf = Y.get();
-            if (buf == null || buf.byteSize() < 4 * floats) {
-                buf = Arena.ofAuto().allocate(4 * Math.max(floats, 1024), 64);
-                Y.set(buf);
-            }
+            MemorySegment buf = outputBuffer((long) rows * tokens);
             try {
                 matMul.invokeExact(ws, rowStride, n, xs, xqStride, tokens, buf, (long) rows, 0, rows);
             } catch (Throwable t) {

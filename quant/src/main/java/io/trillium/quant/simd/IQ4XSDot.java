@@ -37,6 +37,11 @@ public final class IQ4XSDot implements DotKernel {
         return table(k);
     }
 
+    /** Sub-block {@code ib}'s 6-bit scale: low 4 bits from scales_l (LE int {@code sl}), top 2 from scales_h. */
+    private static int scale(int sl, int sh, int ib) {
+        return ((sl >>> (4 * ib)) & 0xF) | (((sh >>> (2 * ib)) & 3) << 4);
+    }
+
     @Override
     public GgmlType type() {
         return GgmlType.IQ4_XS;
@@ -56,7 +61,7 @@ public final class IQ4XSDot implements DotKernel {
             int sh = w.get(U16, o + 2) & 0xFFFF;
             int sl = w.get(I32, o + 4);
             for (int ib = 0; ib < 8; ib++) {
-                int ls = ((sl >>> (4 * ib)) & 0xF) | (((sh >>> (2 * ib)) & 3) << 4);
+                int ls = scale(sl, sh, ib);
                 IntVector t = KV.mul(d * (ls - 32)).reinterpretAsInts();
                 IntVector q = toInt(bw(w, o + 8 + 16 * ib));
                 int xi = xOffset + b * 256 + 32 * ib;
@@ -76,7 +81,7 @@ public final class IQ4XSDot implements DotKernel {
             int sh = w.get(U16, o + 2) & 0xFFFF;
             int sl = w.get(I32, o + 4);
             for (int ib = 0; ib < 8; ib++) {
-                int ls = ((sl >>> (4 * ib)) & 0xF) | (((sh >>> (2 * ib)) & 3) << 4);
+                int ls = scale(sl, sh, ib);
                 float dl = d * (ls - 32);
                 int xi = xOffset + b * 256 + 32 * ib;
                 ByteVector q = b16(w, o + 8 + 16 * ib);
