@@ -8,13 +8,7 @@
  * n elements) with the activation blocks at xq (Q8_K for 256-blocks, Q8_0 for 32-blocks).
  * All block fields are read unaligned; layouts follow ggml (little-endian).
  */
-#include <immintrin.h>
-#include <stdint.h>
-#include <string.h>
-
-#define CAT2(a, b) a##_##b
-#define CAT(a, b) CAT2(a, b)
-#define EXPORT(name) __attribute__((visibility("default"))) CAT(name, VARIANT)
+#include "common.h"
 
 /* acc += dot of 4 adjacent u8 x s8 pairs per int32 lane; sums stay exact while every
    |u * s| pair fits int16 (all callers: u <= 128 with |s| <= 127, and u*s*2 <= 32512). */
@@ -41,28 +35,6 @@ static inline __m256i dot_us_scaled(__m256i acc, __m256i u, __m256i s, __m256i s
    split changes no result. */
 static inline __m256i sum4(__m256i a, __m256i b, __m256i c, __m256i d) {
     return _mm256_add_epi32(_mm256_add_epi32(a, b), _mm256_add_epi32(c, d));
-}
-
-static inline float f16(const uint8_t *p) {
-    uint16_t h;
-    memcpy(&h, p, 2);
-    return _cvtsh_ss(h);
-}
-
-static inline float f32(const uint8_t *p) {
-    float f;
-    memcpy(&f, p, 4);
-    return f;
-}
-
-static inline int16_t i16(const uint8_t *p) {
-    int16_t v;
-    memcpy(&v, p, 2);
-    return v;
-}
-
-static inline __m256i load32(const uint8_t *p) {
-    return _mm256_loadu_si256((const __m256i *) p);
 }
 
 static inline float hsum_ps(__m256 v) {
@@ -162,8 +134,7 @@ static float q3_K_row(const uint8_t *w, const uint8_t *x, int nb) {
     return hsum_ps(acc);
 }
 
-/* ---- Q4_K x Q8_K: f16 d, f16 dmin, u8 scales[12], u8 qs[128]; Q8_K: f32 d, i8 qs[256], i16 bsums[16].
-   The int16 products of maddubs stay exact (15 * 127 * 2) and the 6-bit scales multiply in int16 x int16. */
+/* ---- Q4_K lives in q4k_rows.c (rows interleaved in registers); its scale layout is shared with Q5_K. */
 
 /* Q4_K/Q5_K 6-bit scales and mins from their 12 bytes, read as words u0..u2: scales 0-3 / mins 0-3
    are the low 6 bits of u0 / u1; scales 4-7 / mins 4-7 take their low 4 bits from u2's nibbles and
@@ -182,30 +153,6 @@ static inline __m256 mins_k4(__m256 accm, const uint32_t mn[2], const uint8_t *x
     __m256i bs = _mm256_madd_epi16(load32(x + 260), _mm256_set1_epi16(1));
     __m256i m32 = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *) mn));
     return _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_mullo_epi32(bs, m32)), _mm256_set1_ps(dmin), accm);
-}
-
-static float q4_K_row(const uint8_t *w, const uint8_t *x, int nb) {
-    const __m256i m4 = _mm256_set1_epi8(0x0F);
-    __m256 acc = _mm256_setzero_ps(), accm = _mm256_setzero_ps();
-    for (int b = 0; b < nb; b++, w += 144, x += 292) {
-        float dx = f32(x);
-        float d = dx * f16(w), dmin = dx * f16(w + 2);
-        uint32_t sc[2], mn[2];
-        scales_k4(w + 4, sc, mn);
-        const uint8_t *scb = (const uint8_t *) sc;
-        accm = mins_k4(accm, mn, x, dmin);
-        __m256i is[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256()};
-        for (int c = 0; c < 4; c++) {
-            __m256i q = load32(w + 16 + 32 * c);
-            __m256i lo = _mm256_and_si256(q, m4);
-            __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
-            is[c & 1] = dot_us_scaled(is[c & 1], lo, load32(x + 4 + 64 * c), _mm256_set1_epi16(scb[2 * c]));
-            is[2 + (c & 1)] = dot_us_scaled(is[2 + (c & 1)], hi, load32(x + 36 + 64 * c), _mm256_set1_epi16(scb[2 * c + 1]));
-        }
-        __m256i isum = sum4(is[0], is[1], is[2], is[3]);
-        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_set1_ps(d), acc);
-    }
-    return hsum_ps(_mm256_sub_ps(acc, accm));
 }
 
 /* ---- Q5_K x Q8_K: as Q4_K plus u8 qh[32] (bit 2c / 2c+1 of qh[l] is the fifth bit of element l of
@@ -411,45 +358,6 @@ static float iq4_xs_row(const uint8_t *w, const uint8_t *x, int nb) {
 
 #define TT 4
 
-static void q4_K_tile(const uint8_t *w, const uint8_t *x, int64_t xs, int nt, int nb, float *out, int64_t os) {
-    const __m256i m4 = _mm256_set1_epi8(0x0F);
-    __m256 acc[TT], accm[TT];
-    for (int t = 0; t < TT; t++) {
-        acc[t] = _mm256_setzero_ps();
-        accm[t] = _mm256_setzero_ps();
-    }
-    for (int b = 0; b < nb; b++, w += 144) {
-        float dw = f16(w), dminw = f16(w + 2);
-        uint32_t sc[2], mn[2];
-        scales_k4(w + 4, sc, mn);
-        const uint8_t *scb = (const uint8_t *) sc;
-        __m256i q[8], s16[8];
-        for (int c = 0; c < 4; c++) {
-            __m256i raw = load32(w + 16 + 32 * c);
-            q[2 * c] = _mm256_and_si256(raw, m4);
-            q[2 * c + 1] = _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4);
-            s16[2 * c] = _mm256_set1_epi16(scb[2 * c]);
-            s16[2 * c + 1] = _mm256_set1_epi16(scb[2 * c + 1]);
-        }
-        for (int t = 0; t < nt; t++) {
-            const uint8_t *xb = x + t * xs + 292 * (int64_t) b;
-            float dx = f32(xb);
-            float d = dx * dw, dmin = dx * dminw;
-            accm[t] = mins_k4(accm[t], mn, xb, dmin);
-            __m256i is[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256()};
-            for (int c = 0; c < 4; c++) {
-                is[c & 1] = dot_us_scaled(is[c & 1], q[2 * c], load32(xb + 4 + 64 * c), s16[2 * c]);
-                is[2 + (c & 1)] = dot_us_scaled(is[2 + (c & 1)], q[2 * c + 1], load32(xb + 36 + 64 * c), s16[2 * c + 1]);
-            }
-            __m256i isum = sum4(is[0], is[1], is[2], is[3]);
-            acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_set1_ps(d), acc[t]);
-        }
-    }
-    for (int t = 0; t < nt; t++) {
-        out[t * os] = hsum_ps(_mm256_sub_ps(acc[t], accm[t]));
-    }
-}
-
 static void q6_K_tile(const uint8_t *w, const uint8_t *x, int64_t xs, int nt, int nb, float *out, int64_t os) {
     const __m256i m4 = _mm256_set1_epi8(0x0F), m3 = _mm256_set1_epi8(0x03);
     __m256 acc[TT];
@@ -582,7 +490,6 @@ ROW_TILE(iq4_xs, 136, 292)
 
 KERNEL(q2_K, 256)
 KERNEL(q3_K, 256)
-KERNEL(q4_K, 256)
 KERNEL(q5_K, 256)
 KERNEL(q6_K, 256)
 KERNEL(q8_0, 32)
@@ -593,7 +500,6 @@ KERNEL(iq4_xs, 256)
 
 MATMUL(q2_K, 256)
 MATMUL(q3_K, 256)
-MATMUL(q4_K, 256)
 MATMUL(q5_K, 256)
 MATMUL(q6_K, 256)
 MATMUL(q8_0, 32)

@@ -226,6 +226,52 @@ public final class CpuBackend implements ComputeBackend {
         k.matVec(w.data(), 0, w.rowBytes(), x, Math.toIntExact(w.rowLength()), y, 0, Math.toIntExact(w.rowCount()));
     }
 
+    /**
+     * A batch of tokens through {@code w} entirely on the calling thread (one expert's tokens, while other
+     * experts run on the other workers): {@code y[t·yStride + r] = row(r) · x[t·xStride ..]}. Each (row,
+     * token) is bit for bit what {@link #matVecHere} gives for that token alone. Safe to call from several
+     * threads at once.
+     */
+    public void matMulHere(Tensor w, float[] x, int xStride, int tokens, float[] y, int yStride) {
+        matMulPairHere(w, null, x, xStride, tokens, y, null, yStride);
+    }
+
+    /**
+     * {@link #matMulHere} through {@code a} and, when not null, {@code b} (an expert's gate and up): each
+     * token quantized once for both where they take the same integer route.
+     */
+    public void matMulPairHere(Tensor a, Tensor b, float[] x, int xStride, int tokens, float[] ya, float[] yb,
+                               int yStride) {
+        int n = Math.toIntExact(a.rowLength());
+        QuantizedDotKernel qa = route(a.type());
+        QuantizedDotKernel qb = b == null ? null : route(b.type());
+        boolean shared = qa != null && (b == null || qb != null && qb.activationType() == qa.activationType()
+                && b.rowLength() == a.rowLength());
+        if (!shared || tokens == 1) {   // float route, mixed routes, or one token: as its mat-vecs
+            float[][] scratch = offsetScratch.get();
+            float[] xs = scratch[0] = grow(scratch[0], n);
+            float[] ys = scratch[1] = grow(scratch[1], Math.toIntExact(Math.max(a.rowCount(),
+                    b == null ? 0 : b.rowCount())));
+            for (int t = 0; t < tokens; t++) {
+                System.arraycopy(x, t * xStride, xs, 0, n);
+                matVecHere(a, xs, ys);
+                System.arraycopy(ys, 0, ya, t * yStride, Math.toIntExact(a.rowCount()));
+                if (b != null) {
+                    matVecHere(b, xs, ys);
+                    System.arraycopy(ys, 0, yb, t * yStride, Math.toIntExact(b.rowCount()));
+                }
+            }
+            return;
+        }
+        long qStride = qa.activationType().bytesFor(n);
+        MemorySegment q = quantizeBatch(qa.activationType(), x, 0, xStride, n, tokens);   // this thread's buffer
+        qa.matMul(a.data(), 0, a.rowBytes(), q, qStride, tokens, n, ya, 0, yStride, 0, Math.toIntExact(a.rowCount()));
+        if (b != null) {
+            qb.matMul(b.data(), 0, b.rowBytes(), q, qStride, tokens, n, yb, 0, yStride, 0,
+                    Math.toIntExact(b.rowCount()));
+        }
+    }
+
     /** {@code ya = a·x}, {@code yb = b·x}: one quantization of x and one parallel loop over both matrices' rows. */
     @Override
     public void matVecPair(Tensor a, Tensor b, float[] x, float[] ya, float[] yb) {

@@ -884,8 +884,7 @@ public final class DeepseekModel implements LanguageModel {
      */
     private void devicePrefill(MlaState s, DeviceState g, DeviceWeights dw, int[] tokens) {
         Device d = g.d;
-        // on the CPU grouping tokens by expert always pays: each chosen expert is read once per batch
-        int streamFrom = dw == hostPrefill ? 2 : streamExpertsFrom;
+        int streamFrom = streamExpertsFrom;
         int b = tokens.length;
         int hidden = cfg.hidden();
         int heads = cfg.heads();
@@ -986,6 +985,17 @@ public final class DeepseekModel implements LanguageModel {
                 }
                 if (dl.shared != null) {
                     swiglu(d, dl.shared, h, f1, f2, out, b);   // queued: runs while the experts are computed
+                }
+                if (dw == hostPrefill) {
+                    // on the CPU: experts grouped by expert, each whole on one worker, added to x in each
+                    // token's routing order and before the shared expert, as the token-by-token step adds them
+                    d.download(x, 0, hostX, 0, b * hidden);
+                    s.experts.runBatch(l, hostH, b, ids, weights, used, hostX);
+                    d.upload(hostX, 0, x, 0, b * hidden);
+                    if (dl.shared != null) {
+                        d.add(x, out, b * hidden);
+                    }
+                    continue;
                 }
                 Arrays.fill(hostE, 0f);
                 if (b >= streamFrom) {

@@ -73,6 +73,9 @@ public final class Ops {
     /** Cached positions a head range passes over together: 8 latent entries (18 KiB for K2's 576 floats) stay in L1. */
     static final int ATTENTION_TILE = 8;
 
+    /** Cached positions the weighted sum of values takes per pass over a head range (64 entries: 144 KiB for K2). */
+    static final int VALUE_TILE = 64;
+
     /**
      * Heads {@code [h0, h1)} of MLA attention over {@code npos} latent cache entries {@code [c (kvLora) | k_pe]}
      * of {@code width} floats from {@code cache[cacheOff]}: for head h (query at {@code q[h·width]}),
@@ -95,12 +98,13 @@ public final class Ops {
             softmax(att, h * attStride, npos);
             java.util.Arrays.fill(o, h * kvLora, (h + 1) * kvLora, 0f);
         }
-        for (int t0 = 0; t0 < npos; t0 += ATTENTION_TILE) {
-            int t1 = Math.min(npos, t0 + ATTENTION_TILE);
-            for (int h = h0; h < h1; h++) {
-                for (int t = t0; t < t1; t++) {
-                    axpy(o, h * kvLora, att[h * attStride + t], cache, cacheOff + t * width, kvLora);
-                }
+        // values: heads two at a time with their sums in registers, positions in tiles that stay in L2
+        for (int t0 = 0; t0 < npos; t0 += VALUE_TILE) {
+            int t1 = Math.min(npos, t0 + VALUE_TILE);
+            for (int h = h0; h < h1; h += 2) {
+                boolean two = h + 1 < h1;
+                io.trillium.quant.VectorMath.axpyRows(o, h * kvLora, two ? (h + 1) * kvLora : -1, att, h * attStride,
+                        two ? (h + 1) * attStride : 0, cache, cacheOff, width, t0, t1, kvLora);
             }
         }
     }

@@ -105,6 +105,155 @@ public final class ExpertExecutor {
         }
     }
 
+    /** Tokens of a batch whose expert outputs are held at once (bounds {@link #runBatch}'s scratch). */
+    static final int BATCH_CHUNK = 128;
+
+    /**
+     * The routed experts of a batch of tokens (prefill): {@code y[t·hidden ..] += Σ_k weights[t·used + k] ·
+     * expert(ids[t·used + k])(h[t·hidden ..])} for {@code t < tokens}. Tokens are grouped by expert; on a
+     * {@link CpuBackend} each chosen expert runs whole on one worker against all of its tokens (gate and up
+     * from one quantization of each token, batched products: the expert's weights are read once per batch),
+     * and each token's outputs are then summed in its routing order. Every product is bit for bit the
+     * mat-vec of that token alone, so a token's result is exactly what {@link #run} gives it: the batch a
+     * token is computed in never changes it.
+     */
+    public void runBatch(int layer, float[] h, int tokens, int[] ids, float[] weights, int used, float[] y) {
+        if (cpu == null) {   // no batched products on this backend: token by token
+            float[] ht = new float[hidden], yt = new float[hidden];
+            for (int t = 0; t < tokens; t++) {
+                System.arraycopy(h, t * hidden, ht, 0, hidden);
+                System.arraycopy(y, t * hidden, yt, 0, hidden);
+                run(layer, ht, java.util.Arrays.copyOfRange(ids, t * used, (t + 1) * used),
+                        java.util.Arrays.copyOfRange(weights, t * used, (t + 1) * used), used, yt);
+                System.arraycopy(yt, 0, y, t * hidden, hidden);
+            }
+            return;
+        }
+        for (int t0 = 0; t0 < tokens; t0 += BATCH_CHUNK) {
+            chunk(layer, h, t0, Math.min(tokens, t0 + BATCH_CHUNK), ids, weights, used, y);
+        }
+    }
+
+    private void chunk(int layer, float[] h, int t0, int t1, int[] ids, float[] weights, int used, float[] y) {
+        int slots = (t1 - t0) * used;
+        BatchTask b = batch;
+        b.prepare(slots, hidden);
+        // tokens grouped by expert: order[start[e] ..] lists the slots (token * used + k) routed to e
+        int experts = 0;
+        for (int i = 0; i < slots; i++) {
+            experts = Math.max(experts, ids[t0 * used + i] + 1);
+        }
+        int[] start = new int[experts + 1];
+        for (int i = 0; i < slots; i++) {
+            start[ids[t0 * used + i] + 1]++;
+        }
+        for (int e = 0; e < experts; e++) {
+            start[e + 1] += start[e];
+        }
+        int[] fill = java.util.Arrays.copyOf(start, experts);
+        int[] order = new int[slots];
+        for (int i = 0; i < slots; i++) {
+            order[fill[ids[t0 * used + i]]++] = i;
+        }
+        // the chosen experts, most tokens first (the longest jobs start first), held a wave at a time
+        Integer[] chosen = java.util.stream.IntStream.range(0, experts).filter(e -> start[e + 1] > start[e])
+                .boxed().sorted((p, q) -> Integer.compare(start[q + 1] - start[q], start[p + 1] - start[p]))
+                .toArray(Integer[]::new);
+        int wave = Math.max(8, 4 * cpu.threads());
+        for (int w0 = 0; w0 < chosen.length; w0 += wave) {
+            int w1 = Math.min(chosen.length, w0 + wave);
+            ExpertWeights[] held = new ExpertWeights[w1 - w0];
+            int[] which = new int[w1 - w0];
+            int n = 0;
+            try {
+                for (; n < held.length; n++) {
+                    which[n] = chosen[w0 + n];
+                    held[n] = source.expert(layer, which[n]);
+                }
+                b.set(held, which, start, order, h, t0, used);
+                try {
+                    if (pool != null && held.length > 1) {
+                        pool.parallelFor(held.length, 1, b);
+                    } else {
+                        b.run(0, held.length);
+                    }
+                } finally {
+                    b.clear();
+                }
+            } finally {
+                for (int j = 0; j < n; j++) {
+                    source.release(layer, which[j]);
+                }
+            }
+        }
+        for (int t = t0; t < t1; t++) {   // routing order: the sums run() makes
+            for (int k = 0; k < used; k++) {
+                int slot = (t - t0) * used + k;
+                Ops.axpy(y, t * hidden, weights[t * used + k], b.out, slot * hidden, hidden);
+            }
+        }
+    }
+
+    private final BatchTask batch = new BatchTask();
+
+    /** Experts {@code [from, to)} of a wave, each whole on this thread against its tokens. */
+    private final class BatchTask implements WorkerPool.RangeTask {
+        float[] out = new float[0];   // slot (token · used + k) outputs, hidden floats each
+        private final ThreadLocal<float[][]> scratch = ThreadLocal.withInitial(() -> new float[4][0]);
+        private ExpertWeights[] held;
+        private int[] which, start, order;
+        private float[] h;
+        private int t0, used;
+
+        void prepare(int slots, int hidden) {
+            if (out.length < slots * hidden) {
+                out = new float[slots * hidden];
+            }
+        }
+
+        void set(ExpertWeights[] held, int[] which, int[] start, int[] order, float[] h, int t0, int used) {
+            this.held = held;
+            this.which = which;
+            this.start = start;
+            this.order = order;
+            this.h = h;
+            this.t0 = t0;
+            this.used = used;
+        }
+
+        void clear() {
+            set(null, null, null, null, null, 0, 0);
+        }
+
+        @Override
+        public void run(int from, int to) {
+            float[][] s = scratch.get();
+            for (int j = from; j < to; j++) {
+                ExpertWeights e = held[j];
+                int first = start[which[j]], n = start[which[j] + 1] - first;
+                int f = Math.toIntExact(e.gate().rowCount());
+                float[] xs = s[0] = grow(s[0], n * hidden);
+                float[] g = s[1] = grow(s[1], n * f);
+                float[] u = s[2] = grow(s[2], n * f);
+                float[] ys = s[3] = grow(s[3], n * hidden);
+                for (int i = 0; i < n; i++) {
+                    int token = t0 + order[first + i] / used;
+                    System.arraycopy(h, token * hidden, xs, i * hidden, hidden);
+                }
+                cpu.matMulPairHere(e.gate(), e.up(), xs, hidden, n, g, u, f);
+                Ops.swiglu(g, u, n * f);
+                cpu.matMulHere(e.down(), g, f, n, ys, hidden);
+                for (int i = 0; i < n; i++) {
+                    System.arraycopy(ys, i * hidden, out, order[first + i] * hidden, hidden);
+                }
+            }
+        }
+    }
+
+    private static float[] grow(float[] a, int n) {
+        return a.length >= n ? a : new float[Math.max(n, a.length * 2)];
+    }
+
     private void ensureSlots(int k) {
         if (slotOut.length >= k) {
             return;

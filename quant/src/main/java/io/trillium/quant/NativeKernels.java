@@ -198,6 +198,11 @@ final class NativeKernels {
             return activation;
         }
 
+        /** Row-interleaved kernels gather a block field of 16 rows with int32 offsets: 15 strides must fit. */
+        private boolean strideOk(long rowStride, int n) {
+            return rowStride >= type.bytesFor(n) && rowStride <= Integer.MAX_VALUE / 16;
+        }
+
         private boolean nativeOk(MemorySegment w, MemorySegment xq, int n) {
             return w.isNative() && xq.isNative() && n >= 0 && n % type.blockSize() == 0;
         }
@@ -225,7 +230,7 @@ final class NativeKernels {
             if (rows == 0) {
                 return;
             }
-            if (!nativeOk(w, xq, n) || rowStride < type.bytesFor(n)) {
+            if (!nativeOk(w, xq, n) || !strideOk(rowStride, n)) {
                 java.matVec(w, offset, rowStride, xq, n, y, rowStart, rowEnd);
                 return;
             }
@@ -251,7 +256,7 @@ final class NativeKernels {
             }
             Objects.checkFromIndexSize(yOff + rowStart, rows, y.length);
             Objects.checkFromIndexSize(yOff + rowStart + (long) (tokens - 1) * yStride, rows, y.length);
-            if (!nativeOk(w, xq, n) || rowStride < type.bytesFor(n) || xqStride < activation.bytesFor(n)) {
+            if (!nativeOk(w, xq, n) || !strideOk(rowStride, n) || xqStride < activation.bytesFor(n)) {
                 QuantizedDotKernel.super.matMul(w, offset, rowStride, xq, xqStride, tokens, n, y, yOff, yStride,
                         rowStart, rowEnd);
                 return;
