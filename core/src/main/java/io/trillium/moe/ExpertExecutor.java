@@ -159,7 +159,9 @@ public final class ExpertExecutor {
         Integer[] chosen = java.util.stream.IntStream.range(0, experts).filter(e -> start[e + 1] > start[e])
                 .boxed().sorted((p, q) -> Integer.compare(start[q + 1] - start[q], start[p + 1] - start[p]))
                 .toArray(Integer[]::new);
-        int wave = Math.max(8, 4 * cpu.threads());
+        // no more held at once than a token's step holds (used): an expert cache is sized for that many, and
+        // asking it for more could wait forever for room that only this wave would free
+        int wave = Math.max(1, Math.min(used, 4 * cpu.threads()));
         for (int w0 = 0; w0 < chosen.length; w0 += wave) {
             int w1 = Math.min(chosen.length, w0 + wave);
             ExpertWeights[] held = new ExpertWeights[w1 - w0];
