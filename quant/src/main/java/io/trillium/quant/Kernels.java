@@ -109,7 +109,10 @@ public final class Kernels {
             case Q8_0 -> Q80Block::quantize;
             case Q4_K -> Q4KBlock::quantize;
             case Q6_K -> Q6KBlock::quantize;
-            case Q8_K -> Q8KBlock::quantize;
+            case Q8_K -> {   // in C where the native library loaded (the same bytes), else in Java
+                Quantizer q = NativeKernels.q8KQuantizer();
+                yield q != null ? q : Q8KBlock::quantize;
+            }
             default -> throw new UnsupportedOperationException("no quantizer for " + type
                     + " (quantizers exist for F32, F16, BF16, Q4_0, Q8_0, Q4_K, Q6_K, Q8_K)");
         };

@@ -39,6 +39,8 @@ final class NativeKernels {
 
     private static final String STATUS;
     private static final Map<GgmlType, QuantizedDotKernel> KERNELS;
+    /** trillium_q8_K_quantize (AVX2, every variant has it), or null when the library did not load. */
+    private static final MethodHandle Q8K_QUANTIZE;
     /** The loaded library, and the variants this CPU can run, best first (empty when not loaded). */
     private static SymbolLookup lib;
     private static List<String> variants = List.of();
@@ -56,6 +58,46 @@ final class NativeKernels {
         }
         STATUS = status;
         KERNELS = kernels;
+        MethodHandle q8k = null;
+        if (!variants.isEmpty()) {
+            try {
+                q8k = Linker.nativeLinker().downcallHandle(find(lib, "trillium_q8_K_quantize_avx2"),
+                        FunctionDescriptor.ofVoid(ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT), Linker.Option.critical(false));
+            } catch (Unavailable e) {
+                q8k = null;   // an older library: the Java quantizer
+            }
+        }
+        Q8K_QUANTIZE = q8k;
+    }
+
+    /** Q8_K activations quantized in C (bit for bit {@link io.trillium.quant.block.Q8KBlock#quantize}), or null. */
+    static Quantizer q8KQuantizer() {
+        return Q8K_QUANTIZE == null ? null : NativeKernels::quantizeQ8K;
+    }
+
+    /** This thread's native copy of the floats being quantized (grown, never shrunk). */
+    private static final ThreadLocal<MemorySegment> SRC = new ThreadLocal<>();
+
+    private static void quantizeQ8K(float[] src, int srcOffset, MemorySegment dst, long dstOffset, int n) {
+        long bytes = GgmlType.Q8_K.bytesFor(n);
+        if (!dst.isNative() || n % 256 != 0) {
+            io.trillium.quant.block.Q8KBlock.quantize(src, srcOffset, dst, dstOffset, n);
+            return;
+        }
+        Objects.checkFromIndexSize(srcOffset, n, src.length);
+        Objects.checkFromIndexSize(dstOffset, bytes, dst.byteSize());
+        MemorySegment in = SRC.get();
+        if (in == null || in.byteSize() < 4L * n) {
+            in = Arena.ofAuto().allocate(4L * Math.max(n, 8192), 64);
+            SRC.set(in);
+        }
+        // a native copy rather than a heap segment: no critical region over the Java heap, nothing allocated
+        MemorySegment.copy(src, srcOffset, in, ValueLayout.JAVA_FLOAT, 0, n);
+        try {
+            Q8K_QUANTIZE.invokeExact(in, dst, dstOffset, n);
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
     }
 
     private NativeKernels() {

@@ -128,6 +128,39 @@ class NativeKernelsTest {
         }
     }
 
+    /** The C Q8_K quantizer writes the Java (ggml) quantizer's bytes: ordinary, tied, zero, huge and tiny blocks. */
+    @Test
+    void q8KQuantizerWritesTheJavaBytes() {
+        Quantizer c = NativeKernels.q8KQuantizer();
+        if (c == null) {
+            assertFalse(bundledHere() && enabled(), "the library loaded but has no Q8_K quantizer");
+            return;
+        }
+        assertSame(c.getClass(), Kernels.quantizer(GgmlType.Q8_K).getClass(), "Q8_K activations go through C");
+        Random r = new Random(23);
+        int n = 256 * 9;
+        for (int rep = 0; rep < 40; rep++) {
+            float[] x = new float[n + 3];
+            for (int i = 0; i < x.length; i++) {
+                x[i] = (float) (r.nextGaussian() * Math.pow(10, r.nextInt(7) - 3));
+            }
+            java.util.Arrays.fill(x, 3 + 256, 3 + 512, 0f);                  // an all-zero block
+            x[3 + 600] = 5f;                                                  // a tie of magnitudes: the first wins
+            x[3 + 700] = -5f;
+            for (int i = 3 + 768; i < 3 + 1024; i++) {
+                x[i] = (i % 7) * 0.5f - 1.5f;                                 // halves: rounding ties to even
+            }
+            x[3 + 1100] = -3e38f;                                             // huge and tiny values
+            x[3 + 1300] = 1e-39f;
+            MemorySegment want = Arena.ofAuto().allocate(GgmlType.Q8_K.bytesFor(n) + 8);
+            MemorySegment got = Arena.ofAuto().allocate(GgmlType.Q8_K.bytesFor(n) + 8);
+            io.trillium.quant.block.Q8KBlock.quantize(x, 3, want, 8, n);
+            got.fill((byte) 0x5A);
+            c.quantize(x, 3, got, 8, n);
+            assertEquals(-1, want.asSlice(8).mismatch(got.asSlice(8)), "rep " + rep + ": first differing byte");
+        }
+    }
+
     @Test
     void dotEqualsJavaAndFloat64Reference() throws Exception {
         Random r = new Random(5);
