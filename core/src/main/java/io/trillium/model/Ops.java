@@ -73,6 +73,10 @@ public final class Ops {
     /** Cached positions a head range passes over together: 8 latent entries (18 KiB for K2's 576 floats) stay in L1. */
     static final int ATTENTION_TILE = 8;
 
+    private static float score(float[] q, int h, float[] cache, int cacheOff, int t, int width, float scale) {
+        return io.trillium.quant.VectorMath.dot1(q, h * width, cache, cacheOff + t * width, width) * scale;
+    }
+
     /** Cached positions the weighted sum of values takes per pass over a head range (64 entries: 144 KiB for K2). */
     static final int VALUE_TILE = 64;
 
@@ -86,11 +90,25 @@ public final class Ops {
      */
     public static void mlaAttendHeads(float[] q, int h0, int h1, float[] cache, int cacheOff, int npos, int width,
                                       int kvLora, float scale, float[] att, int attStride, float[] o) {
+        // scores: 4 heads x 2 positions per register tile; every (head, position) sums as VectorMath.dot1
         for (int t0 = 0; t0 < npos; t0 += ATTENTION_TILE) {
             int t1 = Math.min(npos, t0 + ATTENTION_TILE);
-            for (int h = h0; h < h1; h++) {
+            int h = h0;
+            for (; h + 4 <= h1; h += 4) {
+                int t = t0;
+                for (; t + 2 <= t1; t += 2) {
+                    io.trillium.quant.VectorMath.scores4x2(q, h * width, width, cache, cacheOff + t * width, width, width,
+                            scale, att, h * attStride + t, attStride);
+                }
+                for (; t < t1; t++) {
+                    for (int k = h; k < h + 4; k++) {
+                        att[k * attStride + t] = score(q, k, cache, cacheOff, t, width, scale);
+                    }
+                }
+            }
+            for (; h < h1; h++) {
                 for (int t = t0; t < t1; t++) {
-                    att[h * attStride + t] = dot(q, h * width, cache, cacheOff + t * width, width) * scale;
+                    att[h * attStride + t] = score(q, h, cache, cacheOff, t, width, scale);
                 }
             }
         }

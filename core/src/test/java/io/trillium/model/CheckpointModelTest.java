@@ -435,7 +435,10 @@ class CheckpointModelTest {
             float[][] got = decode(ckpt, placement);
             for (int i = 0; i < want.length; i++) {
                 double err = relL2(got[i], want[i]);
-                assertTrue(err <= 1e-6, "step " + i + ": rel-L2 " + err + " (same bytes: JIT rounding at most)");
+                // same bytes, so only rounding can differ: the Vector API sums a vector's lanes in an order of
+                // its choosing, which differs between the interpreter and C2, and each run is in its own JIT
+                // state (seen up to 3e-6 here); a wrong expert or scale would be off by whole percents
+                assertTrue(err <= 1e-5, "step " + i + ": rel-L2 " + err + " (same bytes: JIT rounding at most)");
             }
         }
     }
