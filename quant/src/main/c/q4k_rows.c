@@ -1,7 +1,8 @@
 /*
- * Q4_K x Q8_K with rows interleaved in registers: every product of the type (one dot, a mat-vec, a
- * batched mat-mul) goes through q4_K_rows, so a token's result never depends on the call or the batch
- * it is computed in.
+ * Q4_K x Q8_K with rows interleaved in registers: batched products (two or more tokens) go through
+ * q4_K_rows, single tokens (a dot, a mat-vec) through q4_K_row, which streams a row in order and does
+ * the same per-lane arithmetic, so a token's result never depends on the call or the batch it is
+ * computed in.
  *
  * A group of G rows (16 with AVX-512, 8 with AVX2) is unpacked one block at a time into a tile: vector
  * q[g] holds, in int32 lane r, row r's quants 4g..4g+3 (one per byte, 0..15), obtained by transposing the
