@@ -249,12 +249,17 @@ static float q8_0_row(const uint8_t *w, const uint8_t *x, int nb) {
 /* ---- Q4_0 x Q8_0: f16 d, u8 qs[16] (low nibbles elements 0-15, high 16-31); q = nibble - 8.
    sum (q - 8) * a = sum nibble * a - 8 * sum a, with sum a from the same dot against ones. */
 
+/* the 32 nibbles of a 16-byte run: low nibbles in bytes 0-15, high nibbles in bytes 16-31 */
+static inline __m256i nibbles32(const uint8_t *p) {
+    __m128i q = _mm_loadu_si128((const __m128i *) p);
+    return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(q, 4), q), _mm256_set1_epi8(0x0F));
+}
+
 static float q4_0_row(const uint8_t *w, const uint8_t *x, int nb) {
-    const __m256i m4 = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi8(1);
+    const __m256i ones = _mm256_set1_epi8(1);
     __m256 acc = _mm256_setzero_ps();
     for (int b = 0; b < nb; b++, w += 18, x += 34) {
-        __m128i q = _mm_loadu_si128((const __m128i *) (w + 2));
-        __m256i qq = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(q, 4), q), m4);
+        __m256i qq = nibbles32(w + 2);
         __m256i a = load32(x + 2);
         __m256i p = dot_us(_mm256_setzero_si256(), qq, a);
         __m256i sa = dot_us(_mm256_setzero_si256(), ones, a);
@@ -278,12 +283,6 @@ static inline __m256i bit_bytes(const uint8_t *p) {
                                          1, 2, 4, 8, 16, 32, 64, -128, 1, 2, 4, 8, 16, 32, 64, -128);
     __m256i x = _mm256_shuffle_epi8(_mm256_set1_epi32((int) v), sel);
     return _mm256_cmpeq_epi8(_mm256_and_si256(x, bit), bit);
-}
-
-/* the 32 nibbles of a 16-byte run: low nibbles in bytes 0-15, high nibbles in bytes 16-31 */
-static inline __m256i nibbles32(const uint8_t *p) {
-    __m128i q = _mm_loadu_si128((const __m128i *) p);
-    return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(q, 4), q), _mm256_set1_epi8(0x0F));
 }
 
 static float q5_0_row(const uint8_t *w, const uint8_t *x, int nb) {

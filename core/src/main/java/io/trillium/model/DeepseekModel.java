@@ -884,7 +884,6 @@ public final class DeepseekModel implements LanguageModel {
      */
     private void devicePrefill(MlaState s, DeviceState g, DeviceWeights dw, int[] tokens) {
         Device d = g.d;
-        int streamFrom = streamExpertsFrom;
         int b = tokens.length;
         int hidden = cfg.hidden();
         int heads = cfg.heads();
@@ -998,7 +997,7 @@ public final class DeepseekModel implements LanguageModel {
                     continue;
                 }
                 Arrays.fill(hostE, 0f);
-                if (b >= streamFrom) {
+                if (b >= streamExpertsFrom) {
                     if (streamed == null) {   // an expert takes at most every token of the batch
                         streamed = new Device.Vec[] {v.apply(b * hidden), v.apply(b * cfg.expertFfn()),
                                 v.apply(b * cfg.expertFfn()), v.apply(b * hidden)};
