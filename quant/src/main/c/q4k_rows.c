@@ -1,8 +1,8 @@
 /*
  * Q4_K x Q8_K with rows interleaved in registers: batched products (two or more tokens) go through
- * q4_K_rows, single tokens (a dot, a mat-vec) through q4_K_row, which streams a row in order and does
- * the same per-lane arithmetic, so a token's result never depends on the call or the batch it is
- * computed in.
+ * q4_K_rows, single tokens (a dot, a mat-vec) through q4_K_row (and, with AVX-512, q4_K_row4: four rows
+ * sharing the token's arrangement), which do the same per-lane arithmetic, so a token's result never
+ * depends on the call or the batch it is computed in.
  *
  * A group of G rows (16 with AVX-512, 8 with AVX2) is unpacked one block at a time into a tile: vector
  * q[g] holds, in int32 lane r, row r's quants 4g..4g+3 (one per byte, 0..15), obtained by transposing the
@@ -425,23 +425,116 @@ static float q4_K_row(const uint8_t *w, const uint8_t *x, int nb) {
     return _mm_cvtss_f32(acc) - _mm_cvtss_f32(_mm_shuffle_ps(acc, acc, 1));
 }
 
+#ifdef USE_VNNI
+/* ---- four rows against one token (mat-vecs with AVX-512): each 512-bit vector holds two sub-blocks, the
+   token's activations are arranged once per block for the four rows, and the four rows' isum/msum are
+   summed across lanes together. Per row the integers are exact and the float operations those of
+   q4_K_row, so the bits agree. Four rows read block by block are four interleaved streams, which the
+   hardware prefetchers follow badly: the group PF_GROUPS ahead is prefetched, a share per block. */
+#define PF_GROUPS 4
+
+/* words of sub-block a's scale in 128-bit lanes 0-1 and of b's in lanes 2-3, from a broadcast of the 8 scale bytes */
+#define W8(a) a, 0x80, a, 0x80, a, 0x80, a, 0x80, a, 0x80, a, 0x80, a, 0x80, a, 0x80
+static const uint8_t SC_IDX[4][64] __attribute__((aligned(64))) = {
+    {W8(0), W8(0), W8(2), W8(2)}, {W8(1), W8(1), W8(3), W8(3)}, {W8(4), W8(4), W8(6), W8(6)}, {W8(5), W8(5), W8(7), W8(7)}};
+/* word k: the min of sub-block k / 2 (bsums come per 16 activations, two per sub-block) */
+static const uint8_t MN_IDX[32] __attribute__((aligned(32))) = {
+    0, 0x80, 0, 0x80, 1, 0x80, 1, 0x80, 2, 0x80, 2, 0x80, 3, 0x80, 3, 0x80,
+    4, 0x80, 4, 0x80, 5, 0x80, 5, 0x80, 6, 0x80, 6, 0x80, 7, 0x80, 7, 0x80};
+#undef W8
+
+/* 32 activations from x4 + a in the low half, 32 from x4 + b in the high half */
+static inline __m512i x_pair(const uint8_t *x4, int a, int b) {
+    return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *) (x4 + a))),
+                              _mm256_loadu_si256((const __m256i *) (x4 + b)), 1);
+}
+
+/* one row's block: isum spread over 8 int32 lanes, msum over 8 more. qs bytes 0-63 hold sub-blocks 0 and 2
+   (low nibbles) and 1 and 3 (high), bytes 64-127 sub-blocks 4, 6 and 5, 7: X[k] holds the matching activations. */
+static inline void row_block(const uint8_t *w, const __m512i X[4], __m256i bs, __m256i *i8, __m256i *ms) {
+    const __m512i m4 = _mm512_set1_epi8(0x0F);
+    uint32_t u[3];
+    memcpy(u, w + 4, 12);
+    uint64_t sc = (uint64_t) (u[0] & 0x3F3F3F3F)
+            | (uint64_t) ((u[2] & 0x0F0F0F0F) | ((u[0] >> 6) & 0x03030303) << 4) << 32;
+    uint64_t mn = (uint64_t) (u[1] & 0x3F3F3F3F)
+            | (uint64_t) (((u[2] >> 4) & 0x0F0F0F0F) | ((u[1] >> 6) & 0x03030303) << 4) << 32;
+    __m512i vs = _mm512_set1_epi64((long long) sc);
+    __m512i q0 = _mm512_loadu_si512(w + 16), q1 = _mm512_loadu_si512(w + 80);
+    __m512i a = _mm512_dpwssd_epi32(_mm512_setzero_si512(), _mm512_maddubs_epi16(_mm512_and_si512(q0, m4), X[0]),
+                                    _mm512_shuffle_epi8(vs, _mm512_load_si512(SC_IDX[0])));
+    __m512i b = _mm512_dpwssd_epi32(_mm512_setzero_si512(),
+                                    _mm512_maddubs_epi16(_mm512_and_si512(_mm512_srli_epi16(q0, 4), m4), X[1]),
+                                    _mm512_shuffle_epi8(vs, _mm512_load_si512(SC_IDX[1])));
+    a = _mm512_dpwssd_epi32(a, _mm512_maddubs_epi16(_mm512_and_si512(q1, m4), X[2]),
+                            _mm512_shuffle_epi8(vs, _mm512_load_si512(SC_IDX[2])));
+    b = _mm512_dpwssd_epi32(b, _mm512_maddubs_epi16(_mm512_and_si512(_mm512_srli_epi16(q1, 4), m4), X[3]),
+                            _mm512_shuffle_epi8(vs, _mm512_load_si512(SC_IDX[3])));
+    __m512i s = _mm512_add_epi32(a, b);
+    *i8 = _mm256_add_epi32(_mm512_castsi512_si256(s), _mm512_extracti64x4_epi64(s, 1));
+    *ms = _mm256_madd_epi16(bs, _mm256_shuffle_epi8(_mm256_set1_epi64x((long long) mn),
+                                                    _mm256_load_si256((const __m256i *) MN_IDX)));
+}
+
+/* rows w, w + stride, w + 2 stride, w + 3 stride against one token into y[0..3] */
+static void q4_K_row4(const uint8_t *w, int64_t stride, const uint8_t *x, int nb, float *y) {
+    __m256 acc = _mm256_setzero_ps();   /* [acc, accm] of rows 0..3 */
+    const int64_t share = (4 * stride + nb - 1) / nb;
+    const char *pf = (const char *) w + PF_GROUPS * 4 * stride;
+    for (int b = 0; b < nb; b++, w += WB, x += XB) {
+        for (int64_t o = 0; o < share; o += 64) {
+            _mm_prefetch(pf + b * share + o, PREFETCH_HINT);
+        }
+        __m512i X[4] = {x_pair(x + 4, 0, 64), x_pair(x + 4, 32, 96), x_pair(x + 4, 128, 192), x_pair(x + 4, 160, 224)};
+        __m256i bs = _mm256_loadu_si256((const __m256i *) (x + 260));
+        __m256i i0, m0, i1, m1, i2, m2, i3, m3;
+        row_block(w, X, bs, &i0, &m0);
+        row_block(w + stride, X, bs, &i1, &m1);
+        row_block(w + 2 * stride, X, bs, &i2, &m2);
+        row_block(w + 3 * stride, X, bs, &i3, &m3);
+        __m256i b01 = _mm256_hadd_epi32(_mm256_hadd_epi32(i0, m0), _mm256_hadd_epi32(i1, m1));
+        __m256i b23 = _mm256_hadd_epi32(_mm256_hadd_epi32(i2, m2), _mm256_hadd_epi32(i3, m3));
+        __m128i c01 = _mm_add_epi32(_mm256_castsi256_si128(b01), _mm256_extracti128_si256(b01, 1));
+        __m128i c23 = _mm_add_epi32(_mm256_castsi256_si128(b23), _mm256_extracti128_si256(b23, 1));
+        __m256i c = _mm256_inserti128_si256(_mm256_castsi128_si256(c01), c23, 1);   /* isum, msum of rows 0..3 */
+        __m256 dd = _mm256_cvtph_ps(_mm_setr_epi32(ld32(w), ld32(w + stride), ld32(w + 2 * stride),
+                                                   ld32(w + 3 * stride)));   /* d, dmin of rows 0..3 */
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(c), _mm256_mul_ps(dd, _mm256_set1_ps(f32(x))), acc);
+    }
+    float a[8];
+    _mm256_storeu_ps(a, acc);
+    for (int r = 0; r < 4; r++) {
+        y[r] = a[2 * r] - a[2 * r + 1];
+    }
+}
+#endif
+
+/* rows [r0, r1) against one token into y[0 .. r1 - r0) */
+static void q4_K_rows1(const uint8_t *w, int64_t stride, int nb, const uint8_t *xq, float *y, int32_t r0, int32_t r1) {
+    int32_t r = r0;
+#ifdef USE_VNNI
+    for (; r + 4 <= r1; r += 4) {
+        q4_K_row4(w + r * stride, stride, xq, nb, y + (r - r0));
+    }
+#endif
+    for (; r < r1; r++) {
+        y[r - r0] = q4_K_row(w + r * stride, xq, nb);
+    }
+}
+
 float EXPORT(trillium_q4_K_dot)(const uint8_t *w, const uint8_t *xq, int32_t n) {
     return q4_K_row(w, xq, n / QK);
 }
 
 void EXPORT(trillium_q4_K_matvec)(const uint8_t *w, int64_t stride, int32_t n, const uint8_t *xq, float *y,
                                   int32_t r0, int32_t r1) {
-    for (int32_t r = r0; r < r1; r++) {
-        y[r] = q4_K_row(w + r * stride, xq, n / QK);
-    }
+    q4_K_rows1(w, stride, n / QK, xq, y + r0, r0, r1);
 }
 
 void EXPORT(trillium_q4_K_matmul)(const uint8_t *w, int64_t stride, int32_t n, const uint8_t *xq, int64_t xstride,
                                   int32_t tokens, float *y, int64_t ystride, int32_t r0, int32_t r1) {
-    if (tokens == 1) {   /* one token: the row kernel streams better (same bits) */
-        for (int32_t r = r0; r < r1; r++) {
-            y[r - r0] = q4_K_row(w + r * stride, xq, n / QK);
-        }
+    if (tokens == 1) {   /* one token: the row kernels stream better (same bits) */
+        q4_K_rows1(w, stride, n / QK, xq, y, r0, r1);
         return;
     }
     for (int32_t r = r0; r < r1; r += G) {

@@ -300,6 +300,163 @@ public final class CpuBackend implements ComputeBackend {
     }
 
     private final PairTask pairTask = new PairTask();   // one pair loop at a time, like rowsTask
+    private final ManyTask manyTask = new ManyTask();   // likewise
+
+    /**
+     * {@code y[i] = w[i] · x[i]} for {@code i < count} (2-D matrices) as one parallel loop over all of their
+     * rows: the chosen experts' down matrices of a decode step. Rows are handed out in shrinking chunks
+     * whatever matrix they belong to, so the threads finish together (whole matrices per thread leave one
+     * waiting for the other's last). Each input is quantized once per activation type, before the loop;
+     * every row is the kernel's row of that matrix, so the results equal {@code count} {@link #matVec} calls
+     * bit for bit. Not reentrant: one call at a time (the decode step).
+     */
+    public void matVecs(Tensor[] w, float[][] x, float[][] y, int count) {
+        ManyTask t = manyTask;
+        t.ensure(count);
+        for (int i = 0; i < count; i++) {
+            t.set(i, w[i], x[i], y[i]);
+        }
+        t.run(count, false, pool);
+    }
+
+    /**
+     * {@code g[i] = silu(gate[i] · x[i]) ⊙ (up[i] · x[i])} for {@code i < count} ({@code u[i]}: scratch for
+     * the up products), as one parallel loop over the rows of all pairs: each chunk of rows takes both
+     * matrices' rows and applies SwiGLU to them (the chosen experts' gate and up of a decode step). The
+     * results equal the mat-vecs followed by {@code VectorMath.swiglu}, bit for bit. Not reentrant.
+     */
+    public void swigluMatVecs(Tensor[] gate, Tensor[] up, float[][] x, float[][] g, float[][] u, int count) {
+        ManyTask t = manyTask;
+        t.ensure(2 * count);
+        for (int i = 0; i < count; i++) {
+            if (gate[i].rowCount() != up[i].rowCount()) {
+                throw new IllegalArgumentException(gate[i] + " and " + up[i] + ": gate and up differ in rows");
+            }
+            t.set(2 * i, gate[i], x[i], g[i]);
+            t.set(2 * i + 1, up[i], x[i], u[i]);
+        }
+        t.run(count, true, pool);
+    }
+
+    /**
+     * The rows of several mat-vecs as one range: unit i holds rows [first[i], first[i + 1]) of matrix i, or,
+     * for SwiGLU pairs, of matrices 2i (gate) and 2i + 1 (up). Parameters are set per call (no allocation).
+     */
+    private final class ManyTask implements WorkerPool.RangeTask {
+        private Tensor[] w = new Tensor[0];
+        private float[][] x = new float[0][], y = new float[0][];
+        private int[] n = new int[0], first = new int[1];
+        private QuantizedDotKernel[] qk = new QuantizedDotKernel[0];
+        private DotKernel[] k = new DotKernel[0];
+        private MemorySegment[] xq = new MemorySegment[0];
+        private MemorySegment[] buffers = new MemorySegment[0];   // the quantized inputs (grown, kept)
+        private int units;
+        private boolean pairs;
+
+        void ensure(int count) {
+            if (w.length < count) {
+                w = new Tensor[count];
+                x = new float[count][];
+                y = new float[count][];
+                n = new int[count];
+                first = new int[count + 1];
+                qk = new QuantizedDotKernel[count];
+                k = new DotKernel[count];
+                xq = new MemorySegment[count];
+                buffers = java.util.Arrays.copyOf(buffers, count);
+            }
+        }
+
+        /** Matrix i of the call: its kernel, and its input quantized (once per input and activation type). */
+        void set(int i, Tensor m, float[] in, float[] out) {
+            if (m.rank() > 2 && m.dim(2) != 1) {
+                throw new IllegalArgumentException(m + ": mat-vec needs a 2-D matrix");
+            }
+            int len = Math.toIntExact(m.rowLength());
+            QuantizedDotKernel q = route(m.type());
+            w[i] = m;
+            x[i] = in;
+            y[i] = out;
+            n[i] = len;
+            qk[i] = q;
+            k[i] = q == null ? Kernels.simd(m) : null;
+            xq[i] = null;
+            if (q == null) {
+                return;
+            }
+            for (int j = 0; j < i; j++) {
+                if (x[j] == in && qk[j] != null && qk[j].activationType() == q.activationType() && n[j] == len) {
+                    xq[i] = xq[j];
+                    return;
+                }
+            }
+            GgmlType at = q.activationType();
+            long bytes = at.bytesFor(len);
+            if (buffers[i] == null || buffers[i].byteSize() < bytes) {
+                buffers[i] = Arena.ofAuto().allocate(Math.max(bytes, 16 * 1024), 64);
+            }
+            Kernels.quantizer(at).quantize(in, 0, buffers[i], 0, len);
+            xq[i] = buffers[i];
+        }
+
+        /** Runs the {@code units} set (pairs: 2 · units matrices), over the pool when they are large enough. */
+        void run(int units, boolean pairs, WorkerPool pool) {
+            this.units = units;
+            this.pairs = pairs;
+            int rows = 0;
+            long bytes = 0;
+            for (int i = 0; i < units; i++) {
+                Tensor m = w[pairs ? 2 * i : i];
+                first[i] = rows;
+                rows = Math.addExact(rows, Math.toIntExact(m.rowCount()));
+                bytes += m.rowCount() * m.rowBytes() * (pairs ? 2 : 1);
+            }
+            first[units] = rows;
+            try {
+                if (bytes < PARALLEL_BYTES || pool.threads() == 1 || pool.insideLoop()) {
+                    run(0, rows);
+                } else {
+                    pool.parallelFor(rows, 16, this);
+                }
+            } finally {
+                java.util.Arrays.fill(w, null);
+                java.util.Arrays.fill(x, null);
+                java.util.Arrays.fill(y, null);
+                java.util.Arrays.fill(qk, null);
+                java.util.Arrays.fill(k, null);
+                java.util.Arrays.fill(xq, null);
+                this.units = 0;
+            }
+        }
+
+        @Override
+        public void run(int from, int to) {
+            int i = 0;
+            while (i < units && first[i + 1] <= from) {
+                i++;
+            }
+            for (; i < units && first[i] < to; i++) {
+                int r0 = Math.max(from, first[i]) - first[i], r1 = Math.min(to, first[i + 1]) - first[i];
+                if (!pairs) {
+                    rows(i, r0, r1);
+                    continue;
+                }
+                rows(2 * i, r0, r1);
+                rows(2 * i + 1, r0, r1);
+                io.trillium.quant.VectorMath.swiglu(y[2 * i], r0, y[2 * i + 1], r0, r1 - r0);
+            }
+        }
+
+        private void rows(int i, int r0, int r1) {
+            MemorySegment d = w[i].data();
+            long rb = w[i].rowBytes();
+            if (qk[i] != null) {
+                qk[i].matVec(d, 0, rb, xq[i], n[i], y[i], r0, r1);
+            } else {
+                k[i].matVec(d, 0, rb, x[i], n[i], y[i], r0, r1);
+            }
+        }
+    }
 
     /** Rows [0, ra) of a, then the rows of b, as one range; fields set per call (no allocation). */
     private static final class PairTask implements WorkerPool.RangeTask {

@@ -107,18 +107,54 @@ public class CpuDevice implements Device {   // not final: the tests' reference 
     private void matVecHeads(Tensor t, int rows, int from, int to, int heads, long headBytes, Vec x, int xOff,
                              int xStride, Vec y, int yOff, int yStride) {
         for (int h = from; h < to; h++) {
-            Tensor view;
-            if (heads == 1 && headBytes == 0 && rows == t.rowCount()) {
-                view = t;
-            } else if (h * headBytes % t.rowBytes() == 0 && t.rank() <= 2) {
-                long first = h * headBytes / t.rowBytes();   // a row range: keeps the tensor's scales
-                view = t.rows(first, first + rows);
-            } else {
-                view = new Tensor(t.name(), t.type(), new long[] {t.rowLength(), rows},
-                        t.data().asSlice(h * headBytes, rows * t.rowBytes()));
-            }
-            cpu.matVec(view, a(x), xOff + h * xStride, a(y), yOff + h * yStride);
+            cpu.matVec(headView(t, rows, h, heads, headBytes), a(x), xOff + h * xStride, a(y), yOff + h * yStride);
         }
+    }
+
+    /** Head {@code h}'s {@code rows} rows of {@code t}, starting {@code h · headBytes} bytes in. */
+    private static Tensor headView(Tensor t, int rows, int h, int heads, long headBytes) {
+        if (heads == 1 && headBytes == 0 && rows == t.rowCount()) {
+            return t;
+        }
+        if (h * headBytes % t.rowBytes() == 0 && t.rank() <= 2) {
+            long first = h * headBytes / t.rowBytes();   // a row range: keeps the tensor's scales
+            return t.rows(first, first + rows);
+        }
+        return new Tensor(t.name(), t.type(), new long[] {t.rowLength(), rows},
+                t.data().asSlice(h * headBytes, rows * t.rowBytes()));
+    }
+
+    /** Per thread: a prefill's qAbs and oLat scratch for {@link MlaHeads#TOKEN_TILE} tokens (grown, kept). */
+    private final ThreadLocal<float[][]> mlaScratch = ThreadLocal.withInitial(() -> new float[2][0]);
+
+    /**
+     * All heads and tokens in one loop over heads ({@link MlaHeads}): each head's k_b and v_b products
+     * batched over the tokens, a tile at a time, on the worker that attends with them.
+     */
+    @Override
+    public void mlaHeads(Mat kB, long kBHeadBytes, Mat vB, long vBHeadBytes, MlaHeads.Shape shape, Vec q,
+                         Vec cache, int p0, int tokens, Vec o, Vec qAbs, Vec att, int attStride, Vec oLat) {
+        int heads = shape.heads();
+        Tensor[] k = new Tensor[heads];
+        Tensor[] v = new Tensor[heads];
+        for (int h = 0; h < heads; h++) {
+            k[h] = headView(kB.tensor(), shape.kvLora(), h, heads, kBHeadBytes);
+            v[h] = headView(vB.tensor(), shape.vDim(), h, heads, vBHeadBytes);
+        }
+        MlaHeads mla = new MlaHeads(cpu, shape);
+        int tile = Math.min(tokens, MlaHeads.TOKEN_TILE);
+        float[] qa = a(qAbs);
+        float[] ol = a(oLat);
+        if (tile > 1) {
+            float[][] scratch = mlaScratch.get();
+            if (scratch[0].length < mla.qAbsFloats(tile)) {
+                scratch[0] = new float[mla.qAbsFloats(MlaHeads.TOKEN_TILE)];
+                scratch[1] = new float[mla.oLatFloats(MlaHeads.TOKEN_TILE)];
+            }
+            qa = scratch[0];
+            ol = scratch[1];
+        }
+        mla.attend(k, v, a(q), a(cache), 0, p0, tokens, a(o), qa, a(att), attStride, ol, tile);
     }
 
     @Override
@@ -177,7 +213,7 @@ public class CpuDevice implements Device {   // not final: the tests' reference 
         float[] o = a(oLat);
         int width = kvLora + rope;
         WorkerPool.RangeTask task = (from, to) ->
-                Ops.mlaAttendHeads(q, from, to, c, cacheOff, npos, width, kvLora, scale, at, attStride, o);
+                Ops.mlaAttendHeads(q, 0, from, to, c, cacheOff, npos, width, kvLora, scale, at, attStride, o, 0);
         WorkerPool pool = cpu.pool();
         if (pool.threads() > 1 && !pool.insideLoop() && (long) heads * npos * width >= PARALLEL_ATTENTION) {
             // parallelFor makes at most 4 ranges per thread: each range of heads reads the shared cache once

@@ -97,6 +97,29 @@ public interface Device {
     void mlaAttend(Vec qAbs, Vec cache, int cacheOff, Vec att, Vec oLat, int heads, int kvLora, int rope, int npos,
                    int attStride, float scale);
 
+    /**
+     * The per-head part of absorbed MLA attention for {@code tokens} consecutive tokens, the first at cache
+     * position {@code p0} (their entries already cached): for each token {@code t} and head {@code h}, from
+     * {@code q[t·heads·qHead + h·qHead ..] = [q_nope | q_pe]} (rope applied), {@code qAbs = [k_b[h]·q_nope | q_pe]},
+     * attention over positions {@code ≤ p0 + t}, and {@code o[t·heads·vDim + h·vDim ..] = v_b[h]·oLat[h]}.
+     * {@code kB} holds the heads' kv_lora-row matrices {@code kBHeadBytes} apart, {@code vB} their vDim-row ones.
+     * Scratch of one token: {@code qAbs} ({@code heads·width}), {@code att} ({@code heads·attStride}),
+     * {@code oLat} ({@code heads·kvLora}). By default token after token through the operations above.
+     */
+    default void mlaHeads(Mat kB, long kBHeadBytes, Mat vB, long vBHeadBytes, MlaHeads.Shape shape, Vec q,
+                          Vec cache, int p0, int tokens, Vec o, Vec qAbs, Vec att, int attStride, Vec oLat) {
+        int heads = shape.heads();
+        int qDim = heads * shape.qHead();
+        for (int t = 0; t < tokens; t++) {
+            matVec(kB, shape.kvLora(), heads, kBHeadBytes, q, t * qDim, shape.qHead(), qAbs, 0, shape.width());
+            copy(q, t * qDim + shape.nope(), shape.qHead(), qAbs, shape.kvLora(), shape.width(), shape.rope(), heads);
+            mlaAttend(qAbs, cache, 0, att, oLat, heads, shape.kvLora(), shape.rope(), p0 + t + 1, attStride,
+                    shape.scale());
+            matVec(vB, shape.vDim(), heads, vBHeadBytes, oLat, 0, shape.kvLora(), o, t * heads * shape.vDim(),
+                    shape.vDim());
+        }
+    }
+
     /** {@code gate[i] = silu(gate[i]) · up[i]}. */
     void swiglu(Vec gate, Vec up, int n);
 

@@ -28,6 +28,8 @@ public final class WorkerPool implements AutoCloseable {
     }
 
     private static final int SPINS = 20_000;
+    /** At most this many chunks per participant in a loop (decreasing sizes; see {@link #start}). */
+    private static final int CHUNKS_PER_THREAD = 8;
     private static final VarHandle CLAIM;
 
     static {
@@ -98,7 +100,7 @@ public final class WorkerPool implements AutoCloseable {
         if (closed) {
             throw new IllegalStateException("the worker pool is closed");
         }
-        int chunks = Math.min(Math.max(1, n / Math.max(1, grain)), threads() * 4);
+        int chunks = Math.min(Math.max(1, n / Math.max(1, grain)), threads() * CHUNKS_PER_THREAD);
         if (chunks <= 1 || workers.length == 0 || running || isWorker()) {
             if (n > 0) {
                 task.run(0, n);
@@ -161,6 +163,18 @@ public final class WorkerPool implements AutoCloseable {
         return false;
     }
 
+    /**
+     * Where chunk {@code idx} of {@code k} starts: {@code n - n·(k-idx)²/k²}, so chunks shrink linearly
+     * from about {@code 2n/k} to nothing (guided scheduling). The participants take the large chunks first
+     * and meet at the end on small ones: the caller's wait at the barrier for the last worker is a
+     * fraction of the last (smallest) chunk, not of an average one (a worker woken late, or slowed by the
+     * other's memory traffic, costs the caller little).
+     */
+    static int start(int n, int k, int idx) {
+        long rest = k - idx;
+        return (int) (n - (long) n * rest * rest / ((long) k * k));
+    }
+
     /** Claims and runs chunks of generation {@code g} until none is left; false if there was none. */
     private boolean work(int g) {
         boolean any = false;
@@ -182,7 +196,10 @@ public final class WorkerPool implements AutoCloseable {
             any = true;
             try {
                 if (failure == null) {
-                    t.run((int) ((long) len * idx / k), (int) ((long) len * (idx + 1) / k));
+                    int from = start(len, k, idx), to = start(len, k, idx + 1);
+                    if (from < to) {
+                        t.run(from, to);
+                    }
                 }
             } catch (Throwable e) {
                 if (failure == null) {

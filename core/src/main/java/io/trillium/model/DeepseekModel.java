@@ -3,7 +3,7 @@ package io.trillium.model;
 import io.trillium.backend.ComputeBackend;
 import io.trillium.backend.CpuBackend;
 import io.trillium.backend.Device;
-import io.trillium.backend.WorkerPool;
+import io.trillium.backend.MlaHeads;
 import io.trillium.gguf.GgufFile;
 import io.trillium.gguf.TensorSource;
 import io.trillium.gguf.GgufFormatException;
@@ -72,7 +72,7 @@ public final class DeepseekModel implements LanguageModel {
     private final int vDim;
     private final int sharedFfn;
     private final float kqScale;
-    private final WorkerPool pool;   // heads in parallel on a CPU backend, else null
+    private final MlaHeads.Shape mlaShape;
     private final DeviceWeights onDevice;   // the always-active part on the backend's device, else null
     private final VramExperts vramExperts;  // the most chosen routed experts in VRAM (device step), else null
     private final DeviceWeights hostPrefill; // the weights seen through a CpuDevice (batched prefill on the CPU), else null
@@ -108,9 +108,6 @@ public final class DeepseekModel implements LanguageModel {
     /** System property overriding {@link #streamExpertsFrom} (read when a model is built). */
     public static final String STREAM_EXPERTS_PROPERTY = "trillium.gpu.streamExpertsFrom";
 
-    /** Below this many multiply-adds per layer the heads' attention runs on the calling thread. */
-    private static final long PARALLEL_ATTENTION = 1 << 16;
-
     private DeepseekModel(TensorSource gguf, ModelConfig cfg, Tokenizer tokenizer, ComputeBackend backend, Arena arena,
                           ExpertPlacement placement) {
         this.arena = arena;
@@ -118,7 +115,6 @@ public final class DeepseekModel implements LanguageModel {
         this.cfg = cfg;
         this.tokenizer = tokenizer;
         this.backend = backend;
-        this.pool = backend instanceof CpuBackend cpu && cpu.threads() > 1 ? cpu.pool() : null;
         this.nope = cfg.nopeDim();
         this.ropeDims = cfg.ropeDims();
         this.kvLora = cfg.kvLoraRank();
@@ -133,6 +129,7 @@ public final class DeepseekModel implements LanguageModel {
         double factor = cfg.ropeScaling().equals("none") ? 1 : cfg.ropeFactor();
         double mscale = 1 + cfg.yarnLogMultiplier() * Math.log(factor);
         this.kqScale = (float) (mscale * mscale / Math.sqrt(nope + ropeDims));
+        this.mlaShape = new MlaHeads.Shape(heads, nope, ropeDims, kvLora, vDim, kqScale);
 
         this.embed = tensor("token_embd.weight", d, cfg.vocab());
         this.embedRow = Kernels.reference(embed.type());
@@ -428,25 +425,27 @@ public final class DeepseekModel implements LanguageModel {
             s.cache.put(l, pos, s.kv);
 
             times.lap(StepTimes.Op.ATTENTION_PROJECTIONS);
-            // Per head an absorbed query [attn_k_b[h]·q_nope | q_pe]: one dot per cached token scores [c | k_pe].
-            // The heads' small products (K2: 64 x 2 per layer, 14 % of the bytes per token) run in parallel.
-            perHead(s, w, false);
-            times.lap(StepTimes.Op.PER_HEAD_PRODUCTS);
-            // The part that grows with the context runs heads in parallel (plain Java, no backend calls).
+            // Per head an absorbed query [attn_k_b[h]·q_nope | q_pe]: one dot per cached token scores [c | k_pe];
+            // the head's output is attn_v_b[h]·Σ p·c (K2: 64 x 2 small products per layer, 14 % of the bytes).
+            for (int hd = 0; hd < heads; hd++) {
+                rope.apply(s.q, hd * (nope + ropeDims) + nope, s.cos, s.sin);
+            }
             float[] cache = s.cache.layer(l);
-            if (pool != null && (long) heads * (pos + 1) * width >= PARALLEL_ATTENTION) {
-                s.attendTask.cache = cache;
-                try {
-                    pool.parallelFor(heads, 1, s.attendTask);
-                } finally {
-                    s.attendTask.cache = null;
+            if (s.heads != null) {   // the CPU: products and attention of each head in one loop over heads
+                s.heads.attend(w.kB, w.vB, s.q, cache, 0, pos, 1, s.o, s.qAbs, s.att, s.capacity(), s.oLat, 1);
+            } else {   // another host backend: one product after the other
+                for (int hd = 0; hd < heads; hd++) {
+                    int qo = hd * (nope + ropeDims);
+                    backend.matVec(w.kB[hd], s.q, qo, s.qAbs, hd * width);
+                    System.arraycopy(s.q, qo + nope, s.qAbs, hd * width + kvLora, ropeDims);
                 }
-            } else {
-                attend(s, cache, pos, 0, heads);
+                Ops.mlaAttendHeads(s.qAbs, 0, 0, heads, cache, 0, pos + 1, width, kvLora, kqScale, s.att,
+                        s.capacity(), s.oLat, 0);
+                for (int hd = 0; hd < heads; hd++) {
+                    backend.matVec(w.vB[hd], s.oLat, hd * kvLora, s.o, hd * vDim);
+                }
             }
             times.lap(StepTimes.Op.ATTENTION);
-            perHead(s, w, true);
-            times.lap(StepTimes.Op.PER_HEAD_PRODUCTS);
             backend.matVec(w.attnOut, s.o, s.out);
             Ops.add(x, s.out, cfg.hidden());
             times.lap(StepTimes.Op.ATTENTION_PROJECTIONS);
@@ -462,11 +461,19 @@ public final class DeepseekModel implements LanguageModel {
                 s.router.route(s.routerLogits, w.routerBias, s.ids, s.weights);
                 prefetcher.routed(s.prefetch, l, s.ids, s.router.used(), x);
                 times.lap(StepTimes.Op.ROUTER);
+                if (w.shared != null && s.experts.runsShared()) {
+                    // on the CPU the shared expert shares the routed experts' two parallel loops (timed with
+                    // them); it is added after them, so the sums are those of the serial order
+                    s.experts.run(l, h, s.ids, s.weights, s.router.used(), x, w.shared, s.out);
+                    Ops.add(x, s.out, cfg.hidden());
+                    times.lap(StepTimes.Op.ROUTED_EXPERTS);
+                    continue;
+                }
                 // The shared expert starts first (a GPU backend runs it while the host runs the routed
                 // experts); it is added after them, so the sums are those of the serial order.
                 ComputeBackend.Pending shared = w.shared == null ? null : backend.startSwiglu(w.shared.gate(),
                         w.shared.up(), w.shared.down(), h, s.shGate, s.shUp, s.out);
-                times.lap(StepTimes.Op.SHARED_EXPERT);   // on the CPU the shared expert runs here, synchronously
+                times.lap(StepTimes.Op.SHARED_EXPERT);
                 try {
                     s.experts.run(l, h, s.ids, s.weights, s.router.used(), x);
                 } finally {
@@ -685,10 +692,8 @@ public final class DeepseekModel implements LanguageModel {
             Device.Vec cache = g.cache(l);
             d.copy(g.kv, 0, 0, cache, pos * width, 0, width, 1);
             d.rope(g.q, heads, qHead, nope, g.cs, 0, ropeDims, rope.neox());
-            d.matVec(dl.kB, kvLora, heads, w.kBAll.headBytes(), g.q, 0, qHead, g.qAbs, 0, width);
-            d.copy(g.q, nope, qHead, g.qAbs, kvLora, width, ropeDims, heads);
-            d.mlaAttend(g.qAbs, cache, 0, g.att, g.oLat, heads, kvLora, ropeDims, pos + 1, cap, kqScale);
-            d.matVec(dl.vB, vDim, heads, w.vBAll.headBytes(), g.oLat, 0, kvLora, g.o, 0, vDim);
+            d.mlaHeads(dl.kB, w.kBAll.headBytes(), dl.vB, w.vBAll.headBytes(), mlaShape, g.q, cache, pos, 1, g.o,
+                    g.qAbs, g.att, cap, g.oLat);
             d.matVec(dl.attnOut, g.o, g.out);
             d.add(g.x, g.out, hidden);
 
@@ -951,13 +956,8 @@ public final class DeepseekModel implements LanguageModel {
                     d.rope(q, heads, qHead, t * qDim + nope, cs, t * ropeDims, ropeDims, rope.neox());
                 }
                 d.copy(kv, 0, width, cache, p0 * width, width, width, b);
-                for (int t = 0; t < b; t++) {
-                    d.matVec(dl.kB, kvLora, heads, w.kBAll.headBytes(), q, t * qDim, qHead, g.qAbs, 0, width);
-                    d.copy(q, t * qDim + nope, qHead, g.qAbs, kvLora, width, ropeDims, heads);
-                    d.mlaAttend(g.qAbs, cache, 0, g.att, g.oLat, heads, kvLora, ropeDims, p0 + t + 1, cap,
-                            kqScale);
-                    d.matVec(dl.vB, vDim, heads, w.vBAll.headBytes(), g.oLat, 0, kvLora, o, t * heads * vDim, vDim);
-                }
+                d.mlaHeads(dl.kB, w.kBAll.headBytes(), dl.vB, w.vBAll.headBytes(), mlaShape, q, cache, p0, b, o,
+                        g.qAbs, g.att, cap, g.oLat);
                 d.matMul(dl.attnOut, o, 0, heads * vDim, out, 0, hidden, b);
                 d.add(x, out, b * hidden);
 
@@ -1117,51 +1117,6 @@ public final class DeepseekModel implements LanguageModel {
         d.matVec(ffn[2], g.ffnGate, out);
     }
 
-    /**
-     * The per-head products of one layer: {@code values = false} the absorbed queries
-     * {@code qAbs[h] = [k_b[h]·q_nope[h] | rope(q_pe[h])]}, {@code true} the outputs {@code o[h] = v_b[h]·oLat[h]}.
-     * On a CPU backend the heads are split over the pool (each product then runs on its worker thread);
-     * on another backend they go one by one, in order.
-     */
-    private void perHead(MlaState s, Layer w, boolean values) {
-        int heads = cfg.heads();
-        if (pool != null && pool.threads() > 1 && heads > 1) {
-            s.headsTask.layer = w;
-            s.headsTask.values = values;
-            try {
-                pool.parallelFor(heads, 1, s.headsTask);
-            } finally {
-                s.headsTask.layer = null;
-            }
-        } else {
-            perHead(s, w, values, 0, heads);
-        }
-    }
-
-    private void perHead(MlaState s, Layer w, boolean values, int from, int to) {
-        int qHead = nope + ropeDims;
-        int width = kvLora + ropeDims;
-        for (int hd = from; hd < to; hd++) {
-            if (values) {
-                backend.matVec(w.vB[hd], s.oLat, hd * kvLora, s.o, hd * vDim);
-            } else {
-                int qo = hd * qHead;
-                rope.apply(s.q, qo + nope, s.cos, s.sin);
-                backend.matVec(w.kB[hd], s.q, qo, s.qAbs, hd * width);
-                System.arraycopy(s.q, qo + nope, s.qAbs, hd * width + kvLora, ropeDims);
-            }
-        }
-    }
-
-    /**
-     * Heads {@code [from, to)} over cached tokens {@code 0..pos}: causal softmax of
-     * {@code qAbs[h]·[c | k_pe] · kq_scale}, then {@code oLat[h] = Σ p·c}.
-     */
-    private void attend(MlaState s, float[] cache, int pos, int from, int to) {
-        Ops.mlaAttendHeads(s.qAbs, from, to, cache, 0, pos + 1, kvLora + ropeDims, kvLora, kqScale, s.att,
-                s.capacity(), s.oLat);
-    }
-
     @Override
     public synchronized void close() {
         if (closed) {
@@ -1203,7 +1158,8 @@ public final class DeepseekModel implements LanguageModel {
         final ExpertExecutor experts;
         final Prefetcher.Scratch prefetch;
         final float[] logits = new float[cfg.vocab()];
-        final AttendTask attendTask = new AttendTask();
+        /** The per-head products and attention of a decode step on a CPU backend; null on another one. */
+        final MlaHeads heads;
         final DeviceState dev;
 
         MlaState(int capacity) {
@@ -1217,6 +1173,7 @@ public final class DeepseekModel implements LanguageModel {
                     ? new ExpertExecutor(DeepseekModel.this.experts, backend, cfg.hidden(), cfg.expertFfn(),
                     cfg.expertsUsed()) : null;
             prefetch = prefetcher != null ? prefetcher.newScratch() : null;
+            heads = dev == null && backend instanceof CpuBackend cpu ? new MlaHeads(cpu, mlaShape) : null;
         }
 
         final int capacity;
@@ -1255,29 +1212,6 @@ public final class DeepseekModel implements LanguageModel {
 
         DeepseekModel model() {
             return DeepseekModel.this;
-        }
-
-        /** The per-head products over the pool, made once per state; layer and kind are set per call. */
-        final class HeadsTask implements WorkerPool.RangeTask {
-            Layer layer;
-            boolean values;
-
-            @Override
-            public void run(int from, int to) {
-                perHead(MlaState.this, layer, values, from, to);
-            }
-        }
-
-        final HeadsTask headsTask = new HeadsTask();
-
-        /** The heads' attention over the pool, made once per state; the layer's cache is set per call. */
-        final class AttendTask implements WorkerPool.RangeTask {
-            float[] cache;
-
-            @Override
-            public void run(int from, int to) {
-                attend(MlaState.this, cache, pos, from, to);
-            }
         }
 
         @Override

@@ -38,14 +38,12 @@ public final class Ops {
 
     /** {@code silu(x) = x / (1 + e^-x)}. */
     public static float silu(float x) {
-        return x / (1f + (float) Math.exp(-x));
+        return io.trillium.quant.VectorMath.silu(x);
     }
 
     /** {@code gate[i] = silu(gate[i]) · up[i]}: the SwiGLU activation, in place. */
     public static void swiglu(float[] gate, float[] up, int n) {
-        for (int i = 0; i < n; i++) {
-            gate[i] = silu(gate[i]) * up[i];
-        }
+        io.trillium.quant.VectorMath.swiglu(gate, 0, up, 0, n);
     }
 
     /** {@code y[yOff + i] += a · x[xOff + i]} for {@code i < n}. */
@@ -73,8 +71,8 @@ public final class Ops {
     /** Cached positions a head range passes over together: 8 latent entries (18 KiB for K2's 576 floats) stay in L1. */
     static final int ATTENTION_TILE = 8;
 
-    private static float score(float[] q, int h, float[] cache, int cacheOff, int t, int width, float scale) {
-        return io.trillium.quant.VectorMath.dot1(q, h * width, cache, cacheOff + t * width, width) * scale;
+    private static float score(float[] q, int qOff, int h, float[] cache, int cacheOff, int t, int width, float scale) {
+        return io.trillium.quant.VectorMath.dot1(q, qOff + h * width, cache, cacheOff + t * width, width) * scale;
     }
 
     /** Cached positions the weighted sum of values takes per pass over a head range (64 entries: 144 KiB for K2). */
@@ -82,14 +80,15 @@ public final class Ops {
 
     /**
      * Heads {@code [h0, h1)} of MLA attention over {@code npos} latent cache entries {@code [c (kvLora) | k_pe]}
-     * of {@code width} floats from {@code cache[cacheOff]}: for head h (query at {@code q[h·width]}),
-     * {@code att[h·attStride + t] = softmax(q · entry[t] · scale)}, {@code o[h·kvLora ..] = Σ att[t] · c[t]}.
+     * of {@code width} floats from {@code cache[cacheOff]}: for head h (query at {@code q[qOff + h·width]}),
+     * {@code att[h·attStride + t] = softmax(q · entry[t] · scale)}, {@code o[oOff + h·kvLora ..] = Σ att[t] · c[t]}.
      * The cache is shared by every head (MQA), so positions go in tiles that stay in L1 while all heads of
      * the range pass over them: the cache streams from L2/L3 once per head range, not once per head. Each
      * head's sums run in the same order as one head alone would. The host step and the CPU device share it.
      */
-    public static void mlaAttendHeads(float[] q, int h0, int h1, float[] cache, int cacheOff, int npos, int width,
-                                      int kvLora, float scale, float[] att, int attStride, float[] o) {
+    public static void mlaAttendHeads(float[] q, int qOff, int h0, int h1, float[] cache, int cacheOff, int npos,
+                                      int width, int kvLora, float scale, float[] att, int attStride, float[] o,
+                                      int oOff) {
         // scores: 4 heads x 2 positions per register tile; every (head, position) sums as VectorMath.dot1
         for (int t0 = 0; t0 < npos; t0 += ATTENTION_TILE) {
             int t1 = Math.min(npos, t0 + ATTENTION_TILE);
@@ -97,31 +96,31 @@ public final class Ops {
             for (; h + 4 <= h1; h += 4) {
                 int t = t0;
                 for (; t + 2 <= t1; t += 2) {
-                    io.trillium.quant.VectorMath.scores4x2(q, h * width, width, cache, cacheOff + t * width, width, width,
+                    io.trillium.quant.VectorMath.scores4x2(q, qOff + h * width, width, cache, cacheOff + t * width, width, width,
                             scale, att, h * attStride + t, attStride);
                 }
                 for (; t < t1; t++) {
                     for (int k = h; k < h + 4; k++) {
-                        att[k * attStride + t] = score(q, k, cache, cacheOff, t, width, scale);
+                        att[k * attStride + t] = score(q, qOff, k, cache, cacheOff, t, width, scale);
                     }
                 }
             }
             for (; h < h1; h++) {
                 for (int t = t0; t < t1; t++) {
-                    att[h * attStride + t] = score(q, h, cache, cacheOff, t, width, scale);
+                    att[h * attStride + t] = score(q, qOff, h, cache, cacheOff, t, width, scale);
                 }
             }
         }
         for (int h = h0; h < h1; h++) {
             softmax(att, h * attStride, npos);
-            java.util.Arrays.fill(o, h * kvLora, (h + 1) * kvLora, 0f);
+            java.util.Arrays.fill(o, oOff + h * kvLora, oOff + (h + 1) * kvLora, 0f);
         }
         // values: heads two at a time with their sums in registers, positions in tiles that stay in L2
         for (int t0 = 0; t0 < npos; t0 += VALUE_TILE) {
             int t1 = Math.min(npos, t0 + VALUE_TILE);
             for (int h = h0; h < h1; h += 2) {
                 boolean two = h + 1 < h1;
-                io.trillium.quant.VectorMath.axpyRows(o, h * kvLora, two ? (h + 1) * kvLora : -1, att, h * attStride,
+                io.trillium.quant.VectorMath.axpyRows(o, oOff + h * kvLora, two ? oOff + (h + 1) * kvLora : -1, att, h * attStride,
                         two ? (h + 1) * attStride : 0, cache, cacheOff, width, t0, t1, kvLora);
             }
         }

@@ -10,12 +10,11 @@ public final class StepTimes {
     /** The operation classes, in step order. */
     public enum Op {
         ATTENTION_PROJECTIONS("attention projections (norms, q_a, q_b, kv_a, output)"),
-        PER_HEAD_PRODUCTS("per-head products (MLA's absorbed k_b, v_b; rope of q)"),
-        ATTENTION("attention over the KV cache"),
+        ATTENTION("attention (MLA: per-head k_b and v_b, rope of q; softmax over the KV cache)"),
         DENSE_FFN("dense FFN"),
         ROUTER("router (norm, logits, top-k)"),
-        SHARED_EXPERT("shared expert"),
-        ROUTED_EXPERTS("routed experts"),
+        SHARED_EXPERT("shared expert (on the CPU: with the routed experts)"),
+        ROUTED_EXPERTS("routed experts (on the CPU: and the shared expert)"),
         OUTPUT("embedding, final norm, output head");
 
         private final String label;

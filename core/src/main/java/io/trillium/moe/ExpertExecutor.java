@@ -8,22 +8,18 @@ import io.trillium.model.Ops;
 /**
  * Runs the chosen experts of one token and adds their weighted outputs.
  *
- * <p>On a multi-threaded {@link CpuBackend} the experts of a token run in parallel, each whole on one
- * thread (its three mat-vecs on that thread, into scratch of its own slot), which costs one hand-off
- * per layer instead of three per expert. The outputs are then summed on the calling thread in the
- * routing order, as the serial path does, so the result does not depend on the thread count or on
- * timing. Expert weights are looked up on the calling thread, before the parallel part. With fewer
- * chosen experts than threads (a wide machine) whole experts would leave threads idle, so then each
- * expert's mat-vecs are split by rows instead, as they are for small experts.
+ * <p>On a {@link CpuBackend} the chosen experts of a token (and the shared one) go through two parallel
+ * loops over all of their rows ({@link CpuBackend#matVecs}): gate and up, then down, into scratch of each
+ * expert's own slot. The outputs are then summed on the calling thread in the routing order, as the
+ * serial path does, so the result does not depend on the thread count or on timing. Expert weights are
+ * looked up on the calling thread, before the parallel part. A prompt's experts go by {@link #runBatch}.
  */
 public final class ExpertExecutor {
-    /** Below this many weight bytes of chosen experts the experts run one after the other (rows split). */
-    private static final long PARALLEL_BYTES = 256 * 1024;
 
     private final ExpertSource source;
     private final ComputeBackend backend;
     private final CpuBackend cpu;   // the backend as a CpuBackend when it is one (parallel experts)
-    private final WorkerPool pool;       // experts in parallel; null when serial
+    private final WorkerPool pool;       // a batch's experts in parallel; null when serial
     private final int hidden;
     private final int expertFfn;
     private final float[] gate;
@@ -34,7 +30,12 @@ public final class ExpertExecutor {
     private float[][] slotUp = new float[0][];
     private float[][] slotOut = new float[0][];
     private ExpertWeights[] chosen = new ExpertWeights[0];
-    private final SlotsTask slots = new SlotsTask();
+    // the slots' matrices, inputs and outputs for CpuBackend's many-mat-vec loops (grown with the slots)
+    private io.trillium.quant.Tensor[] gates = new io.trillium.quant.Tensor[0];
+    private io.trillium.quant.Tensor[] ups = new io.trillium.quant.Tensor[0];
+    private io.trillium.quant.Tensor[] downs = new io.trillium.quant.Tensor[0];
+    private float[][] ins = new float[0][];
+    private float[][] outs = new float[0][];
 
     public ExpertExecutor(ExpertSource source, ComputeBackend backend, int hidden, int expertFfn) {
         this(source, backend, hidden, expertFfn, 0);
@@ -44,64 +45,93 @@ public final class ExpertExecutor {
     public ExpertExecutor(ExpertSource source, ComputeBackend backend, int hidden, int expertFfn, int used) {
         this.source = source;
         this.backend = backend.hostBackend();   // routed experts run next to the memory that holds them
-        // -Dtrillium.parallelExperts=false (read per executor, i.e. per state) splits each expert's mat-vecs by rows.
-        boolean parallel = !"false".equalsIgnoreCase(System.getProperty("trillium.parallelExperts"));
         this.cpu = this.backend instanceof CpuBackend c ? c : null;
-        this.pool = parallel && cpu != null && cpu.threads() > 1 ? cpu.pool() : null;
+        this.pool = cpu != null && cpu.threads() > 1 ? cpu.pool() : null;
         this.hidden = hidden;
         this.expertFfn = expertFfn;
         this.gate = new float[expertFfn];
         this.up = new float[expertFfn];
         this.out = new float[hidden];
-        if (pool != null) {
-            ensureSlots(used);
+        if (cpu != null) {
+            ensureSlots(used + 1);   // and the shared expert's
         }
     }
 
     /** {@code y += Σ_k weights[k] · expert(ids[k])(h)} over the first {@code k} chosen experts. */
     public void run(int layer, float[] h, int[] ids, float[] weights, int k, float[] y) {
-        if (pool != null && k > 1 && k >= pool.threads()) {
-            ensureSlots(k);
-            long bytes = 0;
-            int held = 0;
-            try {
-                for (; held < k; held++) {
-                    ExpertWeights e = source.expert(layer, ids[held]);
-                    chosen[held] = e;
-                    bytes += e.gate().byteSize() + e.up().byteSize() + e.down().byteSize();
-                }
-                if (bytes >= PARALLEL_BYTES) {
-                    slots.h = h;
-                    try {
-                        pool.parallelFor(k, 1, slots);
-                    } finally {
-                        slots.h = null;
-                    }
-                    for (int j = 0; j < k; j++) {   // fixed order: the same sums as the serial path
-                        Ops.axpy(y, weights[j], slotOut[j], hidden);
-                    }
-                } else {   // small experts: one after the other, rows split (already held: asked for once)
-                    for (int j = 0; j < k; j++) {
-                        swiglu(backend, chosen[j], h, gate, up, out);
-                        Ops.axpy(y, weights[j], out, out.length);
-                    }
-                }
-                return;
-            } finally {
-                for (int j = 0; j < held; j++) {
-                    chosen[j] = null;
+        run(layer, h, ids, weights, k, y, null, null);
+    }
+
+    /** True where {@link #run} computes a shared expert in the same parallel loops as the routed ones. */
+    public boolean runsShared() {
+        return cpu != null;
+    }
+
+    /**
+     * {@code y += Σ_k weights[k] · expert(ids[k])(h)}, and, when {@code shared} is not null,
+     * {@code sharedOut = shared(h)} (for the caller to add after the routed sum, the serial order). On a
+     * {@link CpuBackend} all chosen experts (and the shared one) go through two parallel loops over their
+     * rows, gate and up with SwiGLU first, then down: the threads share every matrix's rows, so none waits for
+     * another's last whole expert, and a layer costs two hand-offs. Each product is the matrix's own mat-vec
+     * bit for bit, and the activation that of {@link Ops#swiglu}.
+     */
+    public void run(int layer, float[] h, int[] ids, float[] weights, int k, float[] y, ExpertWeights shared,
+                    float[] sharedOut) {
+        if (cpu == null) {
+            if (shared != null) {
+                swiglu(backend, shared, h, gate, up, sharedOut);
+            }
+            for (int j = 0; j < k; j++) {
+                ExpertWeights e = source.expert(layer, ids[j]);
+                try {
+                    swiglu(backend, e, h, gate, up, out);
+                } finally {
                     source.release(layer, ids[j]);
                 }
+                Ops.axpy(y, weights[j], out, out.length);
             }
+            return;
         }
-        for (int j = 0; j < k; j++) {
-            ExpertWeights e = source.expert(layer, ids[j]);
-            try {
-                swiglu(backend, e, h, gate, up, out);
-            } finally {
+        int slots = k + (shared != null ? 1 : 0);
+        ensureSlots(slots);
+        int held = 0;
+        try {
+            for (; held < k; held++) {
+                chosen[held] = source.expert(layer, ids[held]);
+            }
+            if (shared != null) {
+                chosen[k] = shared;
+            }
+            for (int j = 0; j < slots; j++) {
+                ExpertWeights e = chosen[j];
+                int f = Math.toIntExact(e.gate().rowCount());
+                if (slotGate[j].length < f) {   // a shared expert wider than the routed ones: grown once
+                    slotGate[j] = new float[f];
+                    slotUp[j] = new float[f];
+                }
+                gates[j] = e.gate();
+                ups[j] = e.up();
+                downs[j] = e.down();
+                ins[j] = h;
+                outs[j] = j < k ? slotOut[j] : sharedOut;
+            }
+            cpu.swigluMatVecs(gates, ups, ins, slotGate, slotUp, slots);
+            cpu.matVecs(downs, slotGate, outs, slots);
+            for (int j = 0; j < k; j++) {   // fixed order: the same sums as the serial path
+                Ops.axpy(y, weights[j], slotOut[j], hidden);
+            }
+        } finally {
+            java.util.Arrays.fill(gates, null);
+            java.util.Arrays.fill(ups, null);
+            java.util.Arrays.fill(downs, null);
+            java.util.Arrays.fill(ins, null);
+            java.util.Arrays.fill(outs, null);
+            for (int j = 0; j < slots; j++) {
+                chosen[j] = null;
+            }
+            for (int j = 0; j < held; j++) {
                 source.release(layer, ids[j]);
             }
-            Ops.axpy(y, weights[j], out, out.length);
         }
     }
 
@@ -260,30 +290,25 @@ public final class ExpertExecutor {
         if (slotOut.length >= k) {
             return;
         }
-        slotGate = new float[k][expertFfn];
-        slotUp = new float[k][expertFfn];
-        slotOut = new float[k][hidden];
+        int had = slotOut.length;
+        slotGate = java.util.Arrays.copyOf(slotGate, k);
+        slotUp = java.util.Arrays.copyOf(slotUp, k);
+        slotOut = java.util.Arrays.copyOf(slotOut, k);
+        for (int j = had; j < k; j++) {
+            slotGate[j] = new float[expertFfn];
+            slotUp[j] = new float[expertFfn];
+            slotOut[j] = new float[hidden];
+        }
         chosen = new ExpertWeights[k];
+        gates = new io.trillium.quant.Tensor[k];
+        ups = new io.trillium.quant.Tensor[k];
+        downs = new io.trillium.quant.Tensor[k];
+        ins = new float[k][];
+        outs = new float[k][];
     }
 
     /** {@code out = down(silu(gate·h) ⊙ up·h)}, with caller-provided scratch. */
     public static void swiglu(ComputeBackend backend, ExpertWeights e, float[] h, float[] gate, float[] up, float[] out) {
         backend.startSwiglu(e.gate(), e.up(), e.down(), h, gate, up, out).await();
-    }
-
-    /** Slots {@code [from, to)}: each chosen expert on this thread, into its slot's scratch. */
-    private final class SlotsTask implements WorkerPool.RangeTask {
-        float[] h;
-
-        @Override
-        public void run(int from, int to) {
-            for (int j = from; j < to; j++) {
-                ExpertWeights e = chosen[j];
-                float[] g = slotGate[j];
-                cpu.matVecHere(e.gate(), e.up(), h, g, slotUp[j]);   // h quantized once for both
-                Ops.swiglu(g, slotUp[j], (int) e.gate().rowCount());
-                cpu.matVecHere(e.down(), g, slotOut[j]);
-            }
-        }
     }
 }

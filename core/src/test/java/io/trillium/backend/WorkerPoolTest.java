@@ -169,4 +169,25 @@ class WorkerPoolTest {
             assertTrue(best < 10_000, "10,000 loops allocated " + best + " bytes");   // < 1 byte per loop
         }
     }
+
+    /** Guided chunks: they tile [0, n) in order, never grow, and the last is a small share of the whole. */
+    @Test
+    void chunksShrinkAndTileTheRange() {
+        for (int n : new int[] {1, 7, 64, 1000, 18432, Integer.MAX_VALUE / 2}) {
+            for (int k : new int[] {1, 2, 8, 16, 64}) {
+                assertEquals(0, WorkerPool.start(n, k, 0));
+                assertEquals(n, WorkerPool.start(n, k, k));
+                long last = n;
+                for (int i = 0; i < k; i++) {
+                    long size = (long) WorkerPool.start(n, k, i + 1) - WorkerPool.start(n, k, i);
+                    assertTrue(size >= 0 && size <= last + 1, n + "/" + k + ": chunk " + i + " of " + size
+                            + " after " + last);   // +1: integer rounding
+                    last = size;
+                }
+                if (k >= 8 && n >= 1000) {
+                    assertTrue(last <= n / (k * k / 2), n + "/" + k + ": last chunk " + last);
+                }
+            }
+        }
+    }
 }

@@ -1,7 +1,6 @@
 package io.trillium.quant;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -15,6 +14,33 @@ public final class VectorMath {
 
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     private static final int L = S.length();
+    /**
+     * The lanes of {@code v} summed in a fixed tree (lane i with lane i + L/2, then those sums with the
+     * ones L/4 on, ...). The order of {@code reduceLanes(ADD)} is unspecified and differs between the
+     * interpreter and C2, so a token's attention scores would depend on how far the JIT had got: this one is
+     * the same in every tier. Lanes are read with constant indices (C2 extracts them, nothing is boxed).
+     */
+    static float sum(FloatVector v) {
+        if (L == 16) {
+            float a0 = v.lane(0) + v.lane(8), a1 = v.lane(1) + v.lane(9), a2 = v.lane(2) + v.lane(10);
+            float a3 = v.lane(3) + v.lane(11), a4 = v.lane(4) + v.lane(12), a5 = v.lane(5) + v.lane(13);
+            float a6 = v.lane(6) + v.lane(14), a7 = v.lane(7) + v.lane(15);
+            return ((a0 + a4) + (a2 + a6)) + ((a1 + a5) + (a3 + a7));
+        }
+        if (L == 8) {
+            float a0 = v.lane(0) + v.lane(4), a1 = v.lane(1) + v.lane(5), a2 = v.lane(2) + v.lane(6);
+            float a3 = v.lane(3) + v.lane(7);
+            return (a0 + a2) + (a1 + a3);
+        }
+        if (L == 4) {
+            return (v.lane(0) + v.lane(2)) + (v.lane(1) + v.lane(3));
+        }
+        float s = 0;   // other widths (none on the x86 and NEON machines served): in lane order
+        for (int i = 0; i < L; i++) {
+            s += v.lane(i);
+        }
+        return s;
+    }
 
     /** {@code Σ a[aOff + i] · b[bOff + i]} over {@code n} values. */
     public static float dot(float[] a, int aOff, float[] b, int bOff, int n) {
@@ -29,7 +55,7 @@ public final class VectorMath {
         for (; i + L <= n; i += L) {
             s0 = FloatVector.fromArray(S, a, aOff + i).fma(FloatVector.fromArray(S, b, bOff + i), s0);
         }
-        float s = s0.add(s1).add(s2.add(s3)).reduceLanes(VectorOperators.ADD);
+        float s = sum(s0.add(s1).add(s2.add(s3)));
         for (; i < n; i++) {
             s += a[aOff + i] * b[bOff + i];
         }
@@ -137,7 +163,7 @@ public final class VectorMath {
         for (; i + L <= n; i += L) {
             s = FloatVector.fromArray(S, a, aOff + i).fma(FloatVector.fromArray(S, b, bOff + i), s);
         }
-        return tail(s.reduceLanes(VectorOperators.ADD), a, aOff, b, bOff, i, n);
+        return tail(sum(s), a, aOff, b, bOff, i, n);
     }
 
     /** {@code sum} plus the scalar products of elements {@code [from, n)}. */
@@ -174,13 +200,25 @@ public final class VectorMath {
             s31 = q3.fma(c1, s31);
         }
         int q1o = qOff + qStride, q2o = qOff + 2 * qStride, q3o = qOff + 3 * qStride, c1o = cOff + cStride;
-        out[outOff] = tail(s00.reduceLanes(VectorOperators.ADD), q, qOff, c, cOff, i, n) * scale;
-        out[outOff + 1] = tail(s01.reduceLanes(VectorOperators.ADD), q, qOff, c, c1o, i, n) * scale;
-        out[outOff + outStride] = tail(s10.reduceLanes(VectorOperators.ADD), q, q1o, c, cOff, i, n) * scale;
-        out[outOff + outStride + 1] = tail(s11.reduceLanes(VectorOperators.ADD), q, q1o, c, c1o, i, n) * scale;
-        out[outOff + 2 * outStride] = tail(s20.reduceLanes(VectorOperators.ADD), q, q2o, c, cOff, i, n) * scale;
-        out[outOff + 2 * outStride + 1] = tail(s21.reduceLanes(VectorOperators.ADD), q, q2o, c, c1o, i, n) * scale;
-        out[outOff + 3 * outStride] = tail(s30.reduceLanes(VectorOperators.ADD), q, q3o, c, cOff, i, n) * scale;
-        out[outOff + 3 * outStride + 1] = tail(s31.reduceLanes(VectorOperators.ADD), q, q3o, c, c1o, i, n) * scale;
+        out[outOff] = tail(sum(s00), q, qOff, c, cOff, i, n) * scale;
+        out[outOff + 1] = tail(sum(s01), q, qOff, c, c1o, i, n) * scale;
+        out[outOff + outStride] = tail(sum(s10), q, q1o, c, cOff, i, n) * scale;
+        out[outOff + outStride + 1] = tail(sum(s11), q, q1o, c, c1o, i, n) * scale;
+        out[outOff + 2 * outStride] = tail(sum(s20), q, q2o, c, cOff, i, n) * scale;
+        out[outOff + 2 * outStride + 1] = tail(sum(s21), q, q2o, c, c1o, i, n) * scale;
+        out[outOff + 3 * outStride] = tail(sum(s30), q, q3o, c, cOff, i, n) * scale;
+        out[outOff + 3 * outStride + 1] = tail(sum(s31), q, q3o, c, c1o, i, n) * scale;
+    }
+
+    /** {@code silu(x) = x / (1 + e^-x)}. */
+    public static float silu(float x) {
+        return x / (1f + (float) Math.exp(-x));
+    }
+
+    /** {@code gate[gOff + i] = silu(gate[gOff + i]) · up[uOff + i]} for {@code i < n}: SwiGLU, in place. */
+    public static void swiglu(float[] gate, int gOff, float[] up, int uOff, int n) {
+        for (int i = 0; i < n; i++) {
+            gate[gOff + i] = silu(gate[gOff + i]) * up[uOff + i];
+        }
     }
 }
