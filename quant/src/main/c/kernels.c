@@ -501,7 +501,136 @@ MATMUL(q2_K, 256)
 MATMUL(q3_K, 256)
 MATMUL(q5_K, 256)
 MATMUL(q6_K, 256)
+#ifdef USE_VNNI
+/* ---- Q8_0 with rows interleaved (AVX-512): 16 rows per group, lane r = row r. A block's 32 quants per row
+   are 8 dwords; transposed so that vector i holds dword i of every row, one token costs 8 vpdpbusd per block
+   for the whole group. vpdpbusd multiplies u8 by s8, so the token's quants go in as x + 128 (x ^ 0x80) and
+   each lane starts from -128 * (its four weights' sum), which keeps every integer exact.
+   Numerics per (row, token) are q8_0_row's: lane i of accumulator (block & 1) gathers block sums of dword i
+   by fma(p, d * dx, acc) in block order; the result is hsum_ps(acc0 + acc1), its tree written lane-wise. */
+#define QG 16
+#define QB 16       /* blocks unpacked at once (a tile of 17 KiB) */
+#define QT 16       /* tokens whose accumulators stay in L1 while the tile passes */
+
+typedef struct {
+    __m512i w[QB][8];    /* w[b][i] lane r: row r's dword i of block b */
+    __m512i nc[QB][8];   /* -128 * the sum of those four weights */
+    __m512 d[QB];        /* the rows' scales */
+} Q8Tile;
+
+static void q8_0_unpack(const uint8_t *const p[QG], int b0, int nb, Q8Tile *t) {
+    const __m512i ones = _mm512_set1_epi8(1);
+    for (int b = 0; b < nb; b++) {
+        int64_t o = 34 * (int64_t) (b0 + b) + 2;
+        __m512i z[8];   /* z[k]: rows k, k + 4 (k < 4) and 8 + k', 12 + k' (k = 4 + k'): lanes come out in row order */
+        for (int k = 0; k < 4; k++) {
+            z[k] = _mm512_inserti64x4(_mm512_castsi256_si512(load32(p[k] + o)), load32(p[k + 4] + o), 1);
+            z[4 + k] = _mm512_inserti64x4(_mm512_castsi256_si512(load32(p[8 + k] + o)), load32(p[12 + k] + o), 1);
+        }
+        __m512i u[8];
+        for (int h = 0; h < 2; h++) {
+            __m512i t0 = _mm512_unpacklo_epi32(z[4 * h], z[4 * h + 1]), t1 = _mm512_unpackhi_epi32(z[4 * h], z[4 * h + 1]);
+            __m512i t2 = _mm512_unpacklo_epi32(z[4 * h + 2], z[4 * h + 3]), t3 = _mm512_unpackhi_epi32(z[4 * h + 2], z[4 * h + 3]);
+            u[4 * h] = _mm512_unpacklo_epi64(t0, t2);       /* 128-bit lane L: dword (L & 1) * 4 + 0 */
+            u[4 * h + 1] = _mm512_unpackhi_epi64(t0, t2);   /* ... + 1 */
+            u[4 * h + 2] = _mm512_unpacklo_epi64(t1, t3);   /* ... + 2 */
+            u[4 * h + 3] = _mm512_unpackhi_epi64(t1, t3);   /* ... + 3 */
+        }
+        for (int j = 0; j < 4; j++) {   /* dword j from 128-bit lanes 0 and 2, dword 4 + j from lanes 1 and 3 */
+            __m512i lo = _mm512_shuffle_i32x4(u[j], u[4 + j], 0x88), hi = _mm512_shuffle_i32x4(u[j], u[4 + j], 0xDD);
+            t->w[b][j] = lo;
+            t->w[b][4 + j] = hi;
+        }
+        for (int i = 0; i < 8; i++) {
+            t->nc[b][i] = _mm512_slli_epi32(_mm512_sub_epi32(_mm512_setzero_si512(),
+                                                             _mm512_dpbusd_epi32(_mm512_setzero_si512(), ones, t->w[b][i])), 7);
+        }
+        int32_t dh[QG];
+        for (int r = 0; r < QG; r++) {
+            uint16_t h;
+            memcpy(&h, p[r] + o - 2, 2);
+            dh[r] = h;
+        }
+        t->d[b] = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_loadu_si512(dh)));
+    }
+}
+
+/* one token against block b of the tile: a[i] += fma of lane sums of dword i (a: the block's accumulator) */
+static inline __attribute__((always_inline)) void q8_0_block(const Q8Tile *t, int b, const uint8_t *xb, __m512 a[8]) {
+    __m512 dd = _mm512_mul_ps(t->d[b], _mm512_set1_ps(f16(xb)));
+#pragma GCC unroll 8
+    for (int i = 0; i < 8; i++) {
+        __m512i xu = _mm512_set1_epi32(ld32(xb + 2 + 4 * i) ^ (int32_t) 0x80808080);
+        a[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_dpbusd_epi32(t->nc[b][i], xu, t->w[b][i])), dd, a[i]);
+    }
+}
+
+static void q8_0_rows(const uint8_t *w, int64_t stride, int nb, int rows, const uint8_t *x, int64_t xs, int tokens,
+                      float *y, int64_t ys) {
+    const uint8_t *p[QG];
+    for (int r = 0; r < QG; r++) {
+        p[r] = w + (r < rows ? r : rows - 1) * stride;
+    }
+    Q8Tile t __attribute__((aligned(64)));
+    __m512 acc[QT][16] __attribute__((aligned(64)));   /* per token: accumulator a (block & 1), lane i -> [8a + i] */
+    __mmask16 m = (__mmask16) ((1u << rows) - 1);
+    for (int t0 = 0; t0 < tokens; t0 += QT) {
+        int nt = tokens - t0 < QT ? tokens - t0 : QT;
+        for (int k = 0; k < nt; k++) {
+            for (int i = 0; i < 16; i++) {
+                acc[k][i] = _mm512_setzero_ps();
+            }
+        }
+        for (int b0 = 0; b0 < nb; b0 += QB) {
+            int bn = nb - b0 < QB ? nb - b0 : QB;
+            q8_0_unpack(p, b0, bn, &t);
+            for (int k = 0; k < nt; k++) {
+                const uint8_t *xb = x + (int64_t) (t0 + k) * xs + 34 * (int64_t) b0;
+                __m512 a[16];
+                for (int i = 0; i < 16; i++) {
+                    a[i] = acc[k][i];
+                }
+                int b = 0;   /* b0 is even: block b goes to accumulator b & 1 (constant indices keep a[] in registers) */
+                for (; b + 1 < bn; b += 2, xb += 68) {
+                    q8_0_block(&t, b, xb, a);
+                    q8_0_block(&t, b + 1, xb + 34, a + 8);
+                }
+                if (b < bn) {
+                    q8_0_block(&t, b, xb, a);
+                }
+                for (int i = 0; i < 16; i++) {
+                    acc[k][i] = a[i];
+                }
+            }
+        }
+        for (int k = 0; k < nt; k++) {
+            __m512 v[8];
+            for (int i = 0; i < 8; i++) {
+                v[i] = _mm512_add_ps(acc[k][i], acc[k][8 + i]);
+            }
+            __m512 r = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(v[0], v[4]), _mm512_add_ps(v[2], v[6])),
+                                     _mm512_add_ps(_mm512_add_ps(v[1], v[5]), _mm512_add_ps(v[3], v[7])));
+            _mm512_mask_storeu_ps(y + (int64_t) (t0 + k) * ys, m, r);
+        }
+    }
+}
+
+void EXPORT(trillium_q8_0_matmul)(const uint8_t *w, int64_t stride, int32_t n, const uint8_t *xq, int64_t xstride,
+                                  int32_t tokens, float *y, int64_t ystride, int32_t r0, int32_t r1) {
+    for (int32_t r = r0; r < r1; r += QG) {
+        int rows = r1 - r < QG ? r1 - r : QG;
+        if (tokens == 1) {   /* one token: the row kernel (same bits) */
+            for (int k = 0; k < rows; k++) {
+                y[r - r0 + k] = q8_0_row(w + (r + k) * stride, xq, n / 32);
+            }
+            continue;
+        }
+        q8_0_rows(w + r * stride, stride, n / 32, rows, xq, xstride, tokens, y + (r - r0), ystride);
+    }
+}
+#else
 MATMUL(q8_0, 32)
+#endif
 MATMUL(q4_0, 32)
 MATMUL(q5_0, 32)
 MATMUL(iq4_nl, 32)

@@ -47,6 +47,7 @@ public final class WorkerPool implements AutoCloseable {
     private RangeTask task;
     private int n;
     private int chunks;
+    private boolean each;            // one index per chunk (parallelForEach), else guided chunks
     /** generation << 32 | next chunk; written with volatile/CAS semantics through CLAIM. */
     @SuppressWarnings("unused")
     private volatile long claim;
@@ -97,10 +98,22 @@ public final class WorkerPool implements AutoCloseable {
      * one as it is); the remaining chunks are skipped.
      */
     public void parallelFor(int n, int grain, RangeTask task) {
+        run(n, Math.min(Math.max(1, n / Math.max(1, grain)), threads() * CHUNKS_PER_THREAD), false, task);
+    }
+
+    /**
+     * Runs {@code task} on each index of {@code [0, n)} on its own ({@code task.run(i, i + 1)}), the indices
+     * claimed one at a time in order: for a few uneven items (a prompt's experts, largest first), so that
+     * the threads finish together. Otherwise as {@link #parallelFor}.
+     */
+    public void parallelForEach(int n, RangeTask task) {
+        run(n, n, true, task);
+    }
+
+    private void run(int n, int chunks, boolean each, RangeTask task) {
         if (closed) {
             throw new IllegalStateException("the worker pool is closed");
         }
-        int chunks = Math.min(Math.max(1, n / Math.max(1, grain)), threads() * CHUNKS_PER_THREAD);
         if (chunks <= 1 || workers.length == 0 || running || isWorker()) {
             if (n > 0) {
                 task.run(0, n);
@@ -112,6 +125,7 @@ public final class WorkerPool implements AutoCloseable {
             this.task = task;
             this.n = n;
             this.chunks = chunks;
+            this.each = each;
             this.failure = null;
             done.set(0);
             int g = ++generation;
@@ -186,6 +200,7 @@ public final class WorkerPool implements AutoCloseable {
             RangeTask t = task;   // read after seeing g: g's parameters, or a later loop's (then the CAS fails)
             int len = n;
             int k = chunks;
+            boolean one = each;
             int idx = (int) c;
             if (idx >= k) {
                 return any;
@@ -196,7 +211,7 @@ public final class WorkerPool implements AutoCloseable {
             any = true;
             try {
                 if (failure == null) {
-                    int from = start(len, k, idx), to = start(len, k, idx + 1);
+                    int from = one ? idx : start(len, k, idx), to = one ? idx + 1 : start(len, k, idx + 1);
                     if (from < to) {
                         t.run(from, to);
                     }

@@ -229,6 +229,12 @@ public final class CheckpointWeights implements TensorSource {
         }
         AtomicLong delivered = new AtomicLong();
         return new ExpertSource() {
+            /** Views made at load: any number may be held at once. */
+            @Override
+            public boolean holdsAny() {
+                return true;
+            }
+
             @Override
             public ExpertWeights expert(int layer, int expert) {
                 delivered.addAndGet(bytes[layer]);

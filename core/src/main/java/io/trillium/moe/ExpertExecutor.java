@@ -190,8 +190,9 @@ public final class ExpertExecutor {
                 .boxed().sorted((p, q) -> Integer.compare(start[q + 1] - start[q], start[p + 1] - start[p]))
                 .toArray(Integer[]::new);
         // no more held at once than a token's step holds (used): an expert cache is sized for that many, and
-        // asking it for more could wait forever for room that only this wave would free
-        int wave = Math.max(1, Math.min(used, 4 * cpu.threads()));
+        // asking it for more could wait forever for room that only this wave would free; weights read in
+        // place go as one set (no barrier between waves where one thread waits for the other's last expert)
+        int wave = source.holdsAny() ? chosen.length : Math.max(1, Math.min(used, 4 * cpu.threads()));
         for (int w0 = 0; w0 < chosen.length; w0 += wave) {
             int w1 = Math.min(chosen.length, w0 + wave);
             ExpertWeights[] held = new ExpertWeights[w1 - w0];
@@ -205,7 +206,7 @@ public final class ExpertExecutor {
                 b.set(held, which, start, order, h, t0, used);
                 try {
                     if (pool != null && held.length > 1) {
-                        pool.parallelFor(held.length, 1, b);
+                        pool.parallelForEach(held.length, b);   // one expert per claim, most tokens first
                     } else {
                         b.run(0, held.length);
                     }

@@ -34,6 +34,15 @@ public interface ExpertSource {
         return false;
     }
 
+    /**
+     * Whether a caller may hold any number of experts at once (weights read in place): a prompt's experts
+     * then run as one set. A cache holds as many as a token's step chooses and no more (asking for more
+     * could wait for room that only the held ones free), so by default a prompt goes that many at a time.
+     */
+    default boolean holdsAny() {
+        return false;
+    }
+
     /** Routed-expert weight bytes delivered so far, by tier name ("dram", "pmem", "nvme"). */
     default Map<String, Long> bytesRead() {
         return Map.of();

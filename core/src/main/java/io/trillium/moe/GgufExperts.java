@@ -40,6 +40,12 @@ public final class GgufExperts implements ExpertSource {
         return t;
     }
 
+    /** Views made at load: any number may be held at once. */
+    @Override
+    public boolean holdsAny() {
+        return true;
+    }
+
     @Override
     public ExpertWeights expert(int layer, int expert) {
         ExpertWeights w = experts[layer][expert];

@@ -190,4 +190,27 @@ class WorkerPoolTest {
             }
         }
     }
+
+    /** parallelForEach: every index once, each in a range of its own, on a pool and on one thread. */
+    @Test
+    void eachIndexOnItsOwn() {
+        for (int threads : new int[] {1, 2, 3}) {
+            try (WorkerPool pool = new WorkerPool(threads)) {
+                for (int n : new int[] {0, 1, 5, 64}) {
+                    AtomicIntegerArray seen = new AtomicIntegerArray(Math.max(1, n));
+                    pool.parallelForEach(n, (from, to) -> {
+                        if (threads > 1 && n > 1) {
+                            assertEquals(from + 1, to, "one index per range");
+                        }
+                        for (int i = from; i < to; i++) {
+                            seen.incrementAndGet(i);
+                        }
+                    });
+                    for (int i = 0; i < n; i++) {
+                        assertEquals(1, seen.get(i), threads + " threads, n " + n + ": index " + i);
+                    }
+                }
+            }
+        }
+    }
 }

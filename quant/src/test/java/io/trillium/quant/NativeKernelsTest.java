@@ -96,33 +96,42 @@ class NativeKernelsTest {
         Random r = new Random(17);
         for (Case c : cases()) {
             GgmlType t = c.type();
-            GgmlType at = c.kernel().activationType();
-            int n = t.blockSize() == 256 ? 1024 : 320;
-            int rows = 13, r0 = 2, r1 = 11;
-            for (int tokens : new int[] {1, 3, 4, 5, 9}) {
-                boolean extreme = tokens == 5;
-                MemorySegment w = weights(t, (long) rows * (n / t.blockSize()), r, extreme);
-                long rb = t.bytesFor(n);
-                long xs = at.bytesFor(n) + 64;   // a stride beyond one vector's blocks
-                MemorySegment xq = Arena.ofAuto().allocate(xs * tokens);
-                for (int k = 0; k < tokens; k++) {
-                    Kernels.quantizer(at).quantize(KQuantKernelsTest.randomX(n, r), 0, xq, k * xs, n);
-                }
-                int yOff = 3, yStride = rows + 4;
-                float[] y = new float[yOff + tokens * yStride];
-                java.util.Arrays.fill(y, -7f);
-                c.kernel().matMul(w, 0, rb, xq, xs, tokens, n, y, yOff, yStride, r0, r1);
-                for (int k = 0; k < tokens; k++) {
-                    for (int row = 0; row < rows; row++) {
-                        float got = y[yOff + k * yStride + row];
-                        if (row < r0 || row >= r1) {
-                            assertEquals(-7f, got, c + ": wrote row " + row + " outside the range");
-                            continue;
-                        }
-                        float want = c.kernel().dot(w, row * rb, xq, k * xs, n);
-                        assertEquals(Float.floatToRawIntBits(want), Float.floatToRawIntBits(got),
-                                c + " " + tokens + " tokens: row " + row + " token " + k + ": " + got + " vs dot " + want);
+            // 32-blocks also as a long row (37 blocks: more than one unpacked tile of blocks, an odd count) and
+            // 17 tokens (more than one tile of tokens), 23 rows (a full and a partial group of 16)
+            int[][] shapes = t.blockSize() == 256 ? new int[][] {{1024, 13, 2, 11}}
+                    : new int[][] {{320, 13, 2, 11}, {32 * 37, 23, 1, 22}};
+            for (int[] shape : shapes) {
+                matMulCase(c, shape[0], shape[1], shape[2], shape[3], r);
+            }
+        }
+    }
+
+    private static void matMulCase(Case c, int n, int rows, int r0, int r1, Random r) throws Exception {
+        GgmlType t = c.type();
+        GgmlType at = c.kernel().activationType();
+        for (int tokens : new int[] {1, 3, 4, 5, 9, 17}) {
+            boolean extreme = tokens == 5;
+            MemorySegment w = weights(t, (long) rows * (n / t.blockSize()), r, extreme);
+            long rb = t.bytesFor(n);
+            long xs = at.bytesFor(n) + 64;   // a stride beyond one vector's blocks
+            MemorySegment xq = Arena.ofAuto().allocate(xs * tokens);
+            for (int k = 0; k < tokens; k++) {
+                Kernels.quantizer(at).quantize(KQuantKernelsTest.randomX(n, r), 0, xq, k * xs, n);
+            }
+            int yOff = 3, yStride = rows + 4;
+            float[] y = new float[yOff + tokens * yStride];
+            java.util.Arrays.fill(y, -7f);
+            c.kernel().matMul(w, 0, rb, xq, xs, tokens, n, y, yOff, yStride, r0, r1);
+            for (int k = 0; k < tokens; k++) {
+                for (int row = 0; row < rows; row++) {
+                    float got = y[yOff + k * yStride + row];
+                    if (row < r0 || row >= r1) {
+                        assertEquals(-7f, got, c + ": wrote row " + row + " outside the range");
+                        continue;
                     }
+                    float want = c.kernel().dot(w, row * rb, xq, k * xs, n);
+                    assertEquals(Float.floatToRawIntBits(want), Float.floatToRawIntBits(got),
+                            c + " " + tokens + " tokens: row " + row + " token " + k + ": " + got + " vs dot " + want);
                 }
             }
         }
