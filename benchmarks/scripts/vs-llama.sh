@@ -5,10 +5,11 @@
 #                                  [--repeats 5] [-- extra trillium bench flags, e.g. --exact]
 #
 # LLAMA_BENCH: llama.cpp's llama-bench (../shared/tools/build-llama-oracle.sh builds commit 34af94c into
-# /tmp/llama.cpp/build/bin; never commit it). THREADS defaults to all processors. Runs llama-bench -o json
-# (pp for each prompt length, tg for the decode length, -r repeats) and `trillium bench` once per prompt
-# length with the same repeats, then prints one markdown table: both sides' medians with min-max, the
-# ratio, and whether the ratio is distinguishable from 1 (Welch's t-test on the runs, p < 0.05).
+# /tmp/llama.cpp/build/bin; never commit it). THREADS defaults to all processors. Each of the repeats is
+# a round: one llama-bench -o json repetition (pp for each prompt length, tg for the decode length), then
+# one `trillium bench` run per prompt length, so the two sides alternate (the memory bandwidth of a shared
+# machine drifts over minutes). Prints one markdown table: both sides' medians with min-max, the ratio,
+# and whether the ratio is distinguishable from 1 (Welch's t-test on the runs, p < 0.05).
 # Needs `mvn -q -DskipTests package` first (benchmarks/target/benchmarks.jar, examples/bin/trillium).
 set -eu
 [ $# -ge 2 ] || { sed -n '2,13p' "$0" >&2; exit 2; }

@@ -24,7 +24,8 @@ import java.util.regex.Pattern;
 /**
  * Trillium against llama.cpp on the same model file, threads and lengths, in one run: llama-bench's
  * {@code ppP} and {@code tgN} tests (its per-repetition samples, {@code -o json}) beside
- * {@code trillium bench}'s prefill and decode samples (one run per prompt length). Prints one
+ * {@code trillium bench}'s prefill and decode samples, the two sides alternating run by run (a round: one
+ * llama-bench repetition of every test, then one trillium run per prompt length). Prints one
  * markdown table: each side's median with min-max, the ratio of medians, and Welch's t-test (two-sided,
  * commons-math3) of whether the two sets of samples differ; "yes" when p < 0.05.
  *
@@ -68,40 +69,61 @@ public final class VsLlama {
             throw new IllegalArgumentException("model " + model + ": no such file");
         }
         String pList = String.join(",", Arrays.stream(prompts).mapToObj(Integer::toString).toList());
-        System.err.println("llama-bench: -t " + threads + " -p " + pList + " -n " + decode + " -r " + repeats);
-        String json = run(List.of(llamaBench, "-m", model.toString(), "-t", Integer.toString(threads), "-p", pList,
-                "-n", Integer.toString(decode), "-r", Integer.toString(repeats), "-o", "json"), false);
-        Map<String, double[]> llama = parseLlamaBench(json);
-
-        Map<String, double[]> ours = new LinkedHashMap<>();
+        // The sides alternate run by run: on a shared machine the memory bandwidth drifts by tens of percent
+        // over minutes, and all of one side's runs followed by all of the other's would compare two periods.
+        Map<String, List<Double>> llama = new LinkedHashMap<>();
+        Map<String, List<Double>> ours = new LinkedHashMap<>();
         String cpu = "";
-        for (int p : prompts) {
-            List<String> cmd = new ArrayList<>(List.of(trillium, "bench", "--model", model.toString(), "--threads",
-                    Integer.toString(threads), "--prompt-tokens", Integer.toString(p), "--decode-tokens",
-                    Integer.toString(decode), "--repeats", Integer.toString(repeats)));
-            cmd.addAll(extra);
-            System.err.println("trillium: " + String.join(" ", cmd.subList(1, cmd.size())));
-            String out = run(cmd, true);
-            ours.put("pp" + p, samples(out, "prefill"));
-            if (!ours.containsKey("tg" + decode)) {
-                ours.put("tg" + decode, samples(out, "decode"));
-            }
-            Matcher k = Pattern.compile("(?m)^kernels: (.*)$").matcher(out);
-            if (k.find()) {
-                cpu = k.group(1);
+        String json = "";
+        for (int r = 0; r < repeats; r++) {
+            System.err.println("round " + (r + 1) + " of " + repeats + ": llama-bench -t " + threads + " -p " + pList
+                    + " -n " + decode + " -r 1");
+            json = run(List.of(llamaBench, "-m", model.toString(), "-t", Integer.toString(threads), "-p", pList,
+                    "-n", Integer.toString(decode), "-r", "1", "-o", "json"), false);
+            parseLlamaBench(json).forEach((test, v) -> {
+                for (double x : v) {
+                    llama.computeIfAbsent(test, k -> new ArrayList<>()).add(x);
+                }
+            });
+            for (int p : prompts) {
+                List<String> cmd = new ArrayList<>(List.of(trillium, "bench", "--model", model.toString(), "--threads",
+                        Integer.toString(threads), "--prompt-tokens", Integer.toString(p), "--decode-tokens",
+                        Integer.toString(decode), "--repeats", "1"));
+                cmd.addAll(extra);
+                System.err.println("round " + (r + 1) + " of " + repeats + ": trillium " + String.join(" ",
+                        cmd.subList(1, cmd.size())));
+                String out = run(cmd, true);
+                add(ours, "pp" + p, samples(out, "prefill"));
+                if (p == prompts[0]) {   // decode after the first prompt length, as llama-bench's tg test
+                    add(ours, "tg" + decode, samples(out, "decode"));
+                }
+                Matcher k = Pattern.compile("(?m)^kernels: (.*)$").matcher(out);
+                if (k.find()) {
+                    cpu = k.group(1);
+                }
             }
         }
         List<Row> rows = new ArrayList<>();
         for (var e : ours.entrySet()) {
-            double[] l = llama.get(e.getKey());
+            List<Double> l = llama.get(e.getKey());
             if (l == null) {
                 throw new IllegalStateException("llama-bench gave no " + e.getKey() + " result; it printed:\n" + json);
             }
-            rows.add(new Row(e.getKey(), l, e.getValue()));
+            rows.add(new Row(e.getKey(), array(l), array(e.getValue())));
         }
         System.out.printf(Locale.ROOT, "model: %s, %d threads, %d measured runs per side%n", model, threads, repeats);
         System.out.println("cpu: " + cpuName() + "; trillium kernels: " + cpu);
         System.out.print(table(rows));
+    }
+
+    private static void add(Map<String, List<Double>> m, String test, double[] v) {
+        for (double x : v) {
+            m.computeIfAbsent(test, k -> new ArrayList<>()).add(x);
+        }
+    }
+
+    private static double[] array(List<Double> v) {
+        return v.stream().mapToDouble(Double::doubleValue).toArray();
     }
 
     /** The markdown table of {@code rows}. */
