@@ -34,6 +34,14 @@ static inline int32_t ld32(const uint8_t *p) {
     return v;
 }
 
+/* the g rows of a row-interleaved group starting at w: rows past `rows` repeat the last one (their lanes are
+   computed and never stored) */
+static inline void group_rows(const uint8_t *w, int64_t stride, int rows, int g, const uint8_t **p) {
+    for (int r = 0; r < g; r++) {
+        p[r] = w + (r < rows ? r : rows - 1) * stride;
+    }
+}
+
 static inline __m256i load32(const uint8_t *p) {
     return _mm256_loadu_si256((const __m256i *) p);
 }

@@ -403,6 +403,7 @@ static void q6_K_tile(const uint8_t *w, const uint8_t *x, int64_t xs, int nt, in
     }
 }
 
+#ifndef USE_VNNI   /* AVX-512 has q8_0_rows below */
 /* Q8_0: the row kernel alternates two accumulators over block pairs; kept exactly, per token */
 static void q8_0_tile(const uint8_t *w, const uint8_t *x, int64_t xs, int nt, int nb, float *out, int64_t os) {
     __m256 acc0[TT], acc1[TT];
@@ -437,6 +438,7 @@ static void q8_0_tile(const uint8_t *w, const uint8_t *x, int64_t xs, int nt, in
         out[t * os] = hsum_ps(_mm256_add_ps(acc0[t], acc1[t]));
     }
 }
+#endif
 
 /* the types without a hoisted tile: the row kernel once per token of the tile (same sums by construction) */
 #define ROW_TILE(name, wb, xb)                                                                          \
@@ -568,9 +570,7 @@ static inline __attribute__((always_inline)) void q8_0_block(const Q8Tile *t, in
 static void q8_0_rows(const uint8_t *w, int64_t stride, int nb, int rows, const uint8_t *x, int64_t xs, int tokens,
                       float *y, int64_t ys) {
     const uint8_t *p[QG];
-    for (int r = 0; r < QG; r++) {
-        p[r] = w + (r < rows ? r : rows - 1) * stride;
-    }
+    group_rows(w, stride, rows, QG, p);
     Q8Tile t __attribute__((aligned(64)));
     __m512 acc[QT][16] __attribute__((aligned(64)));   /* per token: accumulator a (block & 1), lane i -> [8a + i] */
     __mmask16 m = (__mmask16) ((1u << rows) - 1);

@@ -332,9 +332,7 @@ static inline void offsets(const uint8_t *const p[G], __m256i *off) {
 static void q4_K_rows(const uint8_t *w, int64_t stride, int nb, int rows, const uint8_t *x, int64_t xs, int tokens,
                       float *y, int64_t ys) {
     const uint8_t *p[G];
-    for (int r = 0; r < G; r++) {
-        p[r] = w + (r < rows ? r : rows - 1) * stride;
-    }
+    group_rows(w, stride, rows, G, p);
     Tile t __attribute__((aligned(64)));
     float acc[TCHUNK * G] __attribute__((aligned(64)));
     float accm[TCHUNK * G] __attribute__((aligned(64)));
