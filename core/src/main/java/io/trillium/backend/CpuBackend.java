@@ -275,36 +275,34 @@ public final class CpuBackend implements ComputeBackend {
     /** {@code ya = a·x}, {@code yb = b·x}: one quantization of x and one parallel loop over both matrices' rows. */
     @Override
     public void matVecPair(Tensor a, Tensor b, float[] x, float[] ya, float[] yb) {
-        QuantizedDotKernel qa = route(a.type());
-        QuantizedDotKernel qb = route(b.type());
-        int ra = Math.toIntExact(a.rowCount()), rbRows = Math.toIntExact(b.rowCount());
-        if (qa == null || qb == null || qa.activationType() != qb.activationType() || a.rowLength() != b.rowLength()
-                || a.rank() > 2 && a.dim(2) != 1 || b.rank() > 2 && b.dim(2) != 1) {
-            matVec(a, x, 0, ya, 0);
-            matVec(b, x, 0, yb, 0);
+        if (pool.insideLoop()) {   // already on the pool: this thread, and no shared task state
+            matVecHere(a, b, x, ya, yb);
             return;
         }
-        if (pool.threads() == 1 || pool.insideLoop() || ra * a.rowBytes() + rbRows * b.rowBytes() < PARALLEL_BYTES) {
-            matVecHere(a, b, x, ya, yb);   // small, or already on the pool: one quantization, this thread
-            return;
-        }
-        int n = Math.toIntExact(a.rowLength());
-        MemorySegment q = quantize(qa, x, 0, n);
-        PairTask t = pairTask;
-        t.set(qa, a, ya, ra, qb, b, yb, q, n);
+        pairW[0] = a;
+        pairW[1] = b;
+        pairX[0] = x;
+        pairX[1] = x;
+        pairY[0] = ya;
+        pairY[1] = yb;
         try {
-            pool.parallelFor(ra + rbRows, 16, t);
+            matVecs(pairW, pairX, pairY, 2);
         } finally {
-            t.set(null, null, null, 0, null, null, null, null, 0);
+            java.util.Arrays.fill(pairW, null);
+            java.util.Arrays.fill(pairX, null);
+            java.util.Arrays.fill(pairY, null);
         }
     }
 
-    private final PairTask pairTask = new PairTask();   // one pair loop at a time, like rowsTask
-    private final ManyTask manyTask = new ManyTask();   // likewise
+    // matVecPair's operands for matVecs (one pair at a time, like rowsTask: no allocation per call)
+    private final Tensor[] pairW = new Tensor[2];
+    private final float[][] pairX = new float[2][];
+    private final float[][] pairY = new float[2][];
+    private final ManyTask manyTask = new ManyTask();   // one many-mat-vec loop at a time, like rowsTask
 
     /**
      * {@code y[i] = w[i] · x[i]} for {@code i < count} (2-D matrices) as one parallel loop over all of their
-     * rows: the chosen experts' down matrices of a decode step. Rows are handed out in shrinking chunks
+     * rows: the chosen experts' down matrices of a decode step, MLA's q_a and kv_a. Rows are handed out in shrinking chunks
      * whatever matrix they belong to, so the threads finish together (whole matrices per thread leave one
      * waiting for the other's last). Each input is quantized once per activation type, before the loop;
      * every row is the kernel's row of that matrix, so the results equal {@code count} {@link #matVec} calls
@@ -454,38 +452,6 @@ public final class CpuBackend implements ComputeBackend {
                 qk[i].matVec(d, 0, rb, xq[i], n[i], y[i], r0, r1);
             } else {
                 k[i].matVec(d, 0, rb, x[i], n[i], y[i], r0, r1);
-            }
-        }
-    }
-
-    /** Rows [0, ra) of a, then the rows of b, as one range; fields set per call (no allocation). */
-    private static final class PairTask implements WorkerPool.RangeTask {
-        private QuantizedDotKernel qa, qb;
-        private Tensor a, b;
-        private float[] ya, yb;
-        private int ra, n;
-        private MemorySegment xq;
-
-        void set(QuantizedDotKernel qa, Tensor a, float[] ya, int ra, QuantizedDotKernel qb, Tensor b, float[] yb,
-                 MemorySegment xq, int n) {
-            this.qa = qa;
-            this.a = a;
-            this.ya = ya;
-            this.ra = ra;
-            this.qb = qb;
-            this.b = b;
-            this.yb = yb;
-            this.xq = xq;
-            this.n = n;
-        }
-
-        @Override
-        public void run(int from, int to) {
-            if (from < ra) {
-                qa.matVec(a.data(), 0, a.rowBytes(), xq, n, ya, from, Math.min(to, ra));
-            }
-            if (to > ra) {
-                qb.matVec(b.data(), 0, b.rowBytes(), xq, n, yb, Math.max(from, ra) - ra, to - ra);
             }
         }
     }
