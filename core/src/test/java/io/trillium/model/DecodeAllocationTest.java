@@ -78,6 +78,9 @@ class DecodeAllocationTest {
                 "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-Xss4m", "-Xmx2g",
                 "-Dtrillium.native=false"));   // exact mode, Java kernels only: what must intrinsify
         cmd.addAll(bits == 256 ? List.of("-XX:UseAVX=2", "-XX:MaxVectorSize=32") : List.of("-XX:MaxVectorSize=64"));
+        // what C2 did with the kernels, to name the call left out of line when the loop allocates
+        Path compileLog = dir.resolve("compile-" + bits + ".log");
+        cmd.addAll(List.of("-XX:+UnlockDiagnosticVMOptions", "-XX:+LogCompilation", "-XX:LogFile=" + compileLog));
         String shared = System.getProperty("trillium.shared");
         if (shared != null) {
             cmd.add("-Dtrillium.shared=" + shared);
@@ -109,6 +112,10 @@ class DecodeAllocationTest {
         System.out.print(log);
         assertTrue(done, bits + "-bit child JVM did not finish in " + CHILD_TIMEOUT_S
                 + " s (kernels falling back to boxed vectors decode 100x slower):\n" + log);
+        if (p.exitValue() != 0 && java.nio.file.Files.exists(compileLog)) {
+            List<String> problems = io.trillium.quant.jit.CompileLog.read(compileLog).problems("io.trillium.", Integer.MAX_VALUE, true);
+            log += "vector calls C2 left out of line (each boxes its vectors):\n" + String.join("\n", problems) + "\n";
+        }
         assertEquals(0, p.exitValue(), bits + "-bit child JVM failed:\n" + log);
     }
 

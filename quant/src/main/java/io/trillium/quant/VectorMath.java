@@ -1,6 +1,7 @@
 package io.trillium.quant;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -15,36 +16,21 @@ public final class VectorMath {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     private static final int L = S.length();
     /**
-     * The lanes of {@code v} summed in a fixed tree (lane i with lane i + L/2, then those sums with the
-     * ones L/4 on, ...). The order of {@code reduceLanes(ADD)} is unspecified and differs between the
-     * interpreter and C2, so a token's attention scores would depend on how far the JIT had got: this one is
-     * the same in every tier. Lanes are read with constant indices (C2 extracts them, nothing is boxed).
+     * Lane sums in a fixed tree: {@code v = v.add(v.rearrange(r))} for each r here, lane i + L/2 onto lane
+     * i, then L/4, ..., 1, leaves the sum in lane 0 ((v0 + v8) + (v4 + v12)) + ... at 16 lanes. The order of
+     * {@code reduceLanes(ADD)} is unspecified and differs between the interpreter and C2, so a token's
+     * attention scores would depend on how far the JIT had got: this one is the same in every tier. Written
+     * out at each use: a helper taking a vector boxes it wherever C2 leaves the call out of line.
      */
-    static float sum(FloatVector v) {
-        if (L == 16) {
-            float a0 = v.lane(0) + v.lane(8), a1 = v.lane(1) + v.lane(9), a2 = v.lane(2) + v.lane(10);
-            float a3 = v.lane(3) + v.lane(11), a4 = v.lane(4) + v.lane(12), a5 = v.lane(5) + v.lane(13);
-            float a6 = v.lane(6) + v.lane(14), a7 = v.lane(7) + v.lane(15);
-            return ((a0 + a4) + (a2 + a6)) + ((a1 + a5) + (a3 + a7));
-        }
-        if (L == 8) {
-            float a0 = v.lane(0) + v.lane(4), a1 = v.lane(1) + v.lane(5), a2 = v.lane(2) + v.lane(6);
-            float a3 = v.lane(3) + v.lane(7);
-            return (a0 + a2) + (a1 + a3);
-        }
-        if (L == 4) {
-            return (v.lane(0) + v.lane(2)) + (v.lane(1) + v.lane(3));
-        }
-        float s = 0;   // other widths (none on the x86 and NEON machines served): in lane order
-        for (int i = 0; i < L; i++) {
-            s += v.lane(i);
-        }
-        return s;
-    }
+    @SuppressWarnings("unchecked")
+    private static final VectorShuffle<Float>[] FOLDS = java.util.stream.IntStream.iterate(L / 2, k -> k >= 1,
+            k -> k / 2)
+            .mapToObj(k -> VectorShuffle.iota(S, k, 1, true)).toArray(VectorShuffle[]::new);
 
     /** {@code Σ a[aOff + i] · b[bOff + i]} over {@code n} values. */
     public static float dot(float[] a, int aOff, float[] b, int bOff, int n) {
-        FloatVector s0 = FloatVector.zero(S), s1 = FloatVector.zero(S), s2 = FloatVector.zero(S), s3 = FloatVector.zero(S);
+        FloatVector s0 = FloatVector.zero(S), s1 = FloatVector.zero(S), s2 = FloatVector.zero(S),
+                s3 = FloatVector.zero(S);
         int i = 0;
         for (; i + 4 * L <= n; i += 4 * L) {
             s0 = FloatVector.fromArray(S, a, aOff + i).fma(FloatVector.fromArray(S, b, bOff + i), s0);
@@ -55,7 +41,11 @@ public final class VectorMath {
         for (; i + L <= n; i += L) {
             s0 = FloatVector.fromArray(S, a, aOff + i).fma(FloatVector.fromArray(S, b, bOff + i), s0);
         }
-        float s = sum(s0.add(s1).add(s2.add(s3)));
+        FloatVector v = s0.add(s1).add(s2.add(s3));
+        for (VectorShuffle<Float> r : FOLDS) {
+            v = v.add(v.rearrange(r));
+        }
+        float s = v.lane(0);
         for (; i < n; i++) {
             s += a[aOff + i] * b[bOff + i];
         }
@@ -104,7 +94,8 @@ public final class VectorMath {
     // one small method per shape: C2 keeps vectors in registers only where the whole loop is one compiled unit
 
     /** 4 vectors of one row at y[yOff]: += a[aOff + t] · x[xOff + t·xStride ..], t in [t0, t1). */
-    private static void sums1(float[] y, int yOff, float[] a, int aOff, float[] x, int xOff, int xStride, int t0, int t1) {
+    private static void sums1(float[] y, int yOff, float[] a, int aOff, float[] x, int xOff, int xStride, int t0,
+            int t1) {
         FloatVector p0 = FloatVector.fromArray(S, y, yOff), p1 = FloatVector.fromArray(S, y, yOff + L);
         FloatVector p2 = FloatVector.fromArray(S, y, yOff + 2 * L), p3 = FloatVector.fromArray(S, y, yOff + 3 * L);
         for (int t = t0; t < t1; t++) {
@@ -163,7 +154,10 @@ public final class VectorMath {
         for (; i + L <= n; i += L) {
             s = FloatVector.fromArray(S, a, aOff + i).fma(FloatVector.fromArray(S, b, bOff + i), s);
         }
-        return tail(sum(s), a, aOff, b, bOff, i, n);
+        for (VectorShuffle<Float> r : FOLDS) {
+            s = s.add(s.rearrange(r));
+        }
+        return tail(s.lane(0), a, aOff, b, bOff, i, n);
     }
 
     /** {@code sum} plus the scalar products of elements {@code [from, n)}. */
@@ -181,11 +175,14 @@ public final class VectorMath {
      */
     public static void scores4x2(float[] q, int qOff, int qStride, float[] c, int cOff, int cStride, int n, float scale,
                                  float[] out, int outOff, int outStride) {
-        FloatVector s00 = FloatVector.zero(S), s01 = FloatVector.zero(S), s10 = FloatVector.zero(S), s11 = FloatVector.zero(S);
-        FloatVector s20 = FloatVector.zero(S), s21 = FloatVector.zero(S), s30 = FloatVector.zero(S), s31 = FloatVector.zero(S);
+        FloatVector s00 = FloatVector.zero(S), s01 = FloatVector.zero(S), s10 = FloatVector.zero(S),
+                s11 = FloatVector.zero(S);
+        FloatVector s20 = FloatVector.zero(S), s21 = FloatVector.zero(S), s30 = FloatVector.zero(S),
+                s31 = FloatVector.zero(S);
         int i = 0;
         for (; i + L <= n; i += L) {
-            FloatVector c0 = FloatVector.fromArray(S, c, cOff + i), c1 = FloatVector.fromArray(S, c, cOff + cStride + i);
+            FloatVector c0 = FloatVector.fromArray(S, c, cOff + i), c1 = FloatVector.fromArray(S, c,
+                    cOff + cStride + i);
             FloatVector q0 = FloatVector.fromArray(S, q, qOff + i);
             s00 = q0.fma(c0, s00);
             s01 = q0.fma(c1, s01);
@@ -199,15 +196,25 @@ public final class VectorMath {
             s30 = q3.fma(c0, s30);
             s31 = q3.fma(c1, s31);
         }
+        for (VectorShuffle<Float> r : FOLDS) {   // each pair's lanes summed as dot1 sums them
+            s00 = s00.add(s00.rearrange(r));
+            s01 = s01.add(s01.rearrange(r));
+            s10 = s10.add(s10.rearrange(r));
+            s11 = s11.add(s11.rearrange(r));
+            s20 = s20.add(s20.rearrange(r));
+            s21 = s21.add(s21.rearrange(r));
+            s30 = s30.add(s30.rearrange(r));
+            s31 = s31.add(s31.rearrange(r));
+        }
         int q1o = qOff + qStride, q2o = qOff + 2 * qStride, q3o = qOff + 3 * qStride, c1o = cOff + cStride;
-        out[outOff] = tail(sum(s00), q, qOff, c, cOff, i, n) * scale;
-        out[outOff + 1] = tail(sum(s01), q, qOff, c, c1o, i, n) * scale;
-        out[outOff + outStride] = tail(sum(s10), q, q1o, c, cOff, i, n) * scale;
-        out[outOff + outStride + 1] = tail(sum(s11), q, q1o, c, c1o, i, n) * scale;
-        out[outOff + 2 * outStride] = tail(sum(s20), q, q2o, c, cOff, i, n) * scale;
-        out[outOff + 2 * outStride + 1] = tail(sum(s21), q, q2o, c, c1o, i, n) * scale;
-        out[outOff + 3 * outStride] = tail(sum(s30), q, q3o, c, cOff, i, n) * scale;
-        out[outOff + 3 * outStride + 1] = tail(sum(s31), q, q3o, c, c1o, i, n) * scale;
+        out[outOff] = tail(s00.lane(0), q, qOff, c, cOff, i, n) * scale;
+        out[outOff + 1] = tail(s01.lane(0), q, qOff, c, c1o, i, n) * scale;
+        out[outOff + outStride] = tail(s10.lane(0), q, q1o, c, cOff, i, n) * scale;
+        out[outOff + outStride + 1] = tail(s11.lane(0), q, q1o, c, c1o, i, n) * scale;
+        out[outOff + 2 * outStride] = tail(s20.lane(0), q, q2o, c, cOff, i, n) * scale;
+        out[outOff + 2 * outStride + 1] = tail(s21.lane(0), q, q2o, c, c1o, i, n) * scale;
+        out[outOff + 3 * outStride] = tail(s30.lane(0), q, q3o, c, cOff, i, n) * scale;
+        out[outOff + 3 * outStride + 1] = tail(s31.lane(0), q, q3o, c, c1o, i, n) * scale;
     }
 
     /** {@code silu(x) = x / (1 + e^-x)}. */

@@ -41,13 +41,16 @@ public final class BF16Dot implements DotKernel {
         FloatVector acc0 = FloatVector.zero(F);
         FloatVector acc1 = FloatVector.zero(F);
         int i = 0;
-        for (; i + 2 * L <= n; i += 2 * L) {
-            long o = offset + (long) i * 2;
-            acc0 = load(w, o).fma(FloatVector.fromArray(F, x, xOffset + i), acc0);
-            acc1 = load(w, o + 2L * L).fma(FloatVector.fromArray(F, x, xOffset + i + L), acc1);
-        }
+        // one vector per step into two accumulators in turn (even steps sum into one, odd into the other):
+        // the loop body decodes one vector, written out once (a helper taking vectors boxes them wherever
+        // C2 leaves it out of line)
         for (; i + L <= n; i += L) {
-            acc0 = load(w, offset + (long) i * 2).fma(FloatVector.fromArray(F, x, xOffset + i), acc0);
+            // L bf16 values as floats: bits << 16 (the sign-extended top half shifts out)
+            FloatVector f = ((IntVector) ShortVector.fromMemorySegment(S, w, offset + (long) i * 2, LE)
+                    .convertShape(VectorOperators.S2I, I, 0)).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            FloatVector t = f.fma(FloatVector.fromArray(F, x, xOffset + i), acc0);
+            acc0 = acc1;
+            acc1 = t;
         }
         float sum = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
         for (; i < n; i++) {
@@ -56,9 +59,4 @@ public final class BF16Dot implements DotKernel {
         return sum;
     }
 
-    /** L bf16 values at {@code w[o]} as floats: bits << 16 (the sign-extended top half shifts out). */
-    static FloatVector load(MemorySegment w, long o) {
-        return ((IntVector) ShortVector.fromMemorySegment(S, w, o, LE).convertShape(VectorOperators.S2I, I, 0))
-                .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
-    }
 }

@@ -13,15 +13,26 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 
 /**
- * Shared species and helpers of the 32-element-block kernels. A float vector holds {@link #L} = 16
+ * Shared species and scalar helpers of the 32-element-block kernels. A float vector holds {@link #L} = 16
  * lanes with AVX-512, 8 otherwise; a 32-block is 32 / L float vectors, and L bytes of quants widen
  * to one float vector. (128-bit-only machines get the 256-bit species: correct, not fast.)
  *
  * <p>What C2 needs to intrinsify the kernels (else each vector op falls back to Java code and
- * allocates, 5-10x slower): every Vector API call of the hot loop inlined into one compilation
- * (helpers tiny; the loop in a method that is a compilation root or small enough to inline),
- * conversion part numbers and species that are constants at parse time ({@code convertShape}
- * with an explicit conversion, never a loop over parts), and no byte-lane shifts.
+ * allocates, 5-10x slower):
+ * <ul>
+ * <li>Every Vector API call of the hot loop inlined into one compilation, and so <b>no method of ours
+ * takes or returns a vector</b>: only the JDK's {@code @ForceInline} methods are inlined whatever
+ * happens; one of ours is left out of line, its vectors boxed, once the compilation has passed C2's
+ * node cutoff (18,000 nodes, a few dozen Vector API calls), when it was compiled on its own first, or
+ * when its call site had not run yet, all of which vary with machine and timing (one CI machine's
+ * decode allocated 12.8 MB per token through such helpers where this one allocated nothing).
+ * KernelCompileBudgetTest reads C2's log to hold this.</li>
+ * <li>Kernels small enough: past about 40,000 live nodes C2 stops expanding the late-inlined vector
+ * intrinsics, so each kernel's own {@code matVec} calls its {@code dot} (the interface default's
+ * call site, shared by every kernel, inlined two kernels into one compilation).</li>
+ * <li>Conversion part numbers and species that are constants at parse time ({@code convertShape}
+ * with an explicit conversion, never a loop over parts), and no byte-lane shifts.</li>
+ * </ul>
  */
 final class Block32Simd {
     private Block32Simd() {
@@ -52,33 +63,9 @@ final class Block32Simd {
         return Float.float16ToFloat(seg.get(LE_SHORT, off));
     }
 
-    /** L signed bytes at {@code seg[off]} widened to floats. */
-    static FloatVector bytesToFloats(MemorySegment seg, long off) {
-        return (FloatVector) ByteVector.fromMemorySegment(B, seg, off, LE).convertShape(VectorOperators.B2F, F, 0);
-    }
 
-    /** 2L signed bytes at {@code seg[off]} widened to shorts. */
-    static ShortVector bytesToShorts(MemorySegment seg, long off) {
-        return (ShortVector) ByteVector.fromMemorySegment(B2, seg, off, LE).convertShape(VectorOperators.B2S, SF, 0);
-    }
 
-    /**
-     * Sums adjacent pairs of int16 lanes into int32 lanes (what vpmaddwd does, which the Vector
-     * API lacks). With v = hi * 2^16 + lo (lo unsigned), v + (v << 16) = (hi + lo_signed) * 2^16 + lo,
-     * so an arithmetic shift by 16 leaves hi + lo_signed, valid while |hi + lo| < 2^15.
-     */
-    static IntVector pairSum(ShortVector p) {
-        IntVector v = p.reinterpretAsInts();
-        return v.add(v.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
-    }
 
-    /**
-     * The high nibble of each byte, in [0, 15]. Shifted in int lanes: byte shifts with a scalar
-     * count do not intrinsify here (C2 sees a non-constant opcode) and fall back to Java code.
-     */
-    static ByteVector highNibbles(ByteVector qs) {
-        return qs.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0x0F);
-    }
 
     static void checkBlocks(int n, int qk) {
         if (n % qk != 0) {

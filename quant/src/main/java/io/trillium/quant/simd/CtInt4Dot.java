@@ -13,7 +13,6 @@ import static io.trillium.quant.simd.Block32Simd.B16;
 import static io.trillium.quant.simd.Block32Simd.F;
 import static io.trillium.quant.simd.Block32Simd.L;
 import static io.trillium.quant.simd.Block32Simd.LE;
-import static io.trillium.quant.simd.Block32Simd.highNibbles;
 
 /**
  * compressed-tensors INT4 rows, bound to the tensor's BF16 scales. A 32-group is 16 bytes whose low
@@ -69,7 +68,8 @@ public final class CtInt4Dot implements DotKernel {
             int xi = b * CtInt4Block.GROUP;
             ByteVector qs = ByteVector.fromMemorySegment(B16, w, blk, LE);
             ByteVector lo = qs.and((byte) 0x0F).sub((byte) 8);
-            ByteVector hi = highNibbles(qs).sub((byte) 8);
+            ByteVector hi = qs.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes()
+                    .and((byte) 0x0F).sub((byte) 8);
             FloatVector x0 = FloatVector.fromArray(F, xp, xi);
             FloatVector x1 = FloatVector.fromArray(F, xp, xi + 16);
             FloatVector s = ((FloatVector) hi.convertShape(VectorOperators.B2F, F, 0))

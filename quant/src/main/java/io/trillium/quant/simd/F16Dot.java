@@ -42,13 +42,22 @@ public final class F16Dot implements DotKernel {
         FloatVector acc0 = FloatVector.zero(F);
         FloatVector acc1 = FloatVector.zero(F);
         int i = 0;
-        for (; i + 2 * L <= n; i += 2 * L) {
-            long o = offset + (long) i * 2;
-            acc0 = load(w, o).fma(FloatVector.fromArray(F, x, xOffset + i), acc0);
-            acc1 = load(w, o + 2L * L).fma(FloatVector.fromArray(F, x, xOffset + i + L), acc1);
-        }
+        // one vector per step into two accumulators in turn (even steps sum into one, odd into the other):
+        // the loop body decodes one vector, written out once (a helper taking vectors boxes them wherever
+        // C2 leaves it out of line)
         for (; i + L <= n; i += L) {
-            acc0 = load(w, offset + (long) i * 2).fma(FloatVector.fromArray(F, x, xOffset + i), acc0);
+            // L fp16 values as floats, exactly: the sign-extended half shifted left by 13 has sign, exponent
+            // and mantissa in float position (the mask drops the smeared sign copies); times 2^(127-15) that is
+            // the value, exact for normals and subnormals. Exponent 31 (inf/NaN) comes out at 2^16 or more,
+            // where no finite fp16 lands: those lanes are patched to exponent 255
+            IntVector h = (IntVector) ShortVector.fromMemorySegment(S, w, offset + (long) i * 2, LE)
+                    .convertShape(VectorOperators.S2I, I, 0);
+            IntVector bits = h.lanewise(VectorOperators.LSHL, 13).and(0x8FFFE000);
+            FloatVector f = bits.reinterpretAsFloats().mul(TWO_112);
+            f = f.blend(bits.or(0x7F800000).reinterpretAsFloats(), f.abs().compare(VectorOperators.GE, 65536f));
+            FloatVector t = f.fma(FloatVector.fromArray(F, x, xOffset + i), acc0);
+            acc0 = acc1;
+            acc1 = t;
         }
         float sum = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
         for (; i < n; i++) {
@@ -59,17 +68,4 @@ public final class F16Dot implements DotKernel {
 
     private static final float TWO_112 = 0x1p112f;
 
-    /**
-     * L fp16 values at {@code w[o]} as floats, exactly. The sign-extended half shifted left by 13
-     * has sign, exponent and mantissa in float position (the mask drops the smeared sign copies);
-     * times 2^(127-15) that is the value, exact for normals and subnormals. Exponent 31 (inf/NaN)
-     * comes out at 2^16 or more, where no finite fp16 lands: patch those lanes to exponent 255.
-     */
-    static FloatVector load(MemorySegment w, long o) {
-        IntVector h = (IntVector) ShortVector.fromMemorySegment(S, w, o, LE).convertShape(VectorOperators.S2I, I, 0);
-        IntVector bits = h.lanewise(VectorOperators.LSHL, 13).and(0x8FFFE000);
-        FloatVector f = bits.reinterpretAsFloats().mul(TWO_112);
-        VectorMask<Float> special = f.abs().compare(VectorOperators.GE, 65536f);
-        return f.blend(bits.or(0x7F800000).reinterpretAsFloats(), special);
-    }
 }

@@ -47,6 +47,15 @@ public final class IQ4XSDot implements DotKernel {
         return GgmlType.IQ4_XS;
     }
 
+    /** Rows one by one through this class's dot (the interface default's call site is shared by every kernel). */
+    @Override
+    public void matVec(MemorySegment w, long offset, long rowStride, float[] x, int n,
+                       float[] y, int rowStart, int rowEnd) {
+        for (int r = rowStart; r < rowEnd; r++) {
+            y[r] = dot(w, offset + r * rowStride, x, 0, n);
+        }
+    }
+
     @Override
     public float dot(MemorySegment w, long offset, float[] x, int xOffset, int n) {
         // one small method per width, so that C2 inlines every Vector API call whatever the caller (see Q4KDot)
@@ -63,10 +72,12 @@ public final class IQ4XSDot implements DotKernel {
             for (int ib = 0; ib < 8; ib++) {
                 int ls = scale(sl, sh, ib);
                 IntVector t = KV.mul(d * (ls - 32)).reinterpretAsInts();
-                IntVector q = toInt(bw(w, o + 8 + 16 * ib));
+                IntVector q = ((IntVector) ByteVector.fromMemorySegment(BW, w, o + 8 + 16 * ib, LE)
+                        .convertShape(VectorOperators.B2I, I, 0));
                 int xi = xOffset + b * 256 + 32 * ib;
-                acc0 = q.selectFrom(t).reinterpretAsFloats().fma(x(x, xi), acc0);
-                acc1 = q.lanewise(LSHR, 4).selectFrom(t).reinterpretAsFloats().fma(x(x, xi + 16), acc1);
+                acc0 = q.selectFrom(t).reinterpretAsFloats().fma(FloatVector.fromArray(F, x, xi), acc0);
+                acc1 = q.lanewise(LSHR, 4).selectFrom(t).reinterpretAsFloats()
+                        .fma(FloatVector.fromArray(F, x, xi + 16), acc1);
             }
         }
         return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
@@ -84,14 +95,19 @@ public final class IQ4XSDot implements DotKernel {
                 int ls = scale(sl, sh, ib);
                 float dl = d * (ls - 32);
                 int xi = xOffset + b * 256 + 32 * ib;
-                ByteVector q = b16(w, o + 8 + 16 * ib);
+                ByteVector q = ByteVector.fromMemorySegment(B16, w, o + 8 + 16 * ib, LE);
                 ByteVector lo = q.and((byte) 0x0F).selectFrom(KV_BYTES);
-                ByteVector hi = shr(q, 4, M0F).selectFrom(KV_BYTES);
+                ByteVector hi = q.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).and(M0F).reinterpretAsBytes()
+                        .selectFrom(KV_BYTES);
                 // the part index of a conversion must be a constant: parts 0 and 1 written out
-                acc0 = ((FloatVector) lo.convertShape(VectorOperators.B2F, F, 0)).mul(dl).fma(x(x, xi), acc0);
-                acc1 = ((FloatVector) hi.convertShape(VectorOperators.B2F, F, 0)).mul(dl).fma(x(x, xi + 16), acc1);
-                acc0 = ((FloatVector) lo.convertShape(VectorOperators.B2F, F, 1)).mul(dl).fma(x(x, xi + 8), acc0);
-                acc1 = ((FloatVector) hi.convertShape(VectorOperators.B2F, F, 1)).mul(dl).fma(x(x, xi + 24), acc1);
+                acc0 = ((FloatVector) lo.convertShape(VectorOperators.B2F, F, 0)).mul(dl)
+                        .fma(FloatVector.fromArray(F, x, xi), acc0);
+                acc1 = ((FloatVector) hi.convertShape(VectorOperators.B2F, F, 0)).mul(dl)
+                        .fma(FloatVector.fromArray(F, x, xi + 16), acc1);
+                acc0 = ((FloatVector) lo.convertShape(VectorOperators.B2F, F, 1)).mul(dl)
+                        .fma(FloatVector.fromArray(F, x, xi + 8), acc0);
+                acc1 = ((FloatVector) hi.convertShape(VectorOperators.B2F, F, 1)).mul(dl)
+                        .fma(FloatVector.fromArray(F, x, xi + 24), acc1);
             }
         }
         return acc0.add(acc1).reduceLanes(VectorOperators.ADD);

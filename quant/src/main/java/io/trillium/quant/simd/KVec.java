@@ -21,10 +21,12 @@ import java.nio.ByteOrder;
  * {@code static final}, so C2 folds those counts and every {@code W == 16} branch at parse time, and
  * the dead branch costs nothing (not even inlining budget).
  *
- * <p>C2's rules (see also {@link Block32Simd}): every Vector API call of the hot loop inlined into
- * one compilation; conversions with constant part numbers; no shifts on byte lanes (x86 has none; the
- * bit fiddling runs on the int view with byte masks, {@link #shr}/{@link #shl}); no 1-lane long
- * vectors (a 64-bit slice as longs is not intrinsified, as ints it is).
+ * <p>C2's rules (see {@link Block32Simd} for the first two): no method of ours takes or returns a
+ * vector; kernels small enough to compile; conversions with constant part numbers; no shifts on byte
+ * lanes (x86 has none; the bit fiddling runs on the int view with byte masks:
+ * {@code v.reinterpretAsInts().lanewise(LSHR, 4).and(M0F).reinterpretAsBytes()}); no 1-lane long
+ * vectors (a 64-bit slice as longs is not intrinsified, as ints it is). Only scalar helpers live here
+ * (and {@link #table}, run once in static initialisers).
  */
 final class KVec {
     private KVec() {
@@ -50,15 +52,7 @@ final class KVec {
     /** Byte masks replicated over an int, for bit fiddling on the 32-bit view of byte vectors. */
     static final int M0F = 0x0F0F0F0F, M30 = 0x30303030, M10 = 0x10101010;
 
-    /** (v >>> n) & mask per byte, on the 32-bit view (mask must drop the bits shifted in from the next byte). */
-    static ByteVector shr(ByteVector v, int n, int mask) {
-        return v.reinterpretAsInts().lanewise(VectorOperators.LSHR, n).and(mask).reinterpretAsBytes();
-    }
 
-    /** (v << n) & mask per byte, on the 32-bit view. */
-    static ByteVector shl(ByteVector v, int n, int mask) {
-        return v.reinterpretAsInts().lanewise(VectorOperators.LSHL, n).and(mask).reinterpretAsBytes();
-    }
 
     static float f16(MemorySegment s, long o) {
         return Float.float16ToFloat(s.get(U16, o));
@@ -68,29 +62,10 @@ final class KVec {
         return s.get(ValueLayout.JAVA_BYTE, o) & 0xFF;
     }
 
-    /** One slice: W bytes at {@code s[o]}. */
-    static ByteVector bw(MemorySegment s, long o) {
-        return ByteVector.fromMemorySegment(BW, s, o, LE);
-    }
 
-    static ByteVector b16(MemorySegment s, long o) {
-        return ByteVector.fromMemorySegment(B16, s, o, LE);
-    }
 
-    /** A slice's W signed bytes to W floats. */
-    static FloatVector toFloat(ByteVector v) {
-        return (FloatVector) v.convertShape(VectorOperators.B2F, F, 0);
-    }
 
-    /** A slice's W signed bytes to W ints. */
-    static IntVector toInt(ByteVector v) {
-        return (IntVector) v.convertShape(VectorOperators.B2I, I, 0);
-    }
 
-    /** W floats of {@code x} from {@code i}. */
-    static FloatVector x(float[] x, int i) {
-        return FloatVector.fromArray(F, x, i);
-    }
 
     /** The first W of {@code values} (a table of 16 entries, periodic where W = 8 must see all of it). */
     static FloatVector table(float... values) {

@@ -2,6 +2,7 @@ package io.trillium.quant.simd;
 
 import io.trillium.quant.DotKernel;
 import io.trillium.quant.GgmlType;
+import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
@@ -30,6 +31,15 @@ public final class Q3KDot implements DotKernel {
         return GgmlType.Q3_K;
     }
 
+    /** Rows one by one through this class's dot (the interface default's call site is shared by every kernel). */
+    @Override
+    public void matVec(MemorySegment w, long offset, long rowStride, float[] x, int n,
+                       float[] y, int rowStart, int rowEnd) {
+        for (int r = rowStart; r < rowEnd; r++) {
+            y[r] = dot(w, offset + r * rowStride, x, 0, n);
+        }
+    }
+
     @Override
     public float dot(MemorySegment w, long offset, float[] x, int xOffset, int n) {
         FloatVector acc0 = FloatVector.zero(F), acc1 = FloatVector.zero(F);
@@ -45,10 +55,12 @@ public final class Q3KDot implements DotKernel {
             long scLo = (sc0 & 0xFFFFFFFFL) | ((long) sc1 << 32), scHi = (sc2 & 0xFFFFFFFFL) | ((long) sc3 << 32);
             // element 128h + 32j + l: bits 2j..2j+1 of qs[32h + l], bit 4h + j of hmask[l]; sub-block 8h + 2j + l/16
             for (int p = 0; p < 32; p += W) {
-                IntVector hm = toInt(bw(w, o + p));
+                IntVector hm = ((IntVector) ByteVector.fromMemorySegment(BW, w, o + p, LE)
+                        .convertShape(VectorOperators.B2I, I, 0));
                 int sh = 8 * (p >> 4);
                 for (int h = 0; h < 2; h++) {
-                    IntVector q = toInt(bw(w, o + 32 + 32 * h + p));
+                    IntVector q = ((IntVector) ByteVector.fromMemorySegment(BW, w, o + 32 + 32 * h + p, LE)
+                            .convertShape(VectorOperators.B2I, I, 0));
                     long sc = (h == 0 ? scLo : scHi) >>> sh;
                     int xh = xOffset + b * 256 + 128 * h + p;
                     for (int j = 0; j < 4; j += 2) {
@@ -57,9 +69,12 @@ public final class Q3KDot implements DotKernel {
                         int ra = (2 - (4 * h + j)) & 31, rb = (1 - (4 * h + j)) & 31;
                         IntVector ca = q.lanewise(LSHR, 2 * j).and(3).or(hm.lanewise(ROL, ra).and(4));
                         IntVector cb = q.lanewise(LSHR, 2 * j + 2).and(3).or(hm.lanewise(ROL, rb).and(4));
-                        IntVector ta = CODES.mul(d * sa).reinterpretAsInts(), tb = CODES.mul(d * sb).reinterpretAsInts();
-                        acc0 = ca.selectFrom(ta).reinterpretAsFloats().fma(x(x, xh + 32 * j), acc0);
-                        acc1 = cb.selectFrom(tb).reinterpretAsFloats().fma(x(x, xh + 32 * j + 32), acc1);
+                        IntVector ta = CODES.mul(d * sa).reinterpretAsInts(), tb = CODES.mul(d * sb)
+                                .reinterpretAsInts();
+                        acc0 = ca.selectFrom(ta).reinterpretAsFloats()
+                                .fma(FloatVector.fromArray(F, x, xh + 32 * j), acc0);
+                        acc1 = cb.selectFrom(tb).reinterpretAsFloats()
+                                .fma(FloatVector.fromArray(F, x, xh + 32 * j + 32), acc1);
                     }
                 }
             }

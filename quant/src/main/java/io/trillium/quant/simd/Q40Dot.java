@@ -50,7 +50,8 @@ public final class Q40Dot implements DotKernel {
             int xi = xOffset + b * QK;
             ByteVector qs = ByteVector.fromMemorySegment(B16, w, blk + QS, LE);
             ByteVector lo = qs.and((byte) 0x0F).sub((byte) 8);
-            ByteVector hi = highNibbles(qs).sub((byte) 8);
+            ByteVector hi = qs.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes()
+                    .and((byte) 0x0F).sub((byte) 8);
             // elements [0, 16) are the low nibbles, [16, 32) the high ones
             FloatVector x0 = FloatVector.fromArray(F, x, xi);
             FloatVector x1 = FloatVector.fromArray(F, x, xi + 16);

@@ -20,7 +20,6 @@ import static io.trillium.quant.simd.Block32Simd.L;
 import static io.trillium.quant.simd.Block32Simd.LE;
 import static io.trillium.quant.simd.Block32Simd.B;
 import static io.trillium.quant.simd.Block32Simd.LE_SHORT;
-import static io.trillium.quant.simd.Block32Simd.highNibbles;
 
 /**
  * Q4_0 weights × Q8_0 activations (ggml_vec_dot_q4_0_q8_0): nibbles re-centred to [-8, 7],
@@ -69,10 +68,12 @@ public final class Q40IntDot implements QuantizedDotKernel {
             long ab = xqOffset + (long) b * A_BYTES;
             ByteVector qs = ByteVector.fromMemorySegment(B16, w, blk + QS, LE);
             ByteVector lo = qs.and((byte) 0x0F).sub((byte) 8);
-            ByteVector hi = highNibbles(qs).sub((byte) 8);
+            ByteVector hi = qs.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes()
+                    .and((byte) 0x0F).sub((byte) 8);
             // weight elements [0, 16) are the low nibbles, [16, 32) the high ones
             IntVector s = ((IntVector) lo.convertShape(VectorOperators.B2I, I, 0))
-                    .mul((IntVector) ByteVector.fromMemorySegment(B, xq, ab + A_QS, LE).convertShape(VectorOperators.B2I, I, 0))
+                    .mul((IntVector) ByteVector.fromMemorySegment(B, xq, ab + A_QS, LE)
+                            .convertShape(VectorOperators.B2I, I, 0))
                     .add(((IntVector) hi.convertShape(VectorOperators.B2I, I, 0))
                             .mul((IntVector) ByteVector.fromMemorySegment(B, xq, ab + A_QS + 16, LE)
                                     .convertShape(VectorOperators.B2I, I, 0)));

@@ -51,7 +51,8 @@ public final class Q41Dot implements DotKernel {
             int xi = xOffset + b * QK;
             ByteVector qs = ByteVector.fromMemorySegment(B16, w, blk + QS, LE);
             ByteVector lo = qs.and((byte) 0x0F);
-            ByteVector hi = highNibbles(qs);
+            ByteVector hi = qs.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes()
+                    .and((byte) 0x0F);
             // elements [0, 16) are the low nibbles, [16, 32) the high ones
             FloatVector x0 = FloatVector.fromArray(F, x, xi);
             FloatVector x1 = FloatVector.fromArray(F, x, xi + 16);

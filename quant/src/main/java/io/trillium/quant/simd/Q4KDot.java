@@ -34,6 +34,15 @@ public final class Q4KDot implements DotKernel {
     /** 0, 1, ..., 15: the 4-bit codes, for building each sub-block's 16-entry table of dequantized values. */
     private static final FloatVector CODES = table(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
 
+    /** Rows one by one through this class's dot (the interface default's call site is shared by every kernel). */
+    @Override
+    public void matVec(MemorySegment w, long offset, long rowStride, float[] x, int n,
+                       float[] y, int rowStart, int rowEnd) {
+        for (int r = rowStart; r < rowEnd; r++) {
+            y[r] = dot(w, offset + r * rowStride, x, 0, n);
+        }
+    }
+
     @Override
     public float dot(MemorySegment w, long offset, float[] x, int xOffset, int n) {
         // two methods, each small enough that C2 inlines every Vector API call into it however the caller was
@@ -61,11 +70,16 @@ public final class Q4KDot implements DotKernel {
                 // selectFrom wraps indexes mod 16, so neither nibble needs a mask
                 IntVector t1 = CODES.fma(d1, -m1).reinterpretAsInts();
                 IntVector t2 = CODES.fma(d2, -m2).reinterpretAsInts();
-                IntVector qa = toInt(bw(w, q)), qb = toInt(bw(w, q + 16));
-                acc0 = qa.selectFrom(t1).reinterpretAsFloats().fma(x(x, xc), acc0);
-                acc1 = qb.selectFrom(t1).reinterpretAsFloats().fma(x(x, xc + 16), acc1);
-                acc2 = qa.lanewise(LSHR, 4).selectFrom(t2).reinterpretAsFloats().fma(x(x, xc + 32), acc2);
-                acc3 = qb.lanewise(LSHR, 4).selectFrom(t2).reinterpretAsFloats().fma(x(x, xc + 48), acc3);
+                IntVector qa = (IntVector) ByteVector.fromMemorySegment(BW, w, q, LE)
+                        .convertShape(VectorOperators.B2I, I, 0);
+                IntVector qb = (IntVector) ByteVector.fromMemorySegment(BW, w, q + 16, LE)
+                        .convertShape(VectorOperators.B2I, I, 0);
+                acc0 = qa.selectFrom(t1).reinterpretAsFloats().fma(FloatVector.fromArray(F, x, xc), acc0);
+                acc1 = qb.selectFrom(t1).reinterpretAsFloats().fma(FloatVector.fromArray(F, x, xc + 16), acc1);
+                acc2 = qa.lanewise(LSHR, 4).selectFrom(t2).reinterpretAsFloats()
+                        .fma(FloatVector.fromArray(F, x, xc + 32), acc2);
+                acc3 = qb.lanewise(LSHR, 4).selectFrom(t2).reinterpretAsFloats()
+                        .fma(FloatVector.fromArray(F, x, xc + 48), acc3);
             }
         }
         return acc0.add(acc1).add(acc2.add(acc3)).reduceLanes(VectorOperators.ADD);
@@ -85,10 +99,13 @@ public final class Q4KDot implements DotKernel {
                 int c = it / (32 / W), p = (it % (32 / W)) * W;
                 float d1 = d * ((int) (scs >>> (16 * c)) & 0xFF), m1 = dmin * ((int) (mns >>> (16 * c)) & 0xFF);
                 float d2 = d * ((int) (scs >>> (16 * c + 8)) & 0xFF), m2 = dmin * ((int) (mns >>> (16 * c + 8)) & 0xFF);
-                ByteVector q = bw(w, o + 16 + 32 * c + p);
+                ByteVector q = ByteVector.fromMemorySegment(BW, w, o + 16 + 32 * c + p, LE);
                 int xi = xOffset + b * 256 + 64 * c + p;
-                acc0 = toFloat(q.and((byte) 0x0F)).fma(d1, -m1).fma(x(x, xi), acc0);
-                acc1 = toFloat(shr(q, 4, M0F)).fma(d2, -m2).fma(x(x, xi + 32), acc1);
+                acc0 = ((FloatVector) q.and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0)).fma(d1, -m1)
+                        .fma(FloatVector.fromArray(F, x, xi), acc0);
+                acc1 = ((FloatVector) q.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).and(M0F)
+                        .reinterpretAsBytes().convertShape(VectorOperators.B2F, F, 0)).fma(d2, -m2)
+                        .fma(FloatVector.fromArray(F, x, xi + 32), acc1);
             }
         }
         return acc0.add(acc1).reduceLanes(VectorOperators.ADD);

@@ -36,6 +36,25 @@ public final class Q4KIntDot implements QuantizedDotKernel {
         return GgmlType.Q8_K;
     }
 
+    /** Rows one by one through this class's dot (the interface defaults' call sites are shared by every kernel). */
+    @Override
+    public void matVec(MemorySegment w, long offset, long rowStride, MemorySegment xq, int n,
+                       float[] y, int rowStart, int rowEnd) {
+        for (int r = rowStart; r < rowEnd; r++) {
+            y[r] = dot(w, offset + r * rowStride, xq, 0, n);
+        }
+    }
+
+    @Override
+    public void matMul(MemorySegment w, long offset, long rowStride, MemorySegment xq, long xqStride, int tokens,
+                       int n, float[] y, int yOff, int yStride, int rowStart, int rowEnd) {
+        for (int t = 0; t < tokens; t++) {
+            for (int r = rowStart; r < rowEnd; r++) {
+                y[yOff + t * yStride + r] = dot(w, offset + r * rowStride, xq, t * xqStride, n);
+            }
+        }
+    }
+
     @Override
     public float dot(MemorySegment w, long offset, MemorySegment xq, long xqOffset, int n) {
         FloatVector acc = FloatVector.zero(F);
@@ -53,9 +72,14 @@ public final class Q4KIntDot implements QuantizedDotKernel {
             for (int it = 0; it < 4 * 32 / W; it++) {
                 int c = it / (32 / W), p = (it % (32 / W)) * W;
                 int sc1 = (int) (scs >>> (16 * c)) & 0xFF, sc2 = (int) (scs >>> (16 * c + 8)) & 0xFF;
-                ByteVector q = bw(w, o + 16 + 32 * c + p);
-                IntVector lo = toInt(q.and((byte) 0xF)), hi = toInt(shr(q, 4, M0F));
-                IntVector a0 = toInt(bw(xq, a + 4 + 64 * c + p)), a1 = toInt(bw(xq, a + 4 + 64 * c + 32 + p));
+                ByteVector q = ByteVector.fromMemorySegment(BW, w, o + 16 + 32 * c + p, LE);
+                IntVector lo = (IntVector) q.and((byte) 0xF).convertShape(VectorOperators.B2I, I, 0);
+                IntVector hi = (IntVector) q.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).and(M0F)
+                        .reinterpretAsBytes().convertShape(VectorOperators.B2I, I, 0);
+                IntVector a0 = (IntVector) ByteVector.fromMemorySegment(BW, xq, a + 4 + 64 * c + p, LE)
+                        .convertShape(VectorOperators.B2I, I, 0);
+                IntVector a1 = (IntVector) ByteVector.fromMemorySegment(BW, xq, a + 4 + 64 * c + 32 + p, LE)
+                        .convertShape(VectorOperators.B2I, I, 0);
                 isum = isum.add(lo.mul(a0).mul(sc1)).add(hi.mul(a1).mul(sc2));
             }
             for (int j = 0; j < 8; j++) {

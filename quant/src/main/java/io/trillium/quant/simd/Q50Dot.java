@@ -42,6 +42,9 @@ public final class Q50Dot implements DotKernel {
         }
     }
 
+    /** The low L bits: one mask bit per lane of a slice. */
+    private static final long LANE_BITS = (1L << L) - 1;
+
     private static float dotRow(MemorySegment w, long offset, float[] x, int xOffset, int n) {
         checkBlocks(n, QK);
         int nb = n / QK;
@@ -49,22 +52,23 @@ public final class Q50Dot implements DotKernel {
         for (int b = 0; b < nb; b++) {
             long blk = offset + (long) b * BYTES;
             int xi = xOffset + b * QK;
-            ByteVector qs = ByteVector.fromMemorySegment(B16, w, blk + QS, LE);
-            long qh = w.get(LE_INT, blk + QH);
-            ByteVector lo = qs.and((byte) 0x0F)
-                    .lanewise(VectorOperators.OR, (byte) 0x10, VectorMask.fromLong(B16, qh & 0xFFFF)).sub((byte) 16);
-            ByteVector hi = highNibbles(qs)
-                    .lanewise(VectorOperators.OR, (byte) 0x10, VectorMask.fromLong(B16, (qh >>> 16) & 0xFFFF)).sub((byte) 16);
-            // elements [0, 16) are the low nibbles, [16, 32) the high ones
-            FloatVector x0 = FloatVector.fromArray(F, x, xi);
-            FloatVector x1 = FloatVector.fromArray(F, x, xi + 16);
-            FloatVector s = ((FloatVector) hi.convertShape(VectorOperators.B2F, F, 0))
-                    .fma(x1, ((FloatVector) lo.convertShape(VectorOperators.B2F, F, 0)).mul(x0));
-            if (L == 8) { // AVX2: a second vector per half; the part index must be a constant
-                FloatVector x2 = FloatVector.fromArray(F, x, xi + 8);
-                FloatVector x3 = FloatVector.fromArray(F, x, xi + 24);
-                s = ((FloatVector) lo.convertShape(VectorOperators.B2F, F, 1)).fma(x2, s);
-                s = ((FloatVector) hi.convertShape(VectorOperators.B2F, F, 1)).fma(x3, s);
+            // slices of L quant bytes: element j's low nibble, j + 16's high one; part numbers of the
+            // conversions stay 0 (a part 1 of 16 bytes parsed into twice C2's inlining node budget at 8 lanes)
+            long qh = w.get(LE_INT, blk + QH) & 0xFFFFFFFFL;
+            FloatVector s = FloatVector.zero(F);
+            for (int p = 0; p < 16; p += L) {
+                ByteVector qs = ByteVector.fromMemorySegment(B, w, blk + QS + p, LE);
+                ByteVector lo = qs.and((byte) 0x0F)
+                        .lanewise(VectorOperators.OR, (byte) 0x10, VectorMask.fromLong(B, (qh >>> p) & LANE_BITS))
+                                .sub((byte) 16);
+                ByteVector hi = qs.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes()
+                        .and((byte) 0x0F)
+                        .lanewise(VectorOperators.OR, (byte) 0x10, VectorMask.fromLong(B,
+                                (qh >>> (16 + p)) & LANE_BITS)).sub((byte) 16);
+                s = ((FloatVector) lo.convertShape(VectorOperators.B2F, F, 0))
+                        .fma(FloatVector.fromArray(F, x, xi + p), s);
+                s = ((FloatVector) hi.convertShape(VectorOperators.B2F, F, 0))
+                        .fma(FloatVector.fromArray(F, x, xi + 16 + p), s);
             }
             acc = s.fma(FloatVector.broadcast(F, Float.float16ToFloat(w.get(LE_SHORT, blk + D))), acc);
         }

@@ -54,7 +54,8 @@ public final class Q51Dot implements DotKernel {
             long qh = w.get(LE_INT, blk + QH);
             ByteVector lo = qs.and((byte) 0x0F)
                     .lanewise(VectorOperators.OR, (byte) 0x10, VectorMask.fromLong(B16, qh & 0xFFFF));
-            ByteVector hi = highNibbles(qs)
+            ByteVector hi = qs.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes()
+                    .and((byte) 0x0F)
                     .lanewise(VectorOperators.OR, (byte) 0x10, VectorMask.fromLong(B16, (qh >>> 16) & 0xFFFF));
             // elements [0, 16) are the low nibbles, [16, 32) the high ones
             FloatVector x0 = FloatVector.fromArray(F, x, xi);

@@ -22,6 +22,15 @@ public final class Q5KDot implements DotKernel {
         return GgmlType.Q5_K;
     }
 
+    /** Rows one by one through this class's dot (the interface default's call site is shared by every kernel). */
+    @Override
+    public void matVec(MemorySegment w, long offset, long rowStride, float[] x, int n,
+                       float[] y, int rowStart, int rowEnd) {
+        for (int r = rowStart; r < rowEnd; r++) {
+            y[r] = dot(w, offset + r * rowStride, x, 0, n);
+        }
+    }
+
     @Override
     public float dot(MemorySegment w, long offset, float[] x, int xOffset, int n) {
         FloatVector acc0 = FloatVector.zero(F), acc1 = FloatVector.zero(F);
@@ -36,14 +45,20 @@ public final class Q5KDot implements DotKernel {
                 int c = it / (32 / W), p = (it % (32 / W)) * W;
                 float d1 = d * ((int) (scs >>> (16 * c)) & 0xFF), m1 = dmin * ((int) (mns >>> (16 * c)) & 0xFF);
                 float d2 = d * ((int) (scs >>> (16 * c + 8)) & 0xFF), m2 = dmin * ((int) (mns >>> (16 * c + 8)) & 0xFF);
-                ByteVector q = bw(w, o + 48 + 32 * c + p);
+                ByteVector q = ByteVector.fromMemorySegment(BW, w, o + 48 + 32 * c + p, LE);
                 // bits 2c and 2c+1 of qh[l], moved to bit 4
-                ByteVector qh = bw(w, o + 16 + p);
-                ByteVector lo = q.and((byte) 0xF).or(shl(shr(qh, 2 * c, -1), 4, M10));
-                ByteVector hi = shr(q, 4, M0F).or(shl(shr(qh, 2 * c, -1), 3, M10));
+                ByteVector qh = ByteVector.fromMemorySegment(BW, w, o + 16 + p, LE);
+                ByteVector lo = q.and((byte) 0xF).or(qh.reinterpretAsInts().lanewise(VectorOperators.LSHR, 2 * c)
+                        .and(-1).reinterpretAsBytes().reinterpretAsInts().lanewise(VectorOperators.LSHL, 4).and(M10)
+                        .reinterpretAsBytes());
+                ByteVector hi = q.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).and(M0F).reinterpretAsBytes()
+                        .or(qh.reinterpretAsInts().lanewise(VectorOperators.LSHR, 2 * c).and(-1).reinterpretAsBytes()
+                        .reinterpretAsInts().lanewise(VectorOperators.LSHL, 3).and(M10).reinterpretAsBytes());
                 int xi = xOffset + b * 256 + 64 * c + p;
-                acc0 = toFloat(lo).fma(d1, -m1).fma(x(x, xi), acc0);
-                acc1 = toFloat(hi).fma(d2, -m2).fma(x(x, xi + 32), acc1);
+                acc0 = ((FloatVector) lo.convertShape(VectorOperators.B2F, F, 0)).fma(d1, -m1)
+                        .fma(FloatVector.fromArray(F, x, xi), acc0);
+                acc1 = ((FloatVector) hi.convertShape(VectorOperators.B2F, F, 0)).fma(d2, -m2)
+                        .fma(FloatVector.fromArray(F, x, xi + 32), acc1);
             }
         }
         return acc0.add(acc1).reduceLanes(VectorOperators.ADD);

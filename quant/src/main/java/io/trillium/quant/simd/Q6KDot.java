@@ -27,6 +27,15 @@ public final class Q6KDot implements DotKernel {
         return GgmlType.Q6_K;
     }
 
+    /** Rows one by one through this class's dot (the interface default's call site is shared by every kernel). */
+    @Override
+    public void matVec(MemorySegment w, long offset, long rowStride, float[] x, int n,
+                       float[] y, int rowStart, int rowEnd) {
+        for (int r = rowStart; r < rowEnd; r++) {
+            y[r] = dot(w, offset + r * rowStride, x, 0, n);
+        }
+    }
+
     @Override
     public float dot(MemorySegment w, long offset, float[] x, int xOffset, int n) {
         FloatVector acc0 = FloatVector.zero(F), acc1 = FloatVector.zero(F);
@@ -42,16 +51,21 @@ public final class Q6KDot implements DotKernel {
                 // their top two bits are bits 2s..2s+1 and 2s+4..2s+5 of qh[l]. Bit fiddling happens on
                 // the 32-bit view: x86 has no byte shifts, so byte-lane shifts cost a widen/shift/pack
                 // sequence; the masks keep every bit inside its byte
-                ByteVector ql = bw(w, o + 64 * h + 32 * s + p);
-                ByteVector qh = shr(bw(w, o + 128 + 32 * h + p), 2 * s, -1);
-                ByteVector lo = ql.and((byte) 0x0F).or(shl(qh, 4, M30));
-                ByteVector hi = shr(ql, 4, M0F).or(qh.and((byte) 0x30));
+                ByteVector ql = ByteVector.fromMemorySegment(BW, w, o + 64 * h + 32 * s + p, LE);
+                ByteVector qh = ByteVector.fromMemorySegment(BW, w, o + 128 + 32 * h + p, LE).reinterpretAsInts()
+                        .lanewise(VectorOperators.LSHR, 2 * s).reinterpretAsBytes();
+                ByteVector lo = ql.and((byte) 0x0F).or(qh.reinterpretAsInts().lanewise(VectorOperators.LSHL, 4)
+                        .and(M30).reinterpretAsBytes());
+                ByteVector hi = ql.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).and(M0F)
+                        .reinterpretAsBytes().or(qh.and((byte) 0x30));
                 long sc = o + 192 + 8 * h + 2 * s + (p >> 4);
                 float d1 = d * w.get(ValueLayout.JAVA_BYTE, sc), d2 = d * w.get(ValueLayout.JAVA_BYTE, sc + 4);
                 int xi = xOffset + b * 256 + 128 * h + 32 * s + p;
                 // (q - 32) * d*sc as one FMA; one accumulator per nibble half
-                acc0 = toFloat(lo).fma(d1, -32 * d1).fma(x(x, xi), acc0);
-                acc1 = toFloat(hi).fma(d2, -32 * d2).fma(x(x, xi + 64), acc1);
+                acc0 = ((FloatVector) lo.convertShape(VectorOperators.B2F, F, 0)).fma(d1, -32 * d1)
+                        .fma(FloatVector.fromArray(F, x, xi), acc0);
+                acc1 = ((FloatVector) hi.convertShape(VectorOperators.B2F, F, 0)).fma(d2, -32 * d2)
+                        .fma(FloatVector.fromArray(F, x, xi + 64), acc1);
             }
         }
         return acc0.add(acc1).reduceLanes(VectorOperators.ADD);

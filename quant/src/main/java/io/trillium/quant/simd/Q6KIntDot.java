@@ -34,6 +34,25 @@ public final class Q6KIntDot implements QuantizedDotKernel {
         return GgmlType.Q8_K;
     }
 
+    /** Rows one by one through this class's dot (the interface defaults' call sites are shared by every kernel). */
+    @Override
+    public void matVec(MemorySegment w, long offset, long rowStride, MemorySegment xq, int n,
+                       float[] y, int rowStart, int rowEnd) {
+        for (int r = rowStart; r < rowEnd; r++) {
+            y[r] = dot(w, offset + r * rowStride, xq, 0, n);
+        }
+    }
+
+    @Override
+    public void matMul(MemorySegment w, long offset, long rowStride, MemorySegment xq, long xqStride, int tokens,
+                       int n, float[] y, int yOff, int yStride, int rowStart, int rowEnd) {
+        for (int t = 0; t < tokens; t++) {
+            for (int r = rowStart; r < rowEnd; r++) {
+                y[yOff + t * yStride + r] = dot(w, offset + r * rowStride, xq, t * xqStride, n);
+            }
+        }
+    }
+
     @Override
     public float dot(MemorySegment w, long offset, MemorySegment xq, long xqOffset, int n) {
         FloatVector acc = FloatVector.zero(F);
@@ -48,14 +67,21 @@ public final class Q6KIntDot implements QuantizedDotKernel {
             // see Q6KDot for the element walk
             for (int it = 0; it < 4 * 32 / W; it++) {
                 int h = it / (64 / W), s = (it / (32 / W)) & 1, p = (it % (32 / W)) * W;
-                ByteVector ql = bw(w, o + 64 * h + 32 * s + p);
-                ByteVector qh = shr(bw(w, o + 128 + 32 * h + p), 2 * s, -1);
-                ByteVector lo = ql.and((byte) 0xF).or(shl(qh, 4, M30));
-                ByteVector hi = shr(ql, 4, M0F).or(qh.and((byte) 0x30));
+                ByteVector ql = ByteVector.fromMemorySegment(BW, w, o + 64 * h + 32 * s + p, LE);
+                ByteVector qh = ByteVector.fromMemorySegment(BW, w, o + 128 + 32 * h + p, LE).reinterpretAsInts()
+                        .lanewise(VectorOperators.LSHR, 2 * s).and(-1).reinterpretAsBytes();
+                ByteVector lo = ql.and((byte) 0xF).or(qh.reinterpretAsInts().lanewise(VectorOperators.LSHL, 4)
+                        .and(M30).reinterpretAsBytes());
+                ByteVector hi = ql.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).and(M0F)
+                        .reinterpretAsBytes().or(qh.and((byte) 0x30));
                 int j1 = 8 * h + 2 * s + (p >> 4), j2 = j1 + 4; // sub-block indices of lo and hi
                 int sc1 = w.get(ValueLayout.JAVA_BYTE, o + 192 + j1), sc2 = w.get(ValueLayout.JAVA_BYTE, o + 192 + j2);
-                IntVector p1 = toInt(lo).mul(toInt(bw(xq, a + 4 + 16L * j1 + (p & 15))));
-                IntVector p2 = toInt(hi).mul(toInt(bw(xq, a + 4 + 16L * j2 + (p & 15))));
+                IntVector p1 = ((IntVector) lo.convertShape(VectorOperators.B2I, I, 0))
+                        .mul(((IntVector) ByteVector.fromMemorySegment(BW, xq, a + 4 + 16L * j1 + (p & 15), LE)
+                        .convertShape(VectorOperators.B2I, I, 0)));
+                IntVector p2 = ((IntVector) hi.convertShape(VectorOperators.B2I, I, 0))
+                        .mul(((IntVector) ByteVector.fromMemorySegment(BW, xq, a + 4 + 16L * j2 + (p & 15), LE)
+                        .convertShape(VectorOperators.B2I, I, 0)));
                 isum = isum.add(p1.mul(sc1)).add(p2.mul(sc2));
                 if ((p & 15) == 0) {   // once per sub-block
                     bias += sc1 * xq.get(U16, a + 260 + 2L * j1) + sc2 * xq.get(U16, a + 260 + 2L * j2);

@@ -2,6 +2,7 @@ package io.trillium.quant.simd;
 
 import io.trillium.quant.DotKernel;
 import io.trillium.quant.GgmlType;
+import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 
@@ -10,10 +11,7 @@ import java.lang.foreign.MemorySegment;
 import static io.trillium.quant.block.Q80Block.BYTES;
 import static io.trillium.quant.block.Q80Block.QK;
 import static io.trillium.quant.block.Q80Block.QS;
-import static io.trillium.quant.simd.Block32Simd.F;
-import static io.trillium.quant.simd.Block32Simd.L;
-import static io.trillium.quant.simd.Block32Simd.bytesToFloats;
-import static io.trillium.quant.simd.Block32Simd.f16;
+import static io.trillium.quant.simd.Block32Simd.*;
 
 /** Q8_0 float route: widen int8 quants to floats, dot with x per block, scale once per block. */
 public final class Q80Dot implements DotKernel {
@@ -52,9 +50,11 @@ public final class Q80Dot implements DotKernel {
         for (int b = 0; b < nb; b++) {
             long blk = offset + (long) b * BYTES;
             int xi = xOffset + b * QK;
-            FloatVector s = bytesToFloats(w, blk + QS).mul(FloatVector.fromArray(F, x, xi));
-            for (int j = L; j < QK; j += L) {
-                s = bytesToFloats(w, blk + QS + j).fma(FloatVector.fromArray(F, x, xi + j), s);
+            FloatVector s = FloatVector.zero(F);
+            for (int j = 0; j < QK; j += L) {   // L quants widened to floats (the first fma is a product)
+                FloatVector q = (FloatVector) ByteVector.fromMemorySegment(B, w, blk + QS + j, LE)
+                        .convertShape(VectorOperators.B2F, F, 0);
+                s = q.fma(FloatVector.fromArray(F, x, xi + j), s);
             }
             acc = s.fma(FloatVector.broadcast(F, f16(w, blk)), acc);
         }

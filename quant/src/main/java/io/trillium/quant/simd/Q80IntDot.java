@@ -2,6 +2,7 @@ package io.trillium.quant.simd;
 
 import io.trillium.quant.GgmlType;
 import io.trillium.quant.QuantizedDotKernel;
+import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
@@ -12,11 +13,7 @@ import java.lang.foreign.MemorySegment;
 import static io.trillium.quant.block.Q80Block.BYTES;
 import static io.trillium.quant.block.Q80Block.QK;
 import static io.trillium.quant.block.Q80Block.QS;
-import static io.trillium.quant.simd.Block32Simd.F;
-import static io.trillium.quant.simd.Block32Simd.L;
-import static io.trillium.quant.simd.Block32Simd.bytesToShorts;
-import static io.trillium.quant.simd.Block32Simd.pairSum;
-import static io.trillium.quant.simd.Block32Simd.f16;
+import static io.trillium.quant.simd.Block32Simd.*;
 
 /**
  * Q8_0 weights × Q8_0 activations (ggml_vec_dot_q8_0_q8_0): per block, int8 × int8 products in
@@ -66,9 +63,17 @@ public final class Q80IntDot implements QuantizedDotKernel {
         for (int b = 0; b < nb; b++) {
             long blk = offset + (long) b * BYTES;
             long ab = xqOffset + (long) b * BYTES;
-            IntVector s = pairSum(bytesToShorts(w, blk + QS).mul(bytesToShorts(xq, ab + QS)));
-            for (int j = 2 * L; j < QK; j += 2 * L) {
-                s = s.add(pairSum(bytesToShorts(w, blk + QS + j).mul(bytesToShorts(xq, ab + QS + j))));
+            IntVector s = IntVector.zero(I);
+            for (int j = 0; j < QK; j += 2 * L) {
+                // 2L bytes of each side widened to shorts, multiplied, adjacent pairs summed into ints
+                // (Block32Simd.pairSum, written out: a helper taking vectors boxes them wherever C2 leaves it
+                // out of line)
+                ShortVector wq = (ShortVector) ByteVector.fromMemorySegment(B2, w, blk + QS + j, LE)
+                        .convertShape(VectorOperators.B2S, SF, 0);
+                ShortVector xs = (ShortVector) ByteVector.fromMemorySegment(B2, xq, ab + QS + j, LE)
+                        .convertShape(VectorOperators.B2S, SF, 0);
+                IntVector v = wq.mul(xs).reinterpretAsInts();
+                s = s.add(v.add(v.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16));
             }
             float d = f16(w, blk) * f16(xq, ab);
             acc = ((FloatVector) s.convertShape(VectorOperators.I2F, F, 0)).fma(FloatVector.broadcast(F, d), acc);
