@@ -265,45 +265,41 @@ static inline void finish(const Tile *t, const uint8_t *xb, __m256i isum, float 
     _mm256_storeu_ps(accm, _mm256_fmadd_ps(_mm256_cvtepi32_ps(ms), _mm256_mul_ps(t->dmin, dx), _mm256_loadu_ps(accm)));
 }
 
-/* s += (maddubs(q, x) pairs) x scale: the scale is applied before anything leaves its row's lane */
-static inline __m256i dot_scaled(__m256i s, __m256i q, __m256i x, __m256i sc) {
-    return _mm256_add_epi32(s, _mm256_madd_epi16(_mm256_maddubs_epi16(q, x), sc));
+/* Sub-block j's 8 groups of one token: maddubs pairs (|q x + q x| <= 2 * 15 * 128 = 3840) summed in int16
+   (two chains of 4, then together: <= 30720, no saturation), then one madd by the sub-block's scale into
+   int32: one multiply by the scale instead of 8, the same exact integer sum (and so the same bits). */
+static inline __m256i subblock(const Tile *t, int j, const uint8_t *x, __m256i s) {
+    const uint8_t *xj = x + 4 + 32 * j;
+    __m256i e = _mm256_maddubs_epi16(t->q[8 * j], _mm256_set1_epi32(ld32(xj)));
+    __m256i o = _mm256_maddubs_epi16(t->q[8 * j + 1], _mm256_set1_epi32(ld32(xj + 4)));
+#pragma GCC unroll 3
+    for (int g = 2; g < 8; g += 2) {
+        e = _mm256_add_epi16(e, _mm256_maddubs_epi16(t->q[8 * j + g], _mm256_set1_epi32(ld32(xj + 4 * g))));
+        o = _mm256_add_epi16(o, _mm256_maddubs_epi16(t->q[8 * j + g + 1], _mm256_set1_epi32(ld32(xj + 4 * g + 4))));
+    }
+    return _mm256_add_epi32(s, _mm256_madd_epi16(_mm256_add_epi16(e, o), t->sc[j]));
 }
 
 static inline void tokens2(const Tile *t, const uint8_t *x0, const uint8_t *x1, float *a0, float *m0, float *a1,
                            float *m1) {
-    __m256i s0[4], s1[4];
-    for (int k = 0; k < 4; k++) {
-        s0[k] = _mm256_setzero_si256();
-        s1[k] = _mm256_setzero_si256();
-    }
+    __m256i s0[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()};
+    __m256i s1[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()};
 #pragma GCC unroll 8
     for (int j = 0; j < 8; j++) {
-#pragma GCC unroll 8
-        for (int g = 0; g < 8; g++) {
-            __m256i w = t->q[8 * j + g];
-            s0[g & 3] = dot_scaled(s0[g & 3], w, _mm256_set1_epi32(ld32(x0 + 4 + 32 * j + 4 * g)), t->sc[j]);
-            s1[g & 3] = dot_scaled(s1[g & 3], w, _mm256_set1_epi32(ld32(x1 + 4 + 32 * j + 4 * g)), t->sc[j]);
-        }
+        s0[j & 1] = subblock(t, j, x0, s0[j & 1]);
+        s1[j & 1] = subblock(t, j, x1, s1[j & 1]);
     }
-    finish(t, x0, _mm256_add_epi32(_mm256_add_epi32(s0[0], s0[1]), _mm256_add_epi32(s0[2], s0[3])), a0, m0);
-    finish(t, x1, _mm256_add_epi32(_mm256_add_epi32(s1[0], s1[1]), _mm256_add_epi32(s1[2], s1[3])), a1, m1);
+    finish(t, x0, _mm256_add_epi32(s0[0], s0[1]), a0, m0);
+    finish(t, x1, _mm256_add_epi32(s1[0], s1[1]), a1, m1);
 }
 
 static inline void token1(const Tile *t, const uint8_t *x0, float *a0, float *m0) {
-    __m256i s0[4];
-    for (int k = 0; k < 4; k++) {
-        s0[k] = _mm256_setzero_si256();
-    }
+    __m256i s0[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()};
 #pragma GCC unroll 8
     for (int j = 0; j < 8; j++) {
-#pragma GCC unroll 8
-        for (int g = 0; g < 8; g++) {
-            s0[g & 3] = dot_scaled(s0[g & 3], t->q[8 * j + g], _mm256_set1_epi32(ld32(x0 + 4 + 32 * j + 4 * g)),
-                                   t->sc[j]);
-        }
+        s0[j & 1] = subblock(t, j, x0, s0[j & 1]);
     }
-    finish(t, x0, _mm256_add_epi32(_mm256_add_epi32(s0[0], s0[1]), _mm256_add_epi32(s0[2], s0[3])), a0, m0);
+    finish(t, x0, _mm256_add_epi32(s0[0], s0[1]), a0, m0);
 }
 
 static inline void store_rows(float *y, const float *acc, const float *accm, int rows) {
