@@ -72,8 +72,8 @@ public final class IQ4XSDot implements DotKernel {
             for (int ib = 0; ib < 8; ib++) {
                 int ls = scale(sl, sh, ib);
                 IntVector t = KV.mul(d * (ls - 32)).reinterpretAsInts();
-                IntVector q = ((IntVector) ByteVector.fromMemorySegment(BW, w, o + 8 + 16 * ib, LE)
-                        .convertShape(VectorOperators.B2I, I, 0));
+                IntVector q = (IntVector) ByteVector.fromMemorySegment(BW, w, o + 8 + 16 * ib, LE)
+                        .convertShape(VectorOperators.B2I, I, 0);
                 int xi = xOffset + b * 256 + 32 * ib;
                 acc0 = q.selectFrom(t).reinterpretAsFloats().fma(FloatVector.fromArray(F, x, xi), acc0);
                 acc1 = q.lanewise(LSHR, 4).selectFrom(t).reinterpretAsFloats()

@@ -50,8 +50,8 @@ public final class Q2KDot implements DotKernel {
             // qs[32h + l] holds, in bits 2j..2j+1, element 128h + 32j + l, of sub-block 8h + 2j + l/16
             for (int h = 0; h < 2; h++) {
                 for (int p = 0; p < 32; p += W) {
-                    IntVector q = ((IntVector) ByteVector.fromMemorySegment(BW, w, o + 16 + 32 * h + p, LE)
-                            .convertShape(VectorOperators.B2I, I, 0));
+                    IntVector q = (IntVector) ByteVector.fromMemorySegment(BW, w, o + 16 + 32 * h + p, LE)
+                            .convertShape(VectorOperators.B2I, I, 0);
                     int xh = xOffset + b * 256 + 128 * h + p;
                     int is = 8 * h + (p >> 4);
                     for (int j = 0; j < 4; j += 2) {

@@ -55,12 +55,12 @@ public final class Q3KDot implements DotKernel {
             long scLo = (sc0 & 0xFFFFFFFFL) | ((long) sc1 << 32), scHi = (sc2 & 0xFFFFFFFFL) | ((long) sc3 << 32);
             // element 128h + 32j + l: bits 2j..2j+1 of qs[32h + l], bit 4h + j of hmask[l]; sub-block 8h + 2j + l/16
             for (int p = 0; p < 32; p += W) {
-                IntVector hm = ((IntVector) ByteVector.fromMemorySegment(BW, w, o + p, LE)
-                        .convertShape(VectorOperators.B2I, I, 0));
+                IntVector hm = (IntVector) ByteVector.fromMemorySegment(BW, w, o + p, LE)
+                        .convertShape(VectorOperators.B2I, I, 0);
                 int sh = 8 * (p >> 4);
                 for (int h = 0; h < 2; h++) {
-                    IntVector q = ((IntVector) ByteVector.fromMemorySegment(BW, w, o + 32 + 32 * h + p, LE)
-                            .convertShape(VectorOperators.B2I, I, 0));
+                    IntVector q = (IntVector) ByteVector.fromMemorySegment(BW, w, o + 32 + 32 * h + p, LE)
+                            .convertShape(VectorOperators.B2I, I, 0);
                     long sc = (h == 0 ? scLo : scHi) >>> sh;
                     int xh = xOffset + b * 256 + 128 * h + p;
                     for (int j = 0; j < 4; j += 2) {

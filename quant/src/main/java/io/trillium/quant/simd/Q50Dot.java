@@ -52,19 +52,17 @@ public final class Q50Dot implements DotKernel {
         for (int b = 0; b < nb; b++) {
             long blk = offset + (long) b * BYTES;
             int xi = xOffset + b * QK;
-            // slices of L quant bytes: element j's low nibble, j + 16's high one; part numbers of the
-            // conversions stay 0 (a part 1 of 16 bytes parsed into twice C2's inlining node budget at 8 lanes)
+            // slices of L quant bytes: element j's low nibble, j + 16's high one, with their 5th bits from qh;
+            // every conversion is part 0 (a part-1 conversion of 16 bytes alone parsed into 26k nodes at 8 lanes)
             long qh = w.get(LE_INT, blk + QH) & 0xFFFFFFFFL;
             FloatVector s = FloatVector.zero(F);
             for (int p = 0; p < 16; p += L) {
                 ByteVector qs = ByteVector.fromMemorySegment(B, w, blk + QS + p, LE);
-                ByteVector lo = qs.and((byte) 0x0F)
-                        .lanewise(VectorOperators.OR, (byte) 0x10, VectorMask.fromLong(B, (qh >>> p) & LANE_BITS))
-                                .sub((byte) 16);
+                VectorMask<Byte> loBit = VectorMask.fromLong(B, (qh >>> p) & LANE_BITS);
+                VectorMask<Byte> hiBit = VectorMask.fromLong(B, (qh >>> (16 + p)) & LANE_BITS);
+                ByteVector lo = qs.and((byte) 0x0F).lanewise(VectorOperators.OR, (byte) 0x10, loBit).sub((byte) 16);
                 ByteVector hi = qs.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes()
-                        .and((byte) 0x0F)
-                        .lanewise(VectorOperators.OR, (byte) 0x10, VectorMask.fromLong(B,
-                                (qh >>> (16 + p)) & LANE_BITS)).sub((byte) 16);
+                        .and((byte) 0x0F).lanewise(VectorOperators.OR, (byte) 0x10, hiBit).sub((byte) 16);
                 s = ((FloatVector) lo.convertShape(VectorOperators.B2F, F, 0))
                         .fma(FloatVector.fromArray(F, x, xi + p), s);
                 s = ((FloatVector) hi.convertShape(VectorOperators.B2F, F, 0))
