@@ -39,6 +39,8 @@ final class KVec {
     static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
     /** W bytes: one slice of quants, widens to one float or int vector. */
     static final VectorSpecies<Byte> BW = VectorSpecies.of(byte.class, VectorShape.forBitSize(W * 8));
+    /** W bytes as ints: a slice loaded for bit fiddling on the 32-bit view. */
+    static final VectorSpecies<Integer> IW = VectorSpecies.of(int.class, VectorShape.forBitSize(W * 8));
     /** 16 bytes, for byte-table lookups (vpshufb) that need all 16 entries whatever W is. */
     static final VectorSpecies<Byte> B16 = ByteVector.SPECIES_128;
     static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;

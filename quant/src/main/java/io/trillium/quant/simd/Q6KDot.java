@@ -4,6 +4,7 @@ import io.trillium.quant.DotKernel;
 import io.trillium.quant.GgmlType;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 
 import java.lang.foreign.MemorySegment;
@@ -51,13 +52,12 @@ public final class Q6KDot implements DotKernel {
                 // their top two bits are bits 2s..2s+1 and 2s+4..2s+5 of qh[l]. Bit fiddling happens on
                 // the 32-bit view: x86 has no byte shifts, so byte-lane shifts cost a widen/shift/pack
                 // sequence; the masks keep every bit inside its byte
-                ByteVector ql = ByteVector.fromMemorySegment(BW, w, o + 64 * h + 32 * s + p, LE);
-                ByteVector qh = ByteVector.fromMemorySegment(BW, w, o + 128 + 32 * h + p, LE).reinterpretAsInts()
-                        .lanewise(VectorOperators.LSHR, 2 * s).reinterpretAsBytes();
-                ByteVector lo = ql.and((byte) 0x0F).or(qh.reinterpretAsInts().lanewise(VectorOperators.LSHL, 4)
-                        .and(M30).reinterpretAsBytes());
-                ByteVector hi = ql.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).and(M0F)
-                        .reinterpretAsBytes().or(qh.and((byte) 0x30));
+                // loaded as ints (W bytes), fiddled as ints, viewed as bytes once, for the conversion
+                IntVector ql = IntVector.fromMemorySegment(IW, w, o + 64 * h + 32 * s + p, LE);
+                IntVector qh = IntVector.fromMemorySegment(IW, w, o + 128 + 32 * h + p, LE)
+                        .lanewise(VectorOperators.LSHR, 2 * s);
+                ByteVector lo = ql.and(M0F).or(qh.lanewise(VectorOperators.LSHL, 4).and(M30)).reinterpretAsBytes();
+                ByteVector hi = ql.lanewise(VectorOperators.LSHR, 4).and(M0F).or(qh.and(M30)).reinterpretAsBytes();
                 long sc = o + 192 + 8 * h + 2 * s + (p >> 4);
                 float d1 = d * w.get(ValueLayout.JAVA_BYTE, sc), d2 = d * w.get(ValueLayout.JAVA_BYTE, sc + 4);
                 int xi = xOffset + b * 256 + 128 * h + 32 * s + p;
