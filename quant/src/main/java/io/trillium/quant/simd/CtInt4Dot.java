@@ -48,9 +48,17 @@ public final class CtInt4Dot implements DotKernel {
         }
     }
 
+    /** Per thread: the de-interleaved activation (grown, kept), so that a decode step allocates nothing. */
+    private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[1][0]);
+
+    /** {@code x} de-interleaved into this thread's scratch (valid until its next call on this thread). */
     static float[] deinterleave(float[] x, int xOffset, int n) {
         Block32Simd.checkBlocks(n, CtInt4Block.GROUP);
-        float[] xp = new float[n];
+        float[][] scratch = SCRATCH.get();
+        if (scratch[0].length < n) {
+            scratch[0] = new float[n];
+        }
+        float[] xp = scratch[0];
         for (int g = 0; g < n; g += 32) {
             for (int j = 0; j < 16; j++) {
                 xp[g + j] = x[xOffset + g + 2 * j];
