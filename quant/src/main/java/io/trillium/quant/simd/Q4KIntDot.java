@@ -72,10 +72,12 @@ public final class Q4KIntDot implements QuantizedDotKernel {
             for (int it = 0; it < 4 * 32 / W; it++) {
                 int c = it / (32 / W), p = (it % (32 / W)) * W;
                 int sc1 = (int) (scs >>> (16 * c)) & 0xFF, sc2 = (int) (scs >>> (16 * c + 8)) & 0xFF;
-                ByteVector q = ByteVector.fromMemorySegment(BW, w, o + 16 + 32 * c + p, LE);
-                IntVector lo = (IntVector) q.and((byte) 0xF).convertShape(VectorOperators.B2I, I, 0);
-                IntVector hi = (IntVector) q.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).and(M0F)
-                        .reinterpretAsBytes().convertShape(VectorOperators.B2I, I, 0);
+                // W quant bytes loaded as ints and fiddled as ints, viewed as bytes once per conversion (a
+                // byte/int reinterpret chain compiled to boxed code in some JIT states: see Q6KDot)
+                IntVector q = IntVector.fromMemorySegment(IW, w, o + 16 + 32 * c + p, LE);
+                IntVector lo = (IntVector) q.and(M0F).reinterpretAsBytes().convertShape(VectorOperators.B2I, I, 0);
+                IntVector hi = (IntVector) q.lanewise(VectorOperators.LSHR, 4).and(M0F).reinterpretAsBytes()
+                        .convertShape(VectorOperators.B2I, I, 0);
                 IntVector a0 = (IntVector) ByteVector.fromMemorySegment(BW, xq, a + 4 + 64 * c + p, LE)
                         .convertShape(VectorOperators.B2I, I, 0);
                 IntVector a1 = (IntVector) ByteVector.fromMemorySegment(BW, xq, a + 4 + 64 * c + 32 + p, LE)

@@ -67,13 +67,12 @@ public final class Q6KIntDot implements QuantizedDotKernel {
             // see Q6KDot for the element walk
             for (int it = 0; it < 4 * 32 / W; it++) {
                 int h = it / (64 / W), s = (it / (32 / W)) & 1, p = (it % (32 / W)) * W;
-                ByteVector ql = ByteVector.fromMemorySegment(BW, w, o + 64 * h + 32 * s + p, LE);
-                ByteVector qh = ByteVector.fromMemorySegment(BW, w, o + 128 + 32 * h + p, LE).reinterpretAsInts()
-                        .lanewise(VectorOperators.LSHR, 2 * s).and(-1).reinterpretAsBytes();
-                ByteVector lo = ql.and((byte) 0xF).or(qh.reinterpretAsInts().lanewise(VectorOperators.LSHL, 4)
-                        .and(M30).reinterpretAsBytes());
-                ByteVector hi = ql.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).and(M0F)
-                        .reinterpretAsBytes().or(qh.and((byte) 0x30));
+                // loaded as ints, fiddled as ints, viewed as bytes once (see Q6KDot)
+                IntVector ql = IntVector.fromMemorySegment(IW, w, o + 64 * h + 32 * s + p, LE);
+                IntVector qh = IntVector.fromMemorySegment(IW, w, o + 128 + 32 * h + p, LE)
+                        .lanewise(VectorOperators.LSHR, 2 * s);
+                ByteVector lo = ql.and(M0F).or(qh.lanewise(VectorOperators.LSHL, 4).and(M30)).reinterpretAsBytes();
+                ByteVector hi = ql.lanewise(VectorOperators.LSHR, 4).and(M0F).or(qh.and(M30)).reinterpretAsBytes();
                 int j1 = 8 * h + 2 * s + (p >> 4), j2 = j1 + 4; // sub-block indices of lo and hi
                 int sc1 = w.get(ValueLayout.JAVA_BYTE, o + 192 + j1), sc2 = w.get(ValueLayout.JAVA_BYTE, o + 192 + j2);
                 IntVector p1 = ((IntVector) lo.convertShape(VectorOperators.B2I, I, 0))
