@@ -44,8 +44,9 @@ public final class Q6KDot implements DotKernel {
             long o = offset + b * 210L;
             float d = f16(w, o + 208);
             // steps of (half h, stream s, slice p). The loop body is kept this small on purpose: C2
-            // parses Vector API calls into many nodes, and a body that unpacks a whole half at once hits
-            // its inlining node budget (NodeCountInliningCutoff), leaving vectors boxed (~8x slower).
+            // parses Vector API calls into many nodes, and a body with both streams unrolled parsed into
+            // 42,000 without tiered compilation, near where C2 stops expanding late-inlined intrinsics
+            // (see Block32Simd), which leaves vectors boxed.
             for (int it = 0; it < 4 * 32 / W; it++) {
                 int h = it / (64 / W), s = (it / (32 / W)) & 1, p = (it % (32 / W)) * W;
                 // ql[32s + l] low nibbles are elements 32s + l, high nibbles 64 + 32s + l (of this half);
