@@ -494,10 +494,16 @@ public final class DeepseekModel implements LanguageModel {
     }
 
     private final StepTimes stepTimes = new StepTimes();
+    private final StepTimes prefillTimes = new StepTimes();
 
     @Override
     public StepTimes stepTimes() {
         return stepTimes;
+    }
+
+    @Override
+    public StepTimes prefillTimes() {
+        return hostPrefill != null ? prefillTimes : null;
     }
 
     /**
@@ -906,6 +912,9 @@ public final class DeepseekModel implements LanguageModel {
             tmp.add(r);
             return r;
         };
+        // the CPU device's operations are synchronous, so laps between them measure them (a GPU's are not)
+        StepTimes times = dw == hostPrefill ? prefillTimes : StepTimes.OFF;
+        times.start();
         try {
             int ffn = Math.max(1, Math.max(cfg.ffn(), sharedFfn));
             Device.Vec x = v.apply(b * hidden);
@@ -936,6 +945,7 @@ public final class DeepseekModel implements LanguageModel {
             float[] hostE = new float[b * hidden];
             float[] hostLogits = new float[Math.max(1, b * cfg.experts())];
             Device.Vec[] streamed = null;
+            times.lap(StepTimes.Op.OUTPUT);
 
             for (int l = 0; l < layers.length; l++) {
                 Layer w = layers[l];
@@ -956,15 +966,19 @@ public final class DeepseekModel implements LanguageModel {
                     d.rope(q, heads, qHead, t * qDim + nope, cs, t * ropeDims, ropeDims, rope.neox());
                 }
                 d.copy(kv, 0, width, cache, p0 * width, width, width, b);
+                times.lap(StepTimes.Op.ATTENTION_PROJECTIONS);
                 d.mlaHeads(dl.kB, w.kBAll.headBytes(), dl.vB, w.vBAll.headBytes(), mlaShape, q, cache, p0, b, o,
                         g.qAbs, g.att, cap, g.oLat);
+                times.lap(StepTimes.Op.ATTENTION);
                 d.matMul(dl.attnOut, o, 0, heads * vDim, out, 0, hidden, b);
                 d.add(x, out, b * hidden);
 
                 d.rmsnorm(h, x, dl.ffnNorm, hidden, b, hidden, eps);
+                times.lap(StepTimes.Op.ATTENTION_PROJECTIONS);
                 if (dl.dense != null) {
                     swiglu(d, dl.dense, h, f1, f2, out, b);
                     d.add(x, out, b * hidden);
+                    times.lap(StepTimes.Op.DENSE_FFN);
                     continue;
                 }
                 int e = cfg.experts();
@@ -982,8 +996,10 @@ public final class DeepseekModel implements LanguageModel {
                     // no next-layer prediction in a batch: the next layer announces all of its experts at once
                     prefetcher.routed(s.prefetch, l, s.ids, used, s.x, false);
                 }
+                times.lap(StepTimes.Op.ROUTER);
                 if (dl.shared != null) {
                     swiglu(d, dl.shared, h, f1, f2, out, b);   // queued: runs while the experts are computed
+                    times.lap(StepTimes.Op.SHARED_EXPERT);
                 }
                 if (dw == hostPrefill) {
                     // on the CPU: experts grouped by expert, each whole on one worker, added to x in each
@@ -994,6 +1010,7 @@ public final class DeepseekModel implements LanguageModel {
                     if (dl.shared != null) {
                         d.add(x, out, b * hidden);
                     }
+                    times.lap(StepTimes.Op.ROUTED_EXPERTS);
                     continue;
                 }
                 Arrays.fill(hostE, 0f);
@@ -1022,6 +1039,7 @@ public final class DeepseekModel implements LanguageModel {
             d.matVec(dw.output, g.h, g.logits);
             d.download(g.logits, 0, s.logits, 0, cfg.vocab());
             s.pos += b;
+            times.lap(StepTimes.Op.OUTPUT);
         } finally {
             tmp.forEach(d::release);
         }

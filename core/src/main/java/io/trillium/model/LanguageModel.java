@@ -83,4 +83,12 @@ public interface LanguageModel extends AutoCloseable {
     default StepTimes stepTimes() {
         return null;
     }
+
+    /**
+     * The same for prompts processed as batches on the CPU ({@code trillium bench --breakdown}); null where
+     * this model does not measure them. {@link StepTimes#steps} counts batches.
+     */
+    default StepTimes prefillTimes() {
+        return null;
+    }
 }

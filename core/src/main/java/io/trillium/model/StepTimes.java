@@ -31,6 +31,9 @@ public final class StepTimes {
 
     private static final int OPS = Op.values().length;
 
+    /** Never enabled: the marks of a pass nobody measures (a GPU's asynchronous prefill). */
+    static final StepTimes OFF = new StepTimes();
+
     private final long[] nanos = new long[OPS];
     private long steps;
     private boolean on;

@@ -41,7 +41,7 @@ final class BenchCommand implements Callable<Integer> {
             description = "buffer of the bandwidth probe; keep it far above the last-level cache (default ${DEFAULT-VALUE})")
     int probeMib;
 
-    @Option(names = "--repeats", paramLabel = "N", defaultValue = "3", description = "measured runs after one warm-up; each figure is their median, with min-max and a 95% "
+    @Option(names = "--repeats", paramLabel = "N", defaultValue = "3", description = "measured runs after one warm-up; each figure is their median, with min-max and a 95%% "
                     + "confidence interval (default ${DEFAULT-VALUE})")
     int repeats;
 
@@ -50,7 +50,7 @@ final class BenchCommand implements Callable<Integer> {
                     + "or random (uniform random ids: no repetition for the expert cache to exploit) (default ${DEFAULT-VALUE})")
     String decodeInput;
 
-    @Option(names = "--breakdown", description = "print where the last decode run's time went, by operation class "
+    @Option(names = "--breakdown", description = "print where the last prompt's and the last decode run's time went (\"prefill breakdown:\", \"breakdown:\"), by operation class "
             + "(attention, dense/shared FFN, routed experts, router, output) and the pool's barrier waits")
     boolean breakdown;
 
@@ -112,12 +112,24 @@ final class BenchCommand implements Callable<Integer> {
             int[] one = new int[1];
             for (int r = 0; r < repeats + 1; r++) {   // the first run warms up the JIT
                 s.reset();
+                io.trillium.model.StepTimes ptimes = breakdown && r == repeats ? m.prefillTimes() : null;
+                io.trillium.backend.WorkerPool pool = backend instanceof io.trillium.backend.CpuBackend c ? c.pool() : null;
+                if (ptimes != null) {
+                    ptimes.reset();
+                    ptimes.enable(true);
+                }
+                long ploops0 = pool != null ? pool.loops() : 0, pwait0 = pool != null ? pool.waitNanos() : 0;
                 long t0 = System.nanoTime();
                 float[] logits = m.forward(s, prompt);
-                double prefill = promptTokens / ((System.nanoTime() - t0) / 1e9);
+                long prefillNanos = System.nanoTime() - t0;
+                double prefill = promptTokens / (prefillNanos / 1e9);
+                if (ptimes != null) {
+                    ptimes.enable(false);
+                    breakdownLines("prefill breakdown", "prompt token", ptimes, prefillNanos, promptTokens,
+                            pool != null ? pool.loops() - ploops0 : -1, pool != null ? pool.waitNanos() - pwait0 : -1);
+                }
                 TierReport b = TierReport.of(m);
                 io.trillium.model.StepTimes times = m.stepTimes();
-                io.trillium.backend.WorkerPool pool = backend instanceof io.trillium.backend.CpuBackend c ? c.pool() : null;
                 boolean timed = breakdown && r == repeats && times != null;
                 if (timed) {
                     times.reset();
@@ -133,7 +145,8 @@ final class BenchCommand implements Callable<Integer> {
                 double decode = decodeTokens / (decodeNanos / 1e9);
                 if (timed) {
                     times.enable(false);
-                    breakdownLines(times, decodeNanos, pool != null ? pool.loops() - loops0 : -1,
+                    breakdownLines("breakdown", "decoded token", times, decodeNanos, decodeTokens,
+                            pool != null ? pool.loops() - loops0 : -1,
                             pool != null ? pool.waitNanos() - wait0 : -1);
                 } else if (breakdown && r == repeats) {
                     System.out.println("breakdown: not measured for this model's decode step (deepseek2 host step only)");
@@ -164,23 +177,27 @@ final class BenchCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** {@code --breakdown}: milliseconds per token and share of the decode time per operation class. */
-    private void breakdownLines(io.trillium.model.StepTimes t, long decodeNanos, long loops, long waitNanos) {
-        double tokens = decodeTokens;
-        System.out.printf(java.util.Locale.ROOT, "breakdown: %.2f ms per decoded token%n", decodeNanos / 1e6 / tokens);
+    /**
+     * {@code --breakdown}: milliseconds per token and share of the run's time per operation class (the
+     * decode run's under "breakdown", the prompt's under "prefill breakdown").
+     */
+    private static void breakdownLines(String title, String unit, io.trillium.model.StepTimes t, long nanos,
+                                       int count, long loops, long waitNanos) {
+        double tokens = count;
+        System.out.printf(java.util.Locale.ROOT, "%s: %.2f ms per %s%n", title, nanos / 1e6 / tokens, unit);
         long sum = 0;
         for (io.trillium.model.StepTimes.Op op : io.trillium.model.StepTimes.Op.values()) {
             long ns = t.nanos(op);
             sum += ns;
             System.out.printf(java.util.Locale.ROOT, "  %-70s %7.2f ms/token %5.1f%%%n", op.label(), ns / 1e6 / tokens,
-                    100.0 * ns / decodeNanos);
+                    100.0 * ns / nanos);
         }
         System.out.printf(java.util.Locale.ROOT, "  %-70s %7.2f ms/token %5.1f%%%n", "other (sampling input, bookkeeping)",
-                (decodeNanos - sum) / 1e6 / tokens, 100.0 * (decodeNanos - sum) / decodeNanos);
+                (nanos - sum) / 1e6 / tokens, 100.0 * (nanos - sum) / nanos);
         if (loops >= 0) {
             System.out.printf(java.util.Locale.ROOT, "  pool: %.0f parallel loops per token; the caller waited %.2f ms/token "
                     + "(%.1f%%) for workers at their barriers (inside the classes above)%n", loops / tokens,
-                    waitNanos / 1e6 / tokens, 100.0 * waitNanos / decodeNanos);
+                    waitNanos / 1e6 / tokens, 100.0 * waitNanos / nanos);
         }
     }
 

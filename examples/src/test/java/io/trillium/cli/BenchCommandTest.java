@@ -67,19 +67,35 @@ class BenchCommandTest {
     }
 
     /**
-     * --breakdown on a deepseek2 model: one line per operation class, whose times add up to no more than
-     * the decode time it reports, and that decode time per token agrees with the run's own decode rate.
+     * --breakdown on a deepseek2 model: for the prompt and for the decode run, one line per operation class,
+     * whose times add up to the time it reports, and the decode time per token agrees with the run's own
+     * decode rate.
      */
     @Test
-    void breakdownAccountsForTheDecodeTime() {
+    void breakdownAccountsForThePrefillAndDecodeTime() {
         CliTest.Result r = CliTest.run("bench", "--model", Fixtures.models().resolve("ds2-tiny-Q4_K_M.gguf").toString(),
                 "--threads", "2", "--prompt-tokens", "4", "--decode-tokens", "8", "--repeats", "1", "--probe-mib", "64",
                 "--breakdown");
         assertEquals(0, r.rc(), r.err());
-        Matcher total = Pattern.compile("breakdown: ([0-9.]+) ms per decoded token").matcher(r.out());
-        assertTrue(total.find(), r.out());
+        String out = r.out();
+        int prefillAt = out.indexOf("prefill breakdown: ");
+        int decodeAt = out.indexOf("\nbreakdown: ");
+        assertTrue(prefillAt >= 0 && decodeAt > prefillAt, out);
+        checkSection(out.substring(prefillAt, decodeAt), "prefill breakdown: ([0-9.]+) ms per prompt token");
+        double perToken = checkSection(out.substring(decodeAt + 1), "breakdown: ([0-9.]+) ms per decoded token");
+        assertTrue(out.contains("routed experts") && out.contains("softmax over the KV cache"), out);
+        Matcher decode = LINE.matcher(out.lines().toList().getLast());
+        assertTrue(decode.matches(), out);
+        double tokPerS = Double.parseDouble(decode.group(2));
+        assertEquals(1000 / perToken, tokPerS, 0.02 * tokPerS + 0.1, "one run: the breakdown times the measured run");
+    }
+
+    /** One breakdown: its total per token, 7 classes and 'other' adding up to it, and the pool line. */
+    private static double checkSection(String section, String header) {
+        Matcher total = Pattern.compile(header).matcher(section);
+        assertTrue(total.find(), section);
         double perToken = Double.parseDouble(total.group(1));
-        Matcher op = Pattern.compile("(?m)^  (.+?) +([0-9.]+) ms/token +([0-9.]+)%$").matcher(r.out());
+        Matcher op = Pattern.compile("(?m)^  (.+?) +([0-9.]+) ms/token +([0-9.]+)%$").matcher(section);
         double sum = 0, share = 0;
         int lines = 0;
         while (op.find()) {
@@ -87,14 +103,10 @@ class BenchCommandTest {
             share += Double.parseDouble(op.group(3));
             lines++;
         }
-        assertEquals(8, lines, "7 operation classes and 'other': " + r.out());
-        assertEquals(perToken, sum, 0.05 * perToken + 0.02, r.out());
-        assertEquals(100, share, 1.0, r.out());
-        assertTrue(r.out().contains("routed experts") && r.out().contains("softmax over the KV cache"), r.out());
-        assertTrue(Pattern.compile("pool: [0-9]+ parallel loops per token").matcher(r.out()).find(), r.out());
-        Matcher decode = LINE.matcher(r.out().lines().toList().getLast());
-        assertTrue(decode.matches(), r.out());
-        double tokPerS = Double.parseDouble(decode.group(2));
-        assertEquals(1000 / perToken, tokPerS, 0.02 * tokPerS + 0.1, "one run: the breakdown times the measured run");
+        assertEquals(8, lines, "7 operation classes and 'other': " + section);
+        assertEquals(perToken, sum, 0.05 * perToken + 0.02, section);
+        assertEquals(100, share, 1.0, section);
+        assertTrue(Pattern.compile("pool: [0-9]+ parallel loops per token").matcher(section).find(), section);
+        return perToken;
     }
 }

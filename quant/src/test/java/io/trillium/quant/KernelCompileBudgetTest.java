@@ -164,7 +164,7 @@ class KernelCompileBudgetTest {
                     });
                 }
             }
-            float[] qs = new float[4 * N], c = new float[2 * N + 64], o = new float[4 * 2 + 8], acc = new float[2 * N];
+            float[] qs = new float[4 * N], c = new float[4 * N + 64], o = new float[4 * 4 + 8], acc = new float[4 * N];
             for (int i = 0; i < qs.length; i++) {
                 qs[i] = (float) rnd.nextGaussian();
             }
@@ -172,9 +172,22 @@ class KernelCompileBudgetTest {
             works.add(i -> {
                 int n = N - (i % 3) * 5;   // with and without scalar tails
                 VectorMath.scores4x2(qs, 0, N, c, 0, N, n, 0.1f, o, 0, 2);
+                VectorMath.axpyRows4(acc, 0, N, 2 * N, 3 * N, o, 0, 4, 8, 12, c, 0, 64, 0, 4, n);
                 VectorMath.axpy(acc, 0, 0.5f, qs, 0, n);
                 VectorMath.axpyRows(acc, 0, i % 2 == 0 ? N : -1, o, 0, 2, c, 0, 64, 0, 4, n);
                 return VectorMath.dot(qs, 0, c, 0, n) + VectorMath.dot1(qs, 0, c, 0, n) + o[0];
+            });
+            float[] gate = new float[N], up = new float[N];
+            names.add("VectorMath activations");
+            works.add(i -> {
+                int n = N - (i % 3) * 5;
+                for (int j = 0; j < n; j++) {
+                    gate[j] = qs[j];
+                    up[j] = qs[N + j];
+                }
+                VectorMath.swiglu(gate, 0, up, 0, n);
+                VectorMath.softmax(up, 0, n);
+                return gate[1] + up[2];
             });
             var mx = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
             long self = Thread.currentThread().threadId();
