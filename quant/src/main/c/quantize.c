@@ -63,3 +63,49 @@ void EXPORT(trillium_q8_K_quantize)(const float *x, uint8_t *base, int64_t offse
         memcpy(y, &d, 4);
     }
 }
+
+/*
+ * Activations to Q8_0 (f16 d, i8 qs[32]), exactly as ggml's quantize_row_q8_0_ref and
+ * io.trillium.quant.block.Q8_0Block.quantize: amax over the block, d = amax / 127 (stored as f16, the float
+ * d scales), id = 1 / d (0 for a zero block), q = roundf(x * id), ties away from zero: the whole part of
+ * |x * id| plus one where its fraction (exact in float below 2^23) is at least one half, with x's sign.
+ */
+void EXPORT(trillium_q8_0_quantize)(const float *x, uint8_t *base, int64_t offset, int32_t n) {
+    const __m256 sign = _mm256_set1_ps(-0.0f), half = _mm256_set1_ps(0.5f), one = _mm256_set1_ps(1.0f);
+    const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+    uint8_t *y = base + offset;
+    for (int b = 0; b < n / 32; b++, x += 32, y += 34) {
+        __m256 v[4];
+        __m256 am = _mm256_setzero_ps();
+        for (int k = 0; k < 4; k++) {
+            v[k] = _mm256_loadu_ps(x + 8 * k);
+            am = _mm256_max_ps(am, _mm256_andnot_ps(sign, v[k]));
+        }
+        int nan = 0;
+        for (int k = 0; k < 4; k++) {
+            nan |= _mm256_movemask_ps(_mm256_cmp_ps(v[k], v[k], _CMP_UNORD_Q));
+        }
+        if (nan) {   /* as Java: d NaN (a quiet NaN here; Java keeps the input's payload), every quant 0 */
+            memset(y, 0, 34);
+            y[0] = 0x00;
+            y[1] = 0x7E;
+            continue;
+        }
+        float amax = hmax8(am);
+        float d = amax / 127.f;
+        float id = d != 0.f ? 1.0f / d : 0.0f;
+        uint16_t dh = (uint16_t) _cvtss_sh(d, _MM_FROUND_TO_NEAREST_INT);
+        memcpy(y, &dh, 2);
+        __m256 is = _mm256_set1_ps(id);
+        __m256i q[4];
+        for (int k = 0; k < 4; k++) {
+            __m256 p = _mm256_mul_ps(v[k], is);
+            __m256 a = _mm256_andnot_ps(sign, p);
+            __m256 w = _mm256_round_ps(a, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+            w = _mm256_add_ps(w, _mm256_and_ps(_mm256_cmp_ps(_mm256_sub_ps(a, w), half, _CMP_GE_OQ), one));
+            q[k] = _mm256_cvttps_epi32(_mm256_or_ps(w, _mm256_and_ps(p, sign)));
+        }
+        __m256i p = _mm256_packs_epi16(_mm256_packs_epi32(q[0], q[1]), _mm256_packs_epi32(q[2], q[3]));
+        _mm256_storeu_si256((__m256i *) (y + 2), _mm256_permutevar8x32_epi32(p, order));
+    }
+}

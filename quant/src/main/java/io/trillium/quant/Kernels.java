@@ -106,7 +106,10 @@ public final class Kernels {
             case F16 -> F16Block::quantize;
             case BF16 -> BF16Block::quantize;
             case Q4_0 -> Q40Block::quantize;
-            case Q8_0 -> Q80Block::quantize;
+            case Q8_0 -> {   // in C where the native library loaded (the same bytes), else in Java
+                Quantizer q = NativeKernels.q80Quantizer();
+                yield q != null ? q : Q80Block::quantize;
+            }
             case Q4_K -> Q4KBlock::quantize;
             case Q6_K -> Q6KBlock::quantize;
             case Q8_K -> {   // in C where the native library loaded (the same bytes), else in Java

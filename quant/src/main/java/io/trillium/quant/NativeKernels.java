@@ -41,6 +41,8 @@ final class NativeKernels {
     private static final Map<GgmlType, QuantizedDotKernel> KERNELS;
     /** trillium_q8_K_quantize (AVX2, every variant has it), or null when the library did not load. */
     private static final MethodHandle Q8K_QUANTIZE;
+    /** trillium_q8_0_quantize (AVX2), or null when the library did not load or predates it. */
+    private static final MethodHandle Q80_QUANTIZE;
     /** The loaded library, and the variants this CPU can run, best first (empty when not loaded). */
     private static SymbolLookup lib;
     private static List<String> variants = List.of();
@@ -68,6 +70,29 @@ final class NativeKernels {
             }
         }
         Q8K_QUANTIZE = q8k;
+        MethodHandle q80 = null;
+        if (!variants.isEmpty()) {
+            try {
+                q80 = Linker.nativeLinker().downcallHandle(find(lib, "trillium_q8_0_quantize_avx2"),
+                        FunctionDescriptor.ofVoid(ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT), Linker.Option.critical(false));
+            } catch (Unavailable e) {
+                q80 = null;
+            }
+        }
+        Q80_QUANTIZE = q80;
+    }
+
+    /** Q8_0 activations quantized in C (bit for bit {@link io.trillium.quant.block.Q80Block#quantize}), or null. */
+    static Quantizer q80Quantizer() {
+        return Q80_QUANTIZE == null ? null : NativeKernels::quantizeQ80;
+    }
+
+    private static void quantizeQ80(float[] src, int srcOffset, MemorySegment dst, long dstOffset, int n) {
+        if (!dst.isNative() || n % 32 != 0) {
+            io.trillium.quant.block.Q80Block.quantize(src, srcOffset, dst, dstOffset, n);
+            return;
+        }
+        quantizeNative(Q80_QUANTIZE, src, srcOffset, dst, dstOffset, n, GgmlType.Q8_0.bytesFor(n));
     }
 
     /** Q8_K activations quantized in C (bit for bit {@link io.trillium.quant.block.Q8KBlock#quantize}), or null. */
@@ -84,6 +109,12 @@ final class NativeKernels {
             io.trillium.quant.block.Q8KBlock.quantize(src, srcOffset, dst, dstOffset, n);
             return;
         }
+        quantizeNative(Q8K_QUANTIZE, src, srcOffset, dst, dstOffset, n, bytes);
+    }
+
+    /** {@code n} floats from {@code src} through this thread's native copy into {@code quantize}. */
+    private static void quantizeNative(MethodHandle quantize, float[] src, int srcOffset, MemorySegment dst,
+                                       long dstOffset, int n, long bytes) {
         Objects.checkFromIndexSize(srcOffset, n, src.length);
         Objects.checkFromIndexSize(dstOffset, bytes, dst.byteSize());
         MemorySegment in = SRC.get();
@@ -94,7 +125,7 @@ final class NativeKernels {
         // a native copy rather than a heap segment: no critical region over the Java heap, nothing allocated
         MemorySegment.copy(src, srcOffset, in, ValueLayout.JAVA_FLOAT, 0, n);
         try {
-            Q8K_QUANTIZE.invokeExact(in, dst, dstOffset, n);
+            quantize.invokeExact(in, dst, dstOffset, n);
         } catch (Throwable t) {
             throw new IllegalStateException(t);
         }

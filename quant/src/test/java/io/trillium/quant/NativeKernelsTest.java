@@ -137,6 +137,42 @@ class NativeKernelsTest {
         }
     }
 
+    /** The C Q8_0 quantizer writes the Java (ggml) quantizer's bytes: ordinary, tied, zero, huge and tiny blocks. */
+    @Test
+    void q80QuantizerWritesTheJavaBytes() {
+        Quantizer c = NativeKernels.q80Quantizer();
+        if (c == null) {
+            assertFalse(bundledHere() && enabled(), "the library loaded but has no Q8_0 quantizer");
+            return;
+        }
+        assertSame(c.getClass(), Kernels.quantizer(GgmlType.Q8_0).getClass(), "Q8_0 activations go through C");
+        Random r = new Random(29);
+        int n = 32 * 40;
+        for (int rep = 0; rep < 60; rep++) {
+            float[] x = new float[n + 3];
+            for (int i = 0; i < x.length; i++) {
+                x[i] = (float) (r.nextGaussian() * Math.pow(10, r.nextInt(9) - 4));
+            }
+            java.util.Arrays.fill(x, 3 + 32, 3 + 64, 0f);                    // an all-zero block
+            for (int i = 3 + 64; i < 3 + 96; i++) {                          // d = 1: x * id = k + 1/2, ties away from 0
+                x[i] = ((i % 9) - 4) * 0.5f;
+            }
+            x[3 + 64] = 127f;
+            x[3 + 128] = -3e38f;                                             // huge and tiny values
+            x[3 + 160] = 1e-39f;
+            x[3 + 192 + r.nextInt(32)] = -1e-30f * (rep + 1);                 // a block of one tiny value
+            for (int i = 3 + 224; i < 3 + 256; i++) {
+                x[i] = (float) r.nextGaussian() * (i % 2 == 0 ? 1e20f : 1e-20f);
+            }
+            MemorySegment want = Arena.ofAuto().allocate(GgmlType.Q8_0.bytesFor(n) + 8);
+            MemorySegment got = Arena.ofAuto().allocate(GgmlType.Q8_0.bytesFor(n) + 8);
+            io.trillium.quant.block.Q80Block.quantize(x, 3, want, 8, n);
+            got.fill((byte) 0x5A);
+            c.quantize(x, 3, got, 8, n);
+            assertEquals(-1, want.asSlice(8).mismatch(got.asSlice(8)), "rep " + rep + ": first differing byte");
+        }
+    }
+
     /** The C Q8_K quantizer writes the Java (ggml) quantizer's bytes: ordinary, tied, zero, huge and tiny blocks. */
     @Test
     void q8KQuantizerWritesTheJavaBytes() {
