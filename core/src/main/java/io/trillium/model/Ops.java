@@ -104,11 +104,11 @@ public final class Ops {
             softmax(att, h * attStride, npos);
             java.util.Arrays.fill(o, oOff + h * kvLora, oOff + (h + 1) * kvLora, 0f);
         }
-        // values: heads four (or two) at a time with their sums in registers, positions in tiles that stay in L2
+        // values: heads four (with AVX-512's registers) or two at a time with their sums in registers, positions in tiles that stay in L2
         for (int t0 = 0; t0 < npos; t0 += VALUE_TILE) {
             int t1 = Math.min(npos, t0 + VALUE_TILE);
             int h = h0;
-            for (; h + 4 <= h1; h += 4) {
+            for (; io.trillium.quant.VectorMath.FOUR_ROW_SUMS && h + 4 <= h1; h += 4) {
                 io.trillium.quant.VectorMath.axpyRows4(o, oOff + h * kvLora, oOff + (h + 1) * kvLora,
                         oOff + (h + 2) * kvLora, oOff + (h + 3) * kvLora, att, h * attStride, (h + 1) * attStride,
                         (h + 2) * attStride, (h + 3) * attStride, cache, cacheOff, width, t0, t1, kvLora);

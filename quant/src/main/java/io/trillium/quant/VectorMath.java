@@ -93,9 +93,15 @@ public final class VectorMath {
     }
 
     /**
+     * Whether {@link #axpyRows4} pays: its 16 accumulators, 4 value vectors and a weight need the 32 vector
+     * registers of AVX-512; with 16 (AVX2) they spill and it runs at half {@link #axpyRows}' speed.
+     */
+    public static final boolean FOUR_ROW_SUMS = L >= 16;
+
+    /**
      * {@link #axpyRows} for four rows (four heads): every value vector loaded feeds 4 FMAs, and 16 chains
-     * cover the FMA latency (axpyRows' 8 do not quite): about 1.5x its speed at 512 bits. Each element gets
-     * the same FMAs in the same order as {@link #axpy} once per t.
+     * cover the FMA latency (axpyRows' 8 do not quite): about 1.5x its speed at 512 bits (see
+     * {@link #FOUR_ROW_SUMS}). Each element gets the same FMAs in the same order as {@link #axpy} once per t.
      */
     public static void axpyRows4(float[] y, int yOff0, int yOff1, int yOff2, int yOff3, float[] a, int aOff0, int aOff1,
                                  int aOff2, int aOff3, float[] x, int xOff, int xStride, int t0, int t1, int n) {
