@@ -617,6 +617,11 @@ static inline __attribute__((always_inline)) __m512i q8_0_isum(const Q8Tile *t, 
     return _mm512_add_epi32(_mm512_add_epi32(s[0], s[1]), _mm512_add_epi32(s[2], s[3]));
 }
 
+/* a token block's scale in every lane */
+static inline __m512 dx1(const uint8_t *xb) {
+    return _mm512_set1_ps(f16(xb));
+}
+
 static void q8_0_rows(const uint8_t *w, int64_t stride, int nb, int rows, const uint8_t *x, int64_t xs, int tokens,
                       float *y, int64_t ys) {
     const uint8_t *p[QG];
@@ -641,15 +646,15 @@ static void q8_0_rows(const uint8_t *w, int64_t stride, int nb, int rows, const 
                 for (; b + 3 < bn; b += 4, xb += 136) {
                     __m512i i0 = q8_0_isum(&t, b, xb), i1 = q8_0_isum(&t, b + 1, xb + 34);
                     __m512i i2 = q8_0_isum(&t, b + 2, xb + 68), i3 = q8_0_isum(&t, b + 3, xb + 102);
-                    a0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i0), _mm512_mul_ps(t.d[b], _mm512_set1_ps(f16(xb))), a0);
-                    a1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i1), _mm512_mul_ps(t.d[b + 1], _mm512_set1_ps(f16(xb + 34))), a1);
-                    a2 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i2), _mm512_mul_ps(t.d[b + 2], _mm512_set1_ps(f16(xb + 68))), a2);
-                    a3 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i3), _mm512_mul_ps(t.d[b + 3], _mm512_set1_ps(f16(xb + 102))), a3);
+                    a0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i0), _mm512_mul_ps(t.d[b], dx1(xb)), a0);
+                    a1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i1), _mm512_mul_ps(t.d[b + 1], dx1(xb + 34)), a1);
+                    a2 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i2), _mm512_mul_ps(t.d[b + 2], dx1(xb + 68)), a2);
+                    a3 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i3), _mm512_mul_ps(t.d[b + 3], dx1(xb + 102)), a3);
                 }
                 __m512 *ak[4] = {&a0, &a1, &a2, &a3};
                 for (int j = 0; b < bn; b++, j++, xb += 34) {
-                    *ak[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(q8_0_isum(&t, b, xb)),
-                                             _mm512_mul_ps(t.d[b], _mm512_set1_ps(f16(xb))), *ak[j]);
+                    *ak[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(q8_0_isum(&t, b, xb)), _mm512_mul_ps(t.d[b], dx1(xb)),
+                                             *ak[j]);
                 }
                 acc[k][0] = a0;
                 acc[k][1] = a1;

@@ -104,7 +104,8 @@ public final class Ops {
             softmax(att, h * attStride, npos);
             java.util.Arrays.fill(o, oOff + h * kvLora, oOff + (h + 1) * kvLora, 0f);
         }
-        // values: heads four (with AVX-512's registers) or two at a time with their sums in registers, positions in tiles that stay in L2
+        // values: heads four (with AVX-512's registers) or two at a time with their sums in registers,
+        // positions in tiles that stay in L2
         for (int t0 = 0; t0 < npos; t0 += VALUE_TILE) {
             int t1 = Math.min(npos, t0 + VALUE_TILE);
             int h = h0;

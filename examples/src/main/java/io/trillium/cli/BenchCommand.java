@@ -50,8 +50,9 @@ final class BenchCommand implements Callable<Integer> {
                     + "or random (uniform random ids: no repetition for the expert cache to exploit) (default ${DEFAULT-VALUE})")
     String decodeInput;
 
-    @Option(names = "--breakdown", description = "print where the last prompt's and the last decode run's time went (\"prefill breakdown:\", \"breakdown:\"), by operation class "
-            + "(attention, dense/shared FFN, routed experts, router, output) and the pool's barrier waits")
+    @Option(names = "--breakdown", description = "print where the last prompt's and the last decode run's time "
+            + "went (\"prefill breakdown:\", \"breakdown:\"), by operation class (attention, dense/shared FFN, "
+            + "routed experts, router, output) and the pool's barrier waits")
     boolean breakdown;
 
     @picocli.CommandLine.Mixin
@@ -113,7 +114,8 @@ final class BenchCommand implements Callable<Integer> {
             for (int r = 0; r < repeats + 1; r++) {   // the first run warms up the JIT
                 s.reset();
                 io.trillium.model.StepTimes ptimes = breakdown && r == repeats ? m.prefillTimes() : null;
-                io.trillium.backend.WorkerPool pool = backend instanceof io.trillium.backend.CpuBackend c ? c.pool() : null;
+                io.trillium.backend.WorkerPool pool =
+                        backend instanceof io.trillium.backend.CpuBackend c ? c.pool() : null;
                 if (ptimes != null) {
                     ptimes.reset();
                     ptimes.enable(true);
