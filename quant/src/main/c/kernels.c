@@ -266,7 +266,7 @@ static inline float q8_0_row_dx(const uint8_t *w, const uint8_t *x, const float 
 
 /* rows [r0, r1) at w + r * stride against one token: y[r - r0] */
 static void q8_0_rows1(const uint8_t *w, int64_t stride, int nb, const uint8_t *x, float *y, int32_t r0, int32_t r1) {
-    float dx[nb + 4];
+    float dx[nb + 1];   /* + 1: never a zero-length array */
     for (int b = 0; b < nb; b++) {
         dx[b] = f16(x + 34 * (int64_t) b);
     }

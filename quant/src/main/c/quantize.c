@@ -87,8 +87,7 @@ void EXPORT(trillium_q8_0_quantize)(const float *x, uint8_t *base, int64_t offse
         }
         if (nan) {   /* as Java: d NaN (a quiet NaN here; Java keeps the input's payload), every quant 0 */
             memset(y, 0, 34);
-            y[0] = 0x00;
-            y[1] = 0x7E;
+            y[1] = 0x7E;   /* f16 0x7E00 */
             continue;
         }
         float amax = hmax8(am);

@@ -60,26 +60,21 @@ final class NativeKernels {
         }
         STATUS = status;
         KERNELS = kernels;
-        MethodHandle q8k = null;
-        if (!variants.isEmpty()) {
-            try {
-                q8k = Linker.nativeLinker().downcallHandle(find(lib, "trillium_q8_K_quantize_avx2"),
-                        FunctionDescriptor.ofVoid(ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT), Linker.Option.critical(false));
-            } catch (Unavailable e) {
-                q8k = null;   // an older library: the Java quantizer
-            }
+        Q8K_QUANTIZE = quantizer("trillium_q8_K_quantize_avx2");
+        Q80_QUANTIZE = quantizer("trillium_q8_0_quantize_avx2");
+    }
+
+    /** The activation quantizer {@code symbol} (AVX2, in every variant), or null: no library, or an older one. */
+    private static MethodHandle quantizer(String symbol) {
+        if (variants.isEmpty()) {
+            return null;
         }
-        Q8K_QUANTIZE = q8k;
-        MethodHandle q80 = null;
-        if (!variants.isEmpty()) {
-            try {
-                q80 = Linker.nativeLinker().downcallHandle(find(lib, "trillium_q8_0_quantize_avx2"),
-                        FunctionDescriptor.ofVoid(ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT), Linker.Option.critical(false));
-            } catch (Unavailable e) {
-                q80 = null;
-            }
+        try {
+            return Linker.nativeLinker().downcallHandle(find(lib, symbol),
+                    FunctionDescriptor.ofVoid(ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT), Linker.Option.critical(false));
+        } catch (Unavailable e) {
+            return null;   // the Java quantizer
         }
-        Q80_QUANTIZE = q80;
     }
 
     /** Q8_0 activations quantized in C (bit for bit {@link io.trillium.quant.block.Q80Block#quantize}), or null. */
