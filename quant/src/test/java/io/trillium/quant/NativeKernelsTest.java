@@ -97,8 +97,9 @@ class NativeKernelsTest {
         for (Case c : cases()) {
             GgmlType t = c.type();
             // 32-blocks also as a long row (37 blocks: more than one unpacked tile of blocks, an odd count) and
-            // 17 tokens (more than one tile of tokens), 23 rows (a full and a partial group of 16)
-            int[][] shapes = t.blockSize() == 256 ? new int[][] {{1024, 13, 2, 11}}
+            // 17 tokens (more than one tile of tokens), 23 rows (a full and a partial group of 16); 256-blocks
+            // also over 53 rows from row 3 (Q4_K's 32-row pass, then a group of 16 and a partial one)
+            int[][] shapes = t.blockSize() == 256 ? new int[][] {{1024, 13, 2, 11}, {512, 56, 3, 56}}
                     : new int[][] {{320, 13, 2, 11}, {32 * 37, 23, 1, 22}};
             for (int[] shape : shapes) {
                 matMulCase(c, shape[0], shape[1], shape[2], shape[3], r);
@@ -109,7 +110,7 @@ class NativeKernelsTest {
     private static void matMulCase(Case c, int n, int rows, int r0, int r1, Random r) throws Exception {
         GgmlType t = c.type();
         GgmlType at = c.kernel().activationType();
-        for (int tokens : new int[] {1, 3, 4, 5, 9, 17}) {
+        for (int tokens : new int[] {1, 3, 4, 5, 9, 17, 66}) {   // 66: past a chunk of 64 tokens, then 2
             boolean extreme = tokens == 5;
             MemorySegment w = weights(t, (long) rows * (n / t.blockSize()), r, extreme);
             long rb = t.bytesFor(n);
