@@ -1,6 +1,9 @@
 package io.trillium.api;
 
 import io.trillium.chat.Message;
+import io.trillium.sample.LogitsProcessor;
+import io.trillium.sample.Sampler;
+import io.trillium.sample.SamplingContext;
 
 import java.util.ArrayList;
 import java.util.List;

@@ -1,5 +1,6 @@
 package io.trillium.api;
 
+import io.trillium.model.ForwardOptions;
 import io.trillium.quant.Numerics;
 import io.trillium.tier.ExpertCache;
 
@@ -27,10 +28,12 @@ import java.nio.file.Path;
  *                             the {@code trillium-cuda} module, when it finds a device; else the CPU, with the
  *                             reason logged) or a device number (an error when it cannot be used)
  * @param vramBudget           bytes of device memory for the GPU backend; 0 = what the device has free, less a reserve
+ * @param forward              how the forward pass runs (batched prefill, the GPU's expert policies; default
+ *                             {@link ForwardOptions#DEFAULT}, what the measurements chose)
  */
 public record LoadOptions(int threads, Numerics numerics, int contextLength, ExpertTier expertTier,
                           long dramBudget, Path hotExperts, boolean strictDax, ExpertCache.Policy cachePolicy,
-                          boolean predictExperts, int gpu, long vramBudget) {
+                          boolean predictExperts, int gpu, long vramBudget, ForwardOptions forward) {
     /** {@link #gpu()}: the CPU only. */
     public static final int GPU_OFF = -2;
     /** {@link #gpu()}: a GPU backend when one is installed and finds a device, else the CPU. */
@@ -62,8 +65,8 @@ public record LoadOptions(int threads, Numerics numerics, int contextLength, Exp
             throw new IllegalArgumentException("gpu must be GPU_OFF, GPU_AUTO or a device number, and vramBudget >= 0: "
                     + gpu + ", " + vramBudget);
         }
-        if (expertTier == null || cachePolicy == null || numerics == null) {
-            throw new IllegalArgumentException("numerics, expertTier and cachePolicy must not be null");
+        if (expertTier == null || cachePolicy == null || numerics == null || forward == null) {
+            throw new IllegalArgumentException("numerics, expertTier, cachePolicy and forward must not be null");
         }
         if (dramBudget < 0 && dramBudget != AUTO_BUDGET) {
             throw new IllegalArgumentException("dramBudget must be >= 0: " + dramBudget);
@@ -101,6 +104,7 @@ public record LoadOptions(int threads, Numerics numerics, int contextLength, Exp
         private boolean predictExperts;
         private int gpu = GPU_OFF;   // the GPU backend is not yet verified on a device (README)
         private long vramBudget;
+        private ForwardOptions forward = ForwardOptions.DEFAULT;
 
         private Builder() {
         }
@@ -181,10 +185,16 @@ public record LoadOptions(int threads, Numerics numerics, int contextLength, Exp
             return this;
         }
 
+        /** How the forward pass runs (default {@link ForwardOptions#DEFAULT}). */
+        public Builder forward(ForwardOptions options) {
+            this.forward = options;
+            return this;
+        }
+
         /** The options. */
         public LoadOptions build() {
             return new LoadOptions(threads, numerics, contextLength, expertTier, dramBudget, hotExperts,
-                    strictDax, cachePolicy, predictExperts, gpu, vramBudget);
+                    strictDax, cachePolicy, predictExperts, gpu, vramBudget, forward);
         }
     }
 }

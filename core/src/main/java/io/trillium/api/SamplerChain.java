@@ -3,11 +3,15 @@ package io.trillium.api;
 import io.trillium.sample.Draw;
 import io.trillium.sample.Greedy;
 import io.trillium.sample.LogitBias;
+import io.trillium.sample.LogitsProcessor;
 import io.trillium.sample.MinP;
 import io.trillium.sample.Penalties;
+import io.trillium.sample.Sampler;
+import io.trillium.sample.SamplingContext;
 import io.trillium.sample.Temperature;
 import io.trillium.sample.TopK;
 import io.trillium.sample.TopP;
+
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;

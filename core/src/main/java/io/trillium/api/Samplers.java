@@ -2,6 +2,10 @@ package io.trillium.api;
 
 import io.trillium.sample.Draw;
 import io.trillium.sample.Greedy;
+import io.trillium.sample.LogitsProcessor;
+import io.trillium.sample.Sampler;
+import io.trillium.sample.SamplingContext;
+
 import java.util.List;
 
 /**

@@ -3,6 +3,9 @@ package io.trillium.api;
 import io.trillium.chat.ChatTemplate;
 import io.trillium.chat.Message;
 import io.trillium.model.LanguageModel;
+import io.trillium.sample.LogitsProcessor;
+import io.trillium.sample.Sampler;
+import io.trillium.sample.SamplingContext;
 import io.trillium.tokenizer.StreamingDecoder;
 import io.trillium.tokenizer.Tokenizer;
 

@@ -1,5 +1,7 @@
 package io.trillium.api;
 
+import io.trillium.sample.LogitsProcessor;
+
 /**
  * One streamed step of a generation.
  *

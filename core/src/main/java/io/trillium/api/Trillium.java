@@ -3,12 +3,6 @@ package io.trillium.api;
 import io.trillium.backend.BackendProvider;
 import io.trillium.backend.ComputeBackend;
 import io.trillium.backend.CpuBackend;
-import io.trillium.model.WeightBytes;
-import io.trillium.moe.ExpertStats;
-import io.trillium.tier.ExpertCache;
-import io.trillium.tier.ExpertPlacement;
-import io.trillium.tier.MemoryLimits;
-import io.trillium.tier.PmemTier;
 import io.trillium.chat.ChatTemplate;
 import io.trillium.chat.ChatTemplateException;
 import io.trillium.chat.ChatTemplates;
@@ -18,6 +12,12 @@ import io.trillium.gguf.GgufMetadata;
 import io.trillium.model.LanguageModel;
 import io.trillium.model.ModelConfig;
 import io.trillium.model.Models;
+import io.trillium.model.WeightBytes;
+import io.trillium.moe.ExpertStats;
+import io.trillium.tier.ExpertCache;
+import io.trillium.tier.ExpertPlacement;
+import io.trillium.tier.MemoryLimits;
+import io.trillium.tier.PmemTier;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -75,7 +75,7 @@ public final class Trillium {
         LanguageModel lm;
         try {
             lm = Models.load(file, backend(options),
-                    expertPlacement(options, routed, alwaysActive));
+                    expertPlacement(options, routed, alwaysActive), options.forward());
         } catch (GgufFormatException e) {
             throw new ModelFormatException("malformed model file " + file + ": " + e.getMessage(), e);
         } catch (IOException | UncheckedIOException e) {
@@ -96,7 +96,7 @@ public final class Trillium {
         ChatTemplate template;
         try {
             lm = Models.load(dir, backend(options),
-                    expertPlacement(options, 0));
+                    expertPlacement(options, 0), options.forward());
             ModelConfig cfg = lm.config();
             try {
                 template = ChatTemplates.forCheckpoint(java.nio.file.Files.isDirectory(dir) ? dir : dir.getParent(),
@@ -177,7 +177,7 @@ public final class Trillium {
                     "expert cache budget {0} MiB ({1})", budget >> 20, MemoryLimits.describe());
             options = new LoadOptions(options.threads(), options.numerics(), options.contextLength(),
                     options.expertTier(), budget, options.hotExperts(), options.strictDax(), options.cachePolicy(),
-                    options.predictExperts(), options.gpu(), options.vramBudget());
+                    options.predictExperts(), options.gpu(), options.vramBudget(), options.forward());
         }
         return placement(options, routedExpertBytes);
     }

@@ -45,7 +45,7 @@ public interface ComputeBackend extends AutoCloseable {
      */
     default Pending startSwiglu(Tensor gate, Tensor up, Tensor down, float[] h, float[] g, float[] u, float[] out) {
         matVecPair(gate, up, h, g, u);
-        io.trillium.model.Ops.swiglu(g, u, Math.toIntExact(gate.rowCount()));
+        Ops.swiglu(g, u, Math.toIntExact(gate.rowCount()));
         matVec(down, g, out);
         return Pending.DONE;
     }

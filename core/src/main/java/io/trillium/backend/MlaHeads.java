@@ -1,6 +1,5 @@
 package io.trillium.backend;
 
-import io.trillium.model.Ops;
 import io.trillium.quant.Tensor;
 
 /**

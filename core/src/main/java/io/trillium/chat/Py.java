@@ -54,10 +54,6 @@ final class Py {
         }
     }
 
-    static boolean isUndefined(Object v) {
-        return v instanceof Undefined;
-    }
-
     static boolean truthy(Object v) {
         return switch (v) {
             case null -> false;

@@ -51,11 +51,4 @@ public final class LatentKvCache {
     public void put(int l, int pos, float[] entry) {
         System.arraycopy(entry, 0, layers[l], pos * width(), width());
     }
-
-    /** Throws unless {@code n} more tokens fit after the first {@code position}. */
-    public void checkFits(int position, int n) {
-        if ((long) position + n > capacity) {
-            throw new IllegalArgumentException((position + (long) n) + " tokens exceed the context of " + capacity);
-        }
-    }
 }

@@ -2,19 +2,20 @@ package io.trillium.model;
 
 import io.trillium.backend.ComputeBackend;
 import io.trillium.backend.CpuBackend;
+import io.trillium.backend.Ops;
 import io.trillium.backend.WorkerPool;
 import io.trillium.gguf.GgufFile;
 import io.trillium.gguf.TensorSource;
 import io.trillium.kv.KvCache;
 import io.trillium.moe.ExpertExecutor;
-import io.trillium.moe.ExpertWeights;
 import io.trillium.moe.ExpertSource;
-import io.trillium.tier.ExpertPlacement;
+import io.trillium.moe.ExpertWeights;
 import io.trillium.moe.Prefetcher;
 import io.trillium.moe.Router;
 import io.trillium.quant.Dequantizer;
 import io.trillium.quant.Kernels;
 import io.trillium.quant.Tensor;
+import io.trillium.tier.ExpertPlacement;
 import io.trillium.tokenizer.Tokenizer;
 
 import java.util.Arrays;
@@ -52,7 +53,8 @@ public final class LlamaModel implements LanguageModel {
     private final Rope rope;
 
     private LlamaModel(TensorSource gguf, ModelConfig c, Tokenizer tokenizer, ComputeBackend backend,
-                       ExpertPlacement placement) {
+                       ExpertPlacement placement, ForwardOptions options) {
+        this.batchedPrefill = options.batchedPrefill();
         this.gguf = gguf;
         this.c = c;
         this.tokenizer = tokenizer;
@@ -139,13 +141,16 @@ public final class LlamaModel implements LanguageModel {
 
     /** Builds the forward pass of {@code cfg.arch()} on the tensors of {@code gguf}. */
     public static LanguageModel create(GgufFile gguf, ModelConfig cfg, Tokenizer tokenizer, ComputeBackend backend) {
-        return create(gguf, cfg, tokenizer, backend, ExpertPlacement.mapped());
+        return create(gguf, cfg, tokenizer, backend, ExpertPlacement.mapped(), ForwardOptions.DEFAULT);
     }
 
-    /** As {@link #create(GgufFile, ModelConfig, Tokenizer, ComputeBackend)}, with the experts where {@code placement} puts them. */
+    /**
+     * As {@link #create(GgufFile, ModelConfig, Tokenizer, ComputeBackend)}, with the experts where {@code placement}
+     * puts them and the forward pass as {@code options} says.
+     */
     static LanguageModel create(TensorSource gguf, ModelConfig cfg, Tokenizer tokenizer, ComputeBackend backend,
-                                ExpertPlacement placement) {
-        return new LlamaModel(gguf, cfg, tokenizer, backend, placement);
+                                ExpertPlacement placement, ForwardOptions options) {
+        return new LlamaModel(gguf, cfg, tokenizer, backend, placement, options);
     }
 
     @Override
@@ -218,7 +223,6 @@ public final class LlamaModel implements LanguageModel {
     private void step(LlamaState s, int token, boolean logits) {
         int h = c.hidden();
         int hd = c.headDimK();
-        int hdv = c.headDimV();
         int pos = s.pos;
         float eps = c.rmsEps();
         float[] x = s.x;
@@ -227,7 +231,6 @@ public final class LlamaModel implements LanguageModel {
 
         for (int l = 0; l < layers.length; l++) {
             Layer w = layers[l];
-            int layer = l;
             // ---- attention
             Ops.rmsnorm(s.xb, 0, x, 0, w.attnNorm(), h, eps);
             backend.matVec(w.wq(), s.xb, s.q);
@@ -253,7 +256,7 @@ public final class LlamaModel implements LanguageModel {
             System.arraycopy(s.k, 0, keys, s.kv.keyOffset(pos, 0), s.k.length);
             System.arraycopy(s.v, 0, values, s.kv.valueOffset(pos, 0), s.v.length);
 
-            attendAll(s, layer);
+            attendAll(s, l);
             backend.matVec(w.wo(), s.att, s.xb);
             addBias(s.xb, w.bo());
             Ops.add(x, s.xb, h);
@@ -294,9 +297,8 @@ public final class LlamaModel implements LanguageModel {
         }
     }
 
-    /** Whether a prompt on the CPU backend runs as batches ({@link DeepseekModel#BATCHED_PREFILL_PROPERTY}). */
-    private final boolean batchedPrefill = Boolean.parseBoolean(
-            System.getProperty(DeepseekModel.BATCHED_PREFILL_PROPERTY, "true"));
+    /** Whether a prompt on the CPU backend runs as batches ({@link ForwardOptions#batchedPrefill}). */
+    private final boolean batchedPrefill;
 
     /**
      * A batch of prompt tokens layer by layer: every projection one batched product ({@link CpuBackend#matMul},
@@ -637,7 +639,7 @@ public final class LlamaModel implements LanguageModel {
             ffnOut = new float[h];
             boolean moe = experts != null;
             routerLogits = new float[moe ? c.experts() : 0];
-            router = moe ? new Router(c) : null;
+            router = moe ? new Router(c.routing()) : null;
             ids = new int[moe ? c.expertsUsed() : 0];
             weights = new float[moe ? c.expertsUsed() : 0];
             executor = moe ? new ExpertExecutor(experts, backend, h, expertFfn, c.expertsUsed()) : null;

@@ -2,6 +2,7 @@ package io.trillium.model;
 
 import io.trillium.gguf.GgufFormatException;
 import io.trillium.gguf.GgufMetadata;
+import io.trillium.moe.Routing;
 
 import java.util.Set;
 
@@ -59,6 +60,12 @@ public record ModelConfig(
     /** Whether layer {@code l} is a MoE layer. */
     public boolean isMoeLayer(int l) {
         return experts > 0 && l >= leadingDense;
+    }
+
+    /** What the router and the prefetcher need of this configuration. */
+    public Routing routing() {
+        return new Routing(hidden, rmsEps, experts, expertsUsed, sigmoidGating, normTopK, routedScale, expertGroups,
+                expertGroupsUsed);
     }
 
     /** Whether this is the MLA architecture (deepseek2). */

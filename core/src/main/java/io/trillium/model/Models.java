@@ -43,15 +43,22 @@ public final class Models {
      * the expert source when it is closed.
      */
     public static LanguageModel load(Path file, ComputeBackend backend, ExpertPlacement placement) throws IOException {
+        return load(file, backend, placement, ForwardOptions.DEFAULT);
+    }
+
+    /** As {@link #load(Path, ComputeBackend, ExpertPlacement)}, with the forward pass as {@code options} says. */
+    public static LanguageModel load(Path file, ComputeBackend backend, ExpertPlacement placement,
+                                     ForwardOptions options) throws IOException {
+        java.util.Objects.requireNonNull(options, "options");
         if (SafetensorsCheckpoint.isCheckpoint(file)) {
-            return loadCheckpoint(file, backend, placement);
+            return loadCheckpoint(file, backend, placement, options);
         }
         GgufFile gguf = GgufFile.open(file);
         try {
             ModelConfig cfg = ModelConfig.fromGguf(gguf.metadata());
             Tokenizer tok = Tokenizers.fromGguf(gguf.metadata());
-            return cfg.isMla() ? DeepseekModel.create(gguf, cfg, tok, backend, placement)
-                    : LlamaModel.create(gguf, cfg, tok, backend, placement);
+            return cfg.isMla() ? DeepseekModel.create(gguf, cfg, tok, backend, placement, options)
+                    : LlamaModel.create(gguf, cfg, tok, backend, placement, options);
         } catch (RuntimeException | Error e) {
             gguf.close();
             backend.close();
@@ -65,7 +72,8 @@ public final class Models {
      * {@code tokenizer_config.json}). Its experts are mapped in place, or read where {@code placement} says
      * (an expert cache over NVMe, PMem in place) through {@link CheckpointWeights#layout}.
      */
-    static LanguageModel loadCheckpoint(Path path, ComputeBackend backend, ExpertPlacement placement) throws IOException {
+    static LanguageModel loadCheckpoint(Path path, ComputeBackend backend, ExpertPlacement placement,
+                                        ForwardOptions options) throws IOException {
         CheckpointWeights w = null;
         try {
             Path dir = java.nio.file.Files.isDirectory(path) ? path : path.toAbsolutePath().getParent();
@@ -74,8 +82,8 @@ public final class Models {
                     .equals("mixtral");
             w = CheckpointWeights.of(SafetensorsCheckpoint.open(path), mixtral, CheckpointConfig.ropeFreqFactors(dir, cfg));
             Tokenizer tok = Tokenizers.fromTiktokenDirectory(dir);
-            return cfg.isMla() ? DeepseekModel.create(w, cfg, tok, backend, placement)
-                    : LlamaModel.create(w, cfg, tok, backend, placement);
+            return cfg.isMla() ? DeepseekModel.create(w, cfg, tok, backend, placement, options)
+                    : LlamaModel.create(w, cfg, tok, backend, placement, options);
         } catch (RuntimeException | Error | IOException e) {
             if (w != null) {
                 w.close();

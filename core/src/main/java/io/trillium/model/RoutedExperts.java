@@ -42,7 +42,7 @@ final class RoutedExperts implements AutoCloseable {
                 throw e;
             }
         }
-        this.prefetcher = source != null ? new Prefetcher(source, backend, cfg, gates) : null;
+        this.prefetcher = source != null ? new Prefetcher(source, backend, cfg.routing(), gates) : null;
         this.alwaysActiveBytes = Models.alwaysActiveBytes(weights, cfg);
     }
 

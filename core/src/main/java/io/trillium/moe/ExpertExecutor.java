@@ -2,8 +2,8 @@ package io.trillium.moe;
 
 import io.trillium.backend.ComputeBackend;
 import io.trillium.backend.CpuBackend;
+import io.trillium.backend.Ops;
 import io.trillium.backend.WorkerPool;
-import io.trillium.model.Ops;
 
 /**
  * Runs the chosen experts of one token and adds their weighted outputs.
@@ -36,10 +36,6 @@ public final class ExpertExecutor {
     private io.trillium.quant.Tensor[] downs = new io.trillium.quant.Tensor[0];
     private float[][] ins = new float[0][];
     private float[][] outs = new float[0][];
-
-    public ExpertExecutor(ExpertSource source, ComputeBackend backend, int hidden, int expertFfn) {
-        this(source, backend, hidden, expertFfn, 0);
-    }
 
     /** With scratch for {@code used} experts per token made now (else on the first token). */
     public ExpertExecutor(ExpertSource source, ComputeBackend backend, int hidden, int expertFfn, int used) {

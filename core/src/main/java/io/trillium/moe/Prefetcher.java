@@ -1,8 +1,7 @@
 package io.trillium.moe;
 
 import io.trillium.backend.ComputeBackend;
-import io.trillium.model.ModelConfig;
-import io.trillium.model.Ops;
+import io.trillium.backend.Ops;
 import io.trillium.quant.Tensor;
 
 import java.util.concurrent.atomic.AtomicLong;
@@ -25,7 +24,7 @@ public final class Prefetcher {
 
     private final ExpertSource source;
     private final ComputeBackend backend;
-    private final ModelConfig cfg;
+    private final Routing routing;
     private final Gate[] gates;      // null for dense layers
     private final int[] nextMoe;     // the next MoE layer after l, or -1
     private final ExpertStats stats;
@@ -34,10 +33,10 @@ public final class Prefetcher {
     private final AtomicLong predictedRight = new AtomicLong();
 
     /** For a model whose MoE layers have {@code gates} (null entries for dense layers). */
-    public Prefetcher(ExpertSource source, ComputeBackend backend, ModelConfig cfg, Gate[] gates) {
+    public Prefetcher(ExpertSource source, ComputeBackend backend, Routing routing, Gate[] gates) {
         this.source = source;
         this.backend = backend;
-        this.cfg = cfg;
+        this.routing = routing;
         this.gates = gates.clone();
         this.nextMoe = new int[gates.length];
         int next = -1;
@@ -47,7 +46,7 @@ public final class Prefetcher {
                 next = l;
             }
         }
-        this.stats = new ExpertStats(gates.length, Math.max(1, cfg.experts()));
+        this.stats = new ExpertStats(gates.length, Math.max(1, routing.experts()));
         this.predict = source.prefetches() && source.wantsPredictions();
     }
 
@@ -58,11 +57,11 @@ public final class Prefetcher {
 
     /** Per-decoding-state scratch (one thread at a time). */
     public final class Scratch {
-        private final float[] h = new float[cfg.hidden()];
-        private final float[] logits = new float[Math.max(1, cfg.experts())];
-        private final float[] weights = new float[Math.max(1, cfg.expertsUsed())];
-        private final Router router = cfg.experts() > 0 ? new Router(cfg) : null;
-        private final int[][] predicted = new int[gates.length][Math.max(1, cfg.expertsUsed())];
+        private final float[] h = new float[routing.hidden()];
+        private final float[] logits = new float[Math.max(1, routing.experts())];
+        private final float[] weights = new float[Math.max(1, routing.used())];
+        private final Router router = routing.experts() > 0 ? new Router(routing) : null;
+        private final int[][] predicted = new int[gates.length][Math.max(1, routing.used())];
         private final boolean[] hasPrediction = new boolean[gates.length];
     }
 
@@ -111,7 +110,7 @@ public final class Prefetcher {
             return;
         }
         Gate g = gates[next];
-        Ops.rmsnorm(s.h, 0, x, 0, g.norm(), cfg.hidden(), cfg.rmsEps());
+        Ops.rmsnorm(s.h, 0, x, 0, g.norm(), routing.hidden(), routing.rmsEps());
         backend.matVec(g.router(), s.h, s.logits);
         s.router.route(s.logits, g.bias(), s.predicted[next], s.weights);
         s.hasPrediction[next] = true;
@@ -129,10 +128,5 @@ public final class Prefetcher {
     public double accuracy() {
         long n = predictedChoices.get();
         return n == 0 ? Double.NaN : (double) predictedRight.get() / n;
-    }
-
-    /** Chosen experts checked against a prediction so far. */
-    public long predictedChoices() {
-        return predictedChoices.get();
     }
 }

@@ -1,7 +1,5 @@
 package io.trillium.moe;
 
-import io.trillium.model.ModelConfig;
-
 /**
  * Chooses the experts of one token from the router logits, as llama.cpp's build_moe_ffn does:
  * scores by softmax or sigmoid; an optional selection bias that only affects the choice
@@ -21,9 +19,8 @@ public final class Router {
     private final float[] select;
     private final float[] groupScore;
 
-    public Router(ModelConfig c) {
-        this(c.experts(), c.expertsUsed(), c.sigmoidGating(), c.normTopK(), c.routedScale(),
-                c.expertGroups(), c.expertGroupsUsed());
+    public Router(Routing r) {
+        this(r.experts(), r.used(), r.sigmoid(), r.normalize(), r.scale(), r.groups(), r.groupsUsed());
     }
 
     public Router(int experts, int used, boolean sigmoid, boolean normalize, float scale, int groups, int groupsUsed) {

@@ -1,7 +1,5 @@
 package io.trillium.sample;
 
-import io.trillium.api.Sampler;
-import io.trillium.api.SamplingContext;
 
 /**
  * The final random draw: softmax of the logits (double accumulation) and one uniform

@@ -1,7 +1,5 @@
 package io.trillium.sample;
 
-import io.trillium.api.Sampler;
-import io.trillium.api.SamplingContext;
 
 /** Argmax: the highest logit wins, ties go to the lowest id. Stateless, uses no randomness. */
 public final class Greedy implements Sampler {

@@ -1,7 +1,5 @@
 package io.trillium.sample;
 
-import io.trillium.api.LogitsProcessor;
-import io.trillium.api.SamplingContext;
 import java.util.Map;
 import java.util.TreeMap;
 

@@ -1,7 +1,5 @@
 package io.trillium.sample;
 
-import io.trillium.api.LogitsProcessor;
-import io.trillium.api.SamplingContext;
 
 /**
  * Drops (sets to −∞) every token whose probability is below {@code minP · p_max}. Since

@@ -1,7 +1,5 @@
 package io.trillium.sample;
 
-import io.trillium.api.LogitsProcessor;
-import io.trillium.api.SamplingContext;
 
 /**
  * Repetition, frequency and presence penalties over the last {@code lastN} tokens of the sequence

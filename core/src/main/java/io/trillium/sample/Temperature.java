@@ -1,7 +1,5 @@
 package io.trillium.sample;
 
-import io.trillium.api.LogitsProcessor;
-import io.trillium.api.SamplingContext;
 
 /**
  * Divides the logits by {@code T}. {@code T <= 0} is the greedy limit: every logit but the argmax

@@ -1,7 +1,5 @@
 package io.trillium.sample;
 
-import io.trillium.api.LogitsProcessor;
-import io.trillium.api.SamplingContext;
 
 /**
  * Keeps the {@code k} highest logits (ties at the cut → lowest ids) and sets the rest to −∞.

@@ -1,7 +1,5 @@
 package io.trillium.sample;
 
-import io.trillium.api.LogitsProcessor;
-import io.trillium.api.SamplingContext;
 
 /**
  * Nucleus filtering: keeps the smallest set of highest-probability tokens (softmax of the current

@@ -8,10 +8,8 @@ import io.trillium.quant.Tensor;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -27,9 +25,9 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <ul>
  * <li>A <b>pinned</b> hot set, chosen from measured popularity ({@link #pin}), is never evicted and is
- *     looked up without a lock.</li>
+ *     looked up without a lock ({@link PinnedExperts}).</li>
  * <li>The rest is evicted by a {@link Policy}: least recently used, or least frequently used (decayed
- *     counts, LRU among equals).</li>
+ *     counts, LRU among equals) ({@link EvictionPolicy}).</li>
  * <li>{@link #prefetch} starts reads on the cache's I/O threads (several in flight): the forward pass
  *     asks for all chosen experts of a layer at once, and for the experts it predicts for the next
  *     layer. A demand for an expert whose read is in flight waits for that read, never a second one.</li>
@@ -84,11 +82,11 @@ public final class ExpertCache implements ExpertSource, AutoCloseable {
     private final int experts;
     private final Tier tier;
     private final DramTier dram;
-    private final Policy policy;
     private final ExecutorService io;
     private final long[] expertBytes;   // per layer (0 for dense layers)
 
-    private static final class Slot {
+    /** A cached expert; package-private for {@link EvictionPolicy} and {@link PinnedExperts}, under the lock. */
+    static final class Slot {
         final ExpertWeights weights;
         final MemorySegment memory;
         int users;             // demands not released yet: the slot is not evicted (its memory is reused)
@@ -110,20 +108,14 @@ public final class ExpertCache implements ExpertSource, AutoCloseable {
         boolean ahead;   // started by prefetch(..., false) for a demand about to come: that demand is a miss
     }
 
-    // guarded by slots: cached slots in access order; reads in flight; LFU counts
+    // guarded by slots (the cache's lock): cached slots in access order; reads in flight; the eviction counts
     private final LinkedHashMap<Long, Slot> slots = new LinkedHashMap<>(16, 0.75f, true);
     private final HashMap<Long, Load> loading = new HashMap<>();
-    private final int[] frequency;
-    private long accesses;
-    private final long decayEvery;
+    private final EvictionPolicy eviction;
 
-    // pinned slots: written once in pin(), then read without a lock
-    private volatile ExpertWeights[] pinned;
-    private final List<MemorySegment> pinnedMemory = new ArrayList<>();
-    private long pinnedBytes;
+    private final PinnedExperts pinned;   // looked up without a lock; its memory guarded by slots
 
     private boolean closed;            // guarded by slots
-    private volatile boolean started;   // a demand or prefetch came: too late to pin
 
     private final AtomicLong hits = new AtomicLong();
     private final AtomicLong inFlight = new AtomicLong();
@@ -155,9 +147,7 @@ public final class ExpertCache implements ExpertSource, AutoCloseable {
         this.experts = layout.experts();
         this.tier = tier;
         this.dram = dram;
-        this.policy = policy;
-        this.frequency = new int[Math.multiplyExact(layout.layers(), experts)];
-        this.pinned = new ExpertWeights[frequency.length];
+        int keys = Math.multiplyExact(layout.layers(), experts);
         this.expertBytes = new long[layout.layers()];
         long perExpert = 0;
         for (int l = 0; l < layout.layers(); l++) {
@@ -166,14 +156,14 @@ public final class ExpertCache implements ExpertSource, AutoCloseable {
                 perExpert = Math.max(perExpert, expertBytes[l]);
             }
         }
-        // counts halve after about eight cache-fulls of demands: popularity, not ancient history
-        this.decayEvery = Math.max(64, 8 * (perExpert == 0 ? 1 : dram.budget() / perExpert));
+        this.eviction = new EvictionPolicy(policy, keys, dram.budget(), perExpert);
         AtomicInteger n = new AtomicInteger();
         this.io = Executors.newFixedThreadPool(ioThreads, r -> {
             Thread t = new Thread(r, "trillium-io-" + n.incrementAndGet());
             t.setDaemon(true);
             return t;
         });
+        this.pinned = new PinnedExperts(layout, expertBytes, dram, slots, eviction, io, this::read);
     }
 
     private long key(int layer, int expert) {
@@ -187,18 +177,18 @@ public final class ExpertCache implements ExpertSource, AutoCloseable {
     public ExpertWeights expert(int layer, int expert) {
         long key = key(layer, expert);
         demandedBytes.addAndGet(expertBytes[layer]);
-        ExpertWeights p = pinned[(int) key];
+        ExpertWeights p = pinned.get(key);
         if (p != null) {
             hits.incrementAndGet();
             return p;
         }
         Load pending;
         MemorySegment memory;
-        started = true;
+        pinned.started();
         long waitedFrom = 0;
         synchronized (slots) {
             ensureOpen();
-            count(key);
+            eviction.count(key);
             while (true) {   // re-checked after every wait: another thread may have read it meanwhile
                 Slot slot = slots.get(key);
                 if (slot != null) {
@@ -273,7 +263,7 @@ public final class ExpertCache implements ExpertSource, AutoCloseable {
     @Override
     public void release(int layer, int expert) {
         long key = key(layer, expert);
-        if (pinned[(int) key] != null) {
+        if (pinned.get(key) != null) {
             return;
         }
         synchronized (slots) {
@@ -297,7 +287,9 @@ public final class ExpertCache implements ExpertSource, AutoCloseable {
             largest = Math.max(largest, b);
         }
         long room;
+        long pinnedBytes;
         synchronized (slots) {
+            pinnedBytes = pinned.bytes();
             room = dram.budget() - pinnedBytes;
         }
         if (room < atOnce * largest) {
@@ -324,10 +316,10 @@ public final class ExpertCache implements ExpertSource, AutoCloseable {
     @Override
     public void prefetch(int layer, int expert, boolean speculative) {
         long key = key(layer, expert);
-        if (pinned[(int) key] != null) {
+        if (pinned.get(key) != null) {
             return;
         }
-        started = true;
+        pinned.started();
         MemorySegment memory;
         Load pending;
         synchronized (slots) {
@@ -421,69 +413,26 @@ public final class ExpertCache implements ExpertSource, AutoCloseable {
         return slot;
     }
 
-    private void count(long key) {
-        if (policy != Policy.LFU) {
-            return;
-        }
-        frequency[(int) key]++;
-        if (++accesses % decayEvery == 0) {
-            for (int i = 0; i < frequency.length; i++) {
-                frequency[i] >>>= 1;
-            }
-        }
-    }
-
     /**
      * Budget for one expert of {@code layer}, evicting by the policy until it fits; null when the rest
      * of the budget is in use or held by reads in flight. Caller holds the lock.
      */
     private MemorySegment reserve(int layer) {
         long need = expertBytes[layer];
+        long pinnedBytes = pinned.bytes();
         if (need > dram.budget() - pinnedBytes) {
             throw new IllegalStateException("one expert (" + need + " bytes) exceeds the DRAM budget of "
                     + dram.budget() + " bytes" + (pinnedBytes > 0 ? " less " + pinnedBytes + " pinned" : ""));
         }
         MemorySegment memory;
         while ((memory = dram.allocate(need)) == null) {
-            long victim = victim();
+            long victim = eviction.victim(slots);
             if (victim < 0) {
                 return null;
             }
             dram.free(slots.remove(victim).memory);
         }
         return memory;
-    }
-
-    /**
-     * The key to evict among slots nobody uses: the eldest (LRU), or the least counted, eldest among
-     * equals (LFU); -1 when every slot is in use.
-     */
-    private long victim() {
-        long v = victim(true);   // first spare the experts a layer has announced it is about to use
-        return v >= 0 ? v : victim(false);
-    }
-
-    private long victim(boolean spareAnnounced) {
-        long best = -1;
-        int min = Integer.MAX_VALUE;
-        for (Map.Entry<Long, Slot> e : slots.entrySet()) {   // eldest first
-            Slot slot = e.getValue();
-            if (slot.users > 0 || spareAnnounced && (slot.announced || slot.ahead)) {
-                continue;
-            }
-            long k = e.getKey();
-            if (policy == Policy.LRU) {
-                return k;
-            }
-            if (frequency[(int) k] < min) {
-                min = frequency[(int) k];
-                best = k;
-                if (min == 0) {
-                    break;
-                }
-            }
-        }
-        return best;
     }
 
     /**
@@ -531,96 +480,7 @@ public final class ExpertCache implements ExpertSource, AutoCloseable {
      * were pinned. Call before serving; may be called once.
      */
     public int pin(ExpertStats stats, long bytes) {
-        if (stats.layers() != layout.layers() || stats.experts() != experts) {
-            throw new IllegalArgumentException("expert statistics are for " + stats.layers() + " layers x "
-                    + stats.experts() + " experts; this model has " + layout.layers() + " x " + experts);
-        }
-        if (bytes < 0 || bytes >= dram.budget()) {
-            throw new IllegalArgumentException("pinned bytes must be in [0, DRAM budget " + dram.budget()
-                    + "), got " + bytes + ": the rest of the budget is needed for the other experts");
-        }
-        synchronized (slots) {
-            if (pinnedBytes > 0) {
-                throw new IllegalStateException("the hot set is already pinned");
-            }
-        }
-        if (started) {
-            throw new IllegalStateException("pin the hot set before the first expert is asked for");
-        }
-        List<long[]> ranked = new ArrayList<>();   // {key, count scaled by tokens}
-        for (int l = 0; l < layout.layers(); l++) {
-            if (!layout.isMoe(l) || stats.tokens(l) == 0) {
-                continue;
-            }
-            for (int e = 0; e < experts; e++) {
-                if (stats.count(l, e) > 0) {
-                    ranked.add(new long[] {(long) l * experts + e, Double.doubleToLongBits(stats.frequency(l, e))});
-                }
-            }
-        }
-        ranked.sort((a, b) -> {
-            int c = Double.compare(Double.longBitsToDouble(b[1]), Double.longBitsToDouble(a[1]));
-            return c != 0 ? c : Long.compare(a[0], b[0]);
-        });
-        ExpertWeights[] next = pinned.clone();
-        long used = 0;
-        int n = 0;
-        List<CompletableFuture<ExpertWeights>> reads = new ArrayList<>();
-        List<Long> keys = new ArrayList<>();
-        for (long[] r : ranked) {
-            int layer = (int) (r[0] / experts);
-            long need = expertBytes[layer];
-            if (used + need > bytes) {
-                continue;   // a smaller expert of another layer may still fit
-            }
-            MemorySegment reserved;
-            synchronized (slots) {
-                Slot cached = slots.get(r[0]);
-                if (cached != null && cached.users == 0) {
-                    dram.free(slots.remove(r[0]).memory);
-                } else if (cached != null) {
-                    continue;   // in use right now: left to the cache
-                }
-                reserved = dram.allocate(need);
-                long victim;
-                while (reserved == null && (victim = victim()) >= 0) {
-                    dram.free(slots.remove(victim).memory);
-                    reserved = dram.allocate(need);
-                }
-            }
-            MemorySegment memory = reserved;
-            if (memory == null) {
-                break;   // the rest is held by reads in flight: pin what fits
-            }
-            used += need;
-            n++;
-            synchronized (slots) {
-                pinnedMemory.add(memory);
-            }
-            int expert = (int) (r[0] % experts);
-            keys.add(r[0]);
-            reads.add(CompletableFuture.supplyAsync(() -> read(layer, expert, memory), io));
-        }
-        // every read finishes before any block could be given back (no read may land in a reused block)
-        CompletableFuture.allOf(reads.toArray(CompletableFuture[]::new)).handle((r, t) -> null).join();
-        for (int i = 0; i < reads.size(); i++) {
-            try {
-                next[keys.get(i).intValue()] = reads.get(i).join();
-            } catch (CompletionException e) {
-                synchronized (slots) {   // give every pinned slot back: no half-pinned state
-                    for (MemorySegment m : pinnedMemory) {
-                        dram.free(m);
-                    }
-                    pinnedMemory.clear();
-                }
-                throw e.getCause() instanceof RuntimeException r ? r : e;
-            }
-        }
-        synchronized (slots) {
-            pinnedBytes = used;
-        }
-        pinned = next;
-        return n;
+        return pinned.pin(stats, bytes);
     }
 
     /** The counters now, and the DRAM in use. */
@@ -628,12 +488,12 @@ public final class ExpertCache implements ExpertSource, AutoCloseable {
         int pinnedCount;
         long pb;
         synchronized (slots) {
-            pinnedCount = pinnedMemory.size();
-            pb = pinnedBytes;
+            pinnedCount = pinned.count();
+            pb = pinned.bytes();
         }
         return new Stats(hits.get(), inFlight.get(), misses.get(), bytesRead.get(), tier.name(), dram.used(),
-                dram.budget(), pinnedCount, pb, policy, prefetches.get(), prefetchesUsed.get(), readNanos.get(),
-                stallNanos.get());
+                dram.budget(), pinnedCount, pb, eviction.policy(), prefetches.get(), prefetchesUsed.get(),
+                readNanos.get(), stallNanos.get());
     }
 
     /** Routed-expert bytes computed on from DRAM slots ("dram") and bytes read from the slow tier. */
@@ -654,7 +514,7 @@ public final class ExpertCache implements ExpertSource, AutoCloseable {
     /** Slots currently cached, pinned ones included. */
     public int size() {
         synchronized (slots) {
-            return slots.size() + pinnedMemory.size();
+            return slots.size() + pinned.count();
         }
     }
 

@@ -4,6 +4,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.trillium.chat.Message;
 import io.trillium.fixtures.Fixtures;
+import io.trillium.sample.LogitsProcessor;
+import io.trillium.sample.Sampler;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;

@@ -1,9 +1,10 @@
 package io.trillium.model;
 
-import io.trillium.quant.Numerics;
 import io.trillium.backend.CpuBackend;
 import io.trillium.backend.HostDevice;
 import io.trillium.fixtures.Fixtures;
+import io.trillium.quant.Numerics;
+import io.trillium.tier.ExpertPlacement;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -68,8 +69,9 @@ class DeviceStepTest {
             wantNext = m.forward(s, new int[] {9}).clone();
         }
         HostDevice.Backend b = new HostDevice.Backend(2, t -> false);
-        try (LanguageModel m = Models.load(file, b); LanguageModel.State s = m.newState(16)) {
-            ((DeepseekModel) m).streamExpertsFrom = stream ? 2 : Integer.MAX_VALUE;
+        ForwardOptions options = ForwardOptions.DEFAULT.withStreamExpertsFrom(stream ? 2 : Integer.MAX_VALUE);
+        try (LanguageModel m = Models.load(file, b, ExpertPlacement.mapped(), options);
+             LanguageModel.State s = m.newState(16)) {
             float[] got = m.forward(s, prompt).clone();
             assertTrue(b.device.matMuls > 0, "the batched prefill did not run");
             assertEquals(stream, b.device.staged > 0, "experts streamed to the device");
@@ -91,9 +93,9 @@ class DeviceStepTest {
             want = run(m, tokens);
         }
         HostDevice.Backend b = new HostDevice.Backend(2, t -> false);
-        try (LanguageModel m = Models.load(file, b)) {
+        try (LanguageModel m = Models.load(file, b, ExpertPlacement.mapped(),
+                ForwardOptions.DEFAULT.withVramExpertsEvery(3))) {
             int weights = b.device.liveMatrices();
-            ((DeepseekModel) m).vramExpertsEvery = 3;
             b.device.setAvailable(6L << 20);   // room for some of the experts only
             float[][] got = run(m, tokens);
             for (int i = 0; i < tokens.length; i++) {

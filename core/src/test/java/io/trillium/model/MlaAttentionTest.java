@@ -1,9 +1,11 @@
 package io.trillium.model;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
+import io.trillium.backend.Ops;
+import org.junit.jupiter.api.Test;
 
 import java.util.SplittableRandom;
-import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
  * {@link Ops#mlaAttendHeads} (the CPU's MLA attention over the latent cache, decode and prefill) against float64

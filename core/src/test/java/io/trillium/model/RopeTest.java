@@ -1,5 +1,6 @@
 package io.trillium.model;
 
+import io.trillium.backend.Ops;
 import org.junit.jupiter.api.Test;
 
 import java.util.Random;

@@ -1,7 +1,7 @@
 package io.trillium.sample;
 
-import io.trillium.api.Sampler;
 import io.trillium.api.Samplers;
+import io.trillium.sample.Sampler;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 

@@ -1,6 +1,7 @@
 package io.trillium.sample;
 
-import io.trillium.api.SamplingContext;
+import io.trillium.sample.SamplingContext;
+
 import java.util.SplittableRandom;
 import java.util.random.RandomGenerator;
 

@@ -8,9 +8,7 @@ import io.trillium.quant.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * The GPU backend for the always-active part. Weight matrices are uploaded to VRAM once (as long as
@@ -28,6 +26,9 @@ import java.util.Set;
  *
  * <p>Weights are keyed by the address of their data: the model owns the mapping and this backend, and
  * closes the backend before unmapping. One thread at a time (the methods are synchronized).
+ *
+ * <p>This class owns the device (its memory, stream and kernels) and the {@link Device} view; the
+ * matrix-by-matrix path is {@code MatrixOffload}, the counters behind {@link #stats()} are {@code CudaStats}.
  */
 public final class CudaBackend implements ComputeBackend {
     private static final System.Logger LOG = System.getLogger(CudaBackend.class.getName());
@@ -39,37 +40,20 @@ public final class CudaBackend implements ComputeBackend {
                         double deviceSyncWaitMs, long stagedBytes) {
     }
 
-    private record Key(long address, long bytes) {
-    }
-
     private final ComputeBackend host;
     private final Gpu gpu;
     private final CudaKernels kernels;
     private final DeviceMemory<Long> memory;
     private final long stream;
-    private final long ffnStart;
-    private final long ffnDone;
-    private final Map<Key, DeviceMemory.Block<Long>> resident = new HashMap<>();
-    private final Set<Key> onHost = new HashSet<>();
+    private final CudaStats stats = new CudaStats();
+    private final MatrixOffload offload;
     private final Map<Long, DeviceMemory.Block<Long>> vectors = new HashMap<>();
     private final Map<Integer, DeviceMemory.Block<Long>> stagingSlots = new HashMap<>();
     private DeviceMemory.Block<Long> dequantScratch;   // F32 rows of the matrix a prefill batch goes through
     private DeviceMemory.Block<Long> attentionScratch; // the split attention's partial results
-    private long stagedBytes;
-    // activations of synchronous mat-vecs, and of the asynchronous FFN (separate: it may be in flight)
-    private final Buffers sync = new Buffers("activations");
-    private final Buffers ffn = new Buffers("ffn activations");
     private final Staging staging = new Staging();
     private final OnDevice device = new OnDevice();
     private MemorySegment downloadBuf;
-    private boolean ffnInFlight;
-    private long gpuMatVecs;
-    private long hostMatVecs;
-    private long asyncFfns;
-    private double ffnGpuMs;
-    private double ffnWaitMs;
-    private long deviceSyncs;
-    private double deviceSyncWaitMs;
     private boolean closed;
     private boolean deviceStep = true;
 
@@ -93,8 +77,7 @@ public final class CudaBackend implements ComputeBackend {
                 }
             }, budget);
             this.stream = gpu.newStream();
-            this.ffnStart = gpu.newEvent();
-            this.ffnDone = gpu.newEvent();
+            this.offload = new MatrixOffload(host, gpu, kernels, memory, stream, stats);
         } catch (RuntimeException | Error e) {
             gpu.close();
             throw e;
@@ -165,35 +148,6 @@ public final class CudaBackend implements ComputeBackend {
         return this;
     }
 
-    /**
-     * The device copy of {@code w} (2-D, or a 3-D stack when {@code stacks}), uploading it now if the
-     * budget allows; null: host. A matrix of the matrix-by-matrix path that did not fit is remembered
-     * ({@code stacks} false), one asked for through {@link Device#matrix} may be asked again later.
-     */
-    private DeviceMemory.Block<Long> resident(Tensor w, boolean stacks) {
-        MemorySegment data = w.data();
-        if (!data.isNative() || !CudaKernels.hasMatVec(w.type()) || (!stacks && w.rank() > 2 && w.dim(2) != 1)) {
-            return null;
-        }
-        Key key = new Key(data.address(), data.byteSize());
-        DeviceMemory.Block<Long> b = resident.get(key);
-        if (b != null || onHost.contains(key)) {
-            return b;
-        }
-        if (!memory.fits(data.byteSize() + reserve())) {
-            if (!stacks) {
-                onHost.add(key);
-            }
-            return null;
-        }
-        b = memory.allocate("weights", data.byteSize());
-        // on the work stream: a copy on the null stream is not ordered before the non-blocking stream's
-        // kernels, and from pageable (mapped) memory it may return before the data has landed
-        gpu.copyToDevice(b.handle(), data, data.byteSize(), stream);
-        resident.put(key, b);
-        return b;
-    }
-
     /** Cached tokens from which decode attention splits each head over several blocks. */
     static final int SPLIT_ATTENTION_FROM = 1024;
 
@@ -206,7 +160,7 @@ public final class CudaBackend implements ComputeBackend {
         int rows = Math.toIntExact(w.rowCount());
         if (w.type() == GgmlType.F32) {
             kernels.gemm(dw, n, rows, x, xStride, y, yStride, tokens, stream);
-            gpuMatVecs += tokens;
+            stats.gpuProducts(tokens);
             return;
         }
         int chunk = Math.max(1, Math.min(rows, SCRATCH_FLOATS / n));
@@ -219,7 +173,7 @@ public final class CudaBackend implements ComputeBackend {
             }
             if (!memory.fits(bytes)) {   // no room for the scratch: one mat-vec per token, in one launch
                 kernels.matVec(w.type(), dw, w.rowBytes(), rows, tokens, 0, x, xStride, y, yStride, n, stream);
-                gpuMatVecs += tokens;
+                stats.gpuProducts(tokens);
                 return;
             }
             dequantScratch = memory.allocate("prefill scratch", bytes);
@@ -229,116 +183,43 @@ public final class CudaBackend implements ComputeBackend {
             kernels.dequantRows(w.type(), dw + r0 * w.rowBytes(), w.rowBytes(), dequantScratch.handle(), n, cr, stream);
             kernels.gemm(dequantScratch.handle(), n, cr, x, xStride, y + (long) r0 * Float.BYTES, yStride, tokens, stream);
         }
-        gpuMatVecs += tokens;
+        stats.gpuProducts(tokens);
     }
 
     /** VRAM kept free for activations (the largest vectors of a model are a few MB). */
-    private static long reserve() {
+    static long reserve() {
         return 64L << 20;
     }
 
     @Override
     public synchronized void matVec(Tensor w, float[] x, int xOff, float[] y, int yOff) {
         ensureOpen();
-        DeviceMemory.Block<Long> dw = resident(w, false);
-        if (dw == null) {
-            hostMatVecs++;
-            host.matVec(w, x, xOff, y, yOff);
-            return;
-        }
-        int n = Math.toIntExact(w.rowLength());
-        int rows = Math.toIntExact(w.rowCount());
-        sync.ensure(n, rows, 0);
-        sync.stageIn(x, xOff, n, sync.x);
-        launchMatVec(w, dw.handle(), rows, 1, 0, sync.x.handle(), 0, sync.y.handle(), 0);
-        sync.stageOut(sync.y, rows);
-        gpu.awaitStream(stream);
-        sync.copyOut(y, yOff, rows);
-    }
-
-    private void launchMatVec(Tensor w, long dw, int rows, int heads, long headBytes, long x, int xStride, long y,
-                              int yStride) {
-        int n = Math.toIntExact(w.rowLength());
-        if (heads == 1 && w.type() == GgmlType.F32
-                && gpu.sgemv(dw, n, rows, Math.toIntExact(w.rowBytes() / Float.BYTES), x, y, stream)) {
-            gpuMatVecs++;
-            return;
-        }
-        kernels.matVec(w.type(), dw, w.rowBytes(), rows, heads, headBytes, x, xStride, y, yStride, n, stream);
-        gpuMatVecs += heads;
+        offload.matVec(w, x, xOff, y, yOff);
     }
 
     @Override
     public synchronized Pending startSwiglu(Tensor gate, Tensor up, Tensor down, float[] h, float[] g, float[] u,
                                             float[] out) {
         ensureOpen();
-        DeviceMemory.Block<Long> dg = resident(gate, false);
-        DeviceMemory.Block<Long> du = dg == null ? null : resident(up, false);
-        DeviceMemory.Block<Long> dd = du == null ? null : resident(down, false);
-        if (dd == null || ffnInFlight) {
+        Pending onGpu = offload.startSwiglu(gate, up, down, h, out);
+        if (onGpu == null) {
             return ComputeBackend.super.startSwiglu(gate, up, down, h, g, u, out);
         }
-        int n = Math.toIntExact(gate.rowLength());
-        int f = Math.toIntExact(gate.rowCount());
-        int d = Math.toIntExact(down.rowCount());
-        ffn.ensure(n, d, f);
-        gpu.record(ffnStart, stream);
-        ffn.stageIn(h, 0, n, ffn.x);   // h is copied into pinned memory now: the caller may reuse it
-        launchMatVec(gate, dg.handle(), f, 1, 0, ffn.x.handle(), 0, ffn.g.handle(), 0);
-        launchMatVec(up, du.handle(), f, 1, 0, ffn.x.handle(), 0, ffn.u.handle(), 0);
-        kernels.swiglu(ffn.g.handle(), ffn.u.handle(), f, stream);
-        launchMatVec(down, dd.handle(), d, 1, 0, ffn.g.handle(), 0, ffn.y.handle(), 0);
-        ffn.stageOut(ffn.y, d);
-        gpu.record(ffnDone, stream);
-        ffnInFlight = true;
-        asyncFfns++;
-        return () -> awaitFfn(out, d);
-    }
-
-    private synchronized void awaitFfn(float[] out, int d) {
-        long t0 = System.nanoTime();
-        gpu.awaitEvent(ffnDone);
-        ffnWaitMs += (System.nanoTime() - t0) / 1e6;
-        ffnGpuMs += gpu.elapsedMs(ffnStart, ffnDone);
-        ffn.copyOut(out, 0, d);
-        ffnInFlight = false;
+        return () -> {
+            synchronized (this) {   // the wait updates the offload's state and the counters
+                onGpu.await();
+            }
+        };
     }
 
     /** What ran where, VRAM in use, and the overlap of the asynchronous FFN with the host's work. */
     public synchronized Stats stats() {
-        double overlap = ffnGpuMs > 0 ? Math.max(0, 1 - ffnWaitMs / ffnGpuMs) : Double.NaN;
-        return new Stats(gpu.name(), gpu.kernelsFrom(), gpu.sgemvPath(), memory.budget(), memory.used(),
-                memory.usedByTag(), resident.size(), onHost.size(), gpuMatVecs, hostMatVecs, asyncFfns, overlap,
-                deviceSyncs, deviceSyncWaitMs, stagedBytes);
+        return stats.snapshot(gpu, memory, offload.residentCount(), offload.onHostCount());
     }
 
     @Override
     public synchronized String report() {
-        Stats st = stats();
-        StringBuilder b = new StringBuilder();
-        b.append(st.device()).append(": VRAM ").append(mib(st.vramUsed())).append(" of ").append(mib(st.vramBudget()))
-                .append(" MiB ").append(mibs(st.vramByTag()));
-        b.append(", ").append(st.gpuMatVecs()).append(" products on the GPU, ").append(st.hostMatVecs()).append(" on the host");
-        if (st.deviceSyncs() > 0) {
-            b.append(String.format(", device step: %d syncs, host waited %.1f ms", st.deviceSyncs(), st.deviceSyncWaitMs()));
-        }
-        if (st.asyncFfns() > 0) {
-            b.append(String.format(", shared expert overlapped %.0f%%", 100 * st.overlap()));
-        }
-        if (st.stagedBytes() > 0) {
-            b.append(", experts streamed ").append(mib(st.stagedBytes())).append(" MiB");
-        }
-        return b.toString();
-    }
-
-    private static long mib(long bytes) {
-        return bytes >> 20;
-    }
-
-    private static String mibs(Map<String, Long> byTag) {
-        StringBuilder b = new StringBuilder("(");
-        byTag.forEach((k, v) -> b.append(b.length() > 1 ? ", " : "").append(k).append(' ').append(mib(v)));
-        return b.append(')').toString();
+        return CudaStats.report(stats());
     }
 
     private void ensureOpen() {
@@ -355,8 +236,7 @@ public final class CudaBackend implements ComputeBackend {
         closed = true;
         try {
             gpu.awaitStream(stream);
-            sync.free();
-            ffn.free();
+            offload.freeBuffers();
             staging.free();
             if (downloadBuf != null) {
                 gpu.freePinned(downloadBuf);
@@ -368,10 +248,10 @@ public final class CudaBackend implements ComputeBackend {
         }
     }
 
-    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
+    static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
 
-    /** A pinned buffer of at least {@code bytes}, replacing {@code old} (freed) when it is smaller. */
-    private MemorySegment pinned(MemorySegment old, long bytes) {
+    /** A pinned buffer of at least {@code bytes} from {@code gpu}, replacing {@code old} (freed) when it is smaller. */
+    static MemorySegment pinned(Gpu gpu, MemorySegment old, long bytes) {
         if (old != null && old.byteSize() >= bytes) {
             return old;
         }
@@ -398,7 +278,7 @@ public final class CudaBackend implements ComputeBackend {
             } else {
                 gpu.awaitEvent(events[i]);
             }
-            slots[i] = pinned(slots[i], (long) n * Float.BYTES);
+            slots[i] = pinned(gpu, slots[i], (long) n * Float.BYTES);
             MemorySegment.copy(src, off, slots[i], F32, 0, n);
             gpu.copyToDevice(dst, slots[i], (long) n * Float.BYTES, stream);
             gpu.record(events[i], stream);
@@ -468,7 +348,7 @@ public final class CudaBackend implements ComputeBackend {
         public Mat matrix(Tensor w) {
             synchronized (CudaBackend.this) {
                 ensureOpen();
-                DeviceMemory.Block<Long> b = resident(w, true);
+                DeviceMemory.Block<Long> b = offload.resident(w, true);
                 return b == null ? null : new Mat(b.handle(), w);
             }
         }
@@ -485,12 +365,11 @@ public final class CudaBackend implements ComputeBackend {
         public void download(Vec src, int srcOff, float[] dst, int dstOff, int n) {
             synchronized (CudaBackend.this) {
                 ensureOpen();
-                downloadBuf = pinned(downloadBuf, (long) n * Float.BYTES);
+                downloadBuf = pinned(gpu, downloadBuf, (long) n * Float.BYTES);
                 gpu.copyToHost(downloadBuf, at(src, srcOff, n), (long) n * Float.BYTES, stream);
                 long t0 = System.nanoTime();
                 gpu.awaitStream(stream);
-                deviceSyncWaitMs += (System.nanoTime() - t0) / 1e6;
-                deviceSyncs++;
+                stats.deviceSync((System.nanoTime() - t0) / 1e6);
                 MemorySegment.copy(downloadBuf, F32, 0, dst, dstOff, n);
             }
         }
@@ -506,8 +385,8 @@ public final class CudaBackend implements ComputeBackend {
                     throw new IndexOutOfBoundsException(heads + " heads of " + rows + " rows, " + headBytes
                             + " bytes apart, outside " + t.name());
                 }
-                launchMatVec(t, w.handle(), rows, heads, headBytes, at(x, xOff, (heads - 1) * xStride + n), xStride,
-                        at(y, yOff, (heads - 1) * yStride + rows), yStride);
+                offload.launchMatVec(t, w.handle(), rows, heads, headBytes, at(x, xOff, (heads - 1) * xStride + n),
+                        xStride, at(y, yOff, (heads - 1) * yStride + rows), yStride);
             }
         }
 
@@ -547,7 +426,7 @@ public final class CudaBackend implements ComputeBackend {
                 // queued after the kernels that read the slot's previous contents; a pageable source is
                 // copied out before this returns, so the caller may release it
                 gpu.copyToDevice(b.handle(), data, data.byteSize(), stream);
-                stagedBytes += data.byteSize();
+                stats.staged(data.byteSize());
                 return new Mat(b.handle(), w);
             }
         }
@@ -633,13 +512,7 @@ public final class CudaBackend implements ComputeBackend {
                 if (m == null || closed) {
                     return;
                 }
-                MemorySegment data = m.tensor().data();
-                DeviceMemory.Block<Long> b = resident.remove(new Key(data.address(), data.byteSize()));
-                if (b == null) {
-                    throw new IllegalStateException("matrix " + m.tensor().name() + " is not in VRAM");
-                }
-                gpu.awaitStream(stream);   // no queued kernel may still read it
-                memory.free(b);
+                offload.release(m.tensor());
             }
         }
 
@@ -648,72 +521,6 @@ public final class CudaBackend implements ComputeBackend {
             synchronized (CudaBackend.this) {
                 return Math.max(0, memory.budget() - memory.used() - reserve());
             }
-        }
-    }
-
-    /** Device vectors and their pinned staging, grown to the largest shapes seen (never per token). */
-    private final class Buffers {
-        final String tag;
-        DeviceMemory.Block<Long> x;
-        DeviceMemory.Block<Long> y;
-        DeviceMemory.Block<Long> g;
-        DeviceMemory.Block<Long> u;
-        MemorySegment in;
-        MemorySegment out;
-
-        Buffers(String tag) {
-            this.tag = tag;
-        }
-
-        void ensure(int n, int rows, int ffnWidth) {
-            x = grow(x, n);
-            y = grow(y, rows);
-            if (ffnWidth > 0) {
-                g = grow(g, ffnWidth);
-                u = grow(u, ffnWidth);
-            }
-            in = pinned(in, (long) Math.max(n, ffnWidth) * Float.BYTES);
-            out = pinned(out, (long) rows * Float.BYTES);
-        }
-
-        private DeviceMemory.Block<Long> grow(DeviceMemory.Block<Long> b, int floats) {
-            long bytes = (long) floats * Float.BYTES;
-            if (b != null && b.bytes() >= bytes) {
-                return b;
-            }
-            if (b != null) {
-                memory.free(b);
-            }
-            return memory.allocate(tag, Math.max(bytes, 4096));
-        }
-
-        void stageIn(float[] v, int off, int n, DeviceMemory.Block<Long> dst) {
-            MemorySegment.copy(v, off, in, F32, 0, n);
-            gpu.copyToDevice(dst.handle(), in, (long) n * Float.BYTES, stream);
-        }
-
-        void stageOut(DeviceMemory.Block<Long> src, int n) {
-            gpu.copyToHost(out, src.handle(), (long) n * Float.BYTES, stream);
-        }
-
-        void copyOut(float[] v, int off, int n) {
-            MemorySegment.copy(out, F32, 0, v, off, n);
-        }
-
-        void free() {
-            for (DeviceMemory.Block<Long> b : java.util.Arrays.asList(x, y, g, u)) {
-                if (b != null) {
-                    memory.free(b);
-                }
-            }
-            x = y = g = u = null;
-            if (in != null) {
-                gpu.freePinned(in);
-            }
-            if (out != null) {
-                gpu.freePinned(out);
-            }
-            in = out = null;
         }
     }
 }

@@ -17,7 +17,6 @@ final class CudaKernels {
                     "matvec_q4_k", "matvec_q5_k", "matvec_q6_k"),
             "ops", List.of("rmsnorm_f32", "rope_f32", "swiglu_f32", "axpy_f32", "copy_f32"),
             "attention", List.of("mla_attend", "mla_attend_split", "mla_combine"),
-            "router", List.of("router_topk"),
             "gemm", List.of("dequant_rows", "gemm_f32"));
     /** Rows per mat-vec block: one warp per row. */
     static final int MATVEC_ROWS = 8;
@@ -114,13 +113,5 @@ final class CudaKernels {
     static int attentionSplits(int npos) {
         int splits = Math.min((npos + 127) / 128, 32);
         return Math.max(splits, (npos + 8191) / 8192);
-    }
-
-    /** Router top-k of one token; {@code bias} may be 0 (none). */
-    void routerTopK(long logits, long bias, int experts, int used, boolean sigmoid, boolean normalize, float scale,
-                    int groups, int groupsUsed, long ids, long weights, long s) {
-        int shared = (2 * experts + groups) * Float.BYTES;
-        gpu.launch("router_topk", 1, 1, 256, shared, s, logits, bias, experts, used, sigmoid ? 1 : 0,
-                normalize ? 1 : 0, scale, groups, groupsUsed, ids, weights);
     }
 }

@@ -1,10 +1,12 @@
 package io.trillium.cuda;
 
-import io.trillium.quant.Numerics;
 import io.trillium.backend.ComputeBackend;
 import io.trillium.backend.CpuBackend;
+import io.trillium.model.ForwardOptions;
 import io.trillium.model.LanguageModel;
 import io.trillium.model.Models;
+import io.trillium.quant.Numerics;
+import io.trillium.tier.ExpertPlacement;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -55,11 +57,22 @@ public final class GpuCheck {
 
     /** CPU vs GPU on {@code model}: a fixed prompt, then greedy decoding on each backend independently. */
     public static Result compare(Path model, GpuOptions options) throws IOException {
-        return compare(model, host -> CudaBackend.create(options, host));
+        return compare(model, options, ForwardOptions.DEFAULT);
+    }
+
+    /** As {@link #compare(Path, GpuOptions)}, the GPU's model running its forward pass as {@code forward} says. */
+    public static Result compare(Path model, GpuOptions options, ForwardOptions forward) throws IOException {
+        return compare(model, host -> CudaBackend.create(options, host), forward);
     }
 
     /** CPU vs the backend {@code make} builds over a CPU backend. */
     static Result compare(Path model, java.util.function.Function<ComputeBackend, CudaBackend> make) throws IOException {
+        return compare(model, make, ForwardOptions.DEFAULT);
+    }
+
+    /** CPU vs the backend {@code make} builds over a CPU backend, whose model runs as {@code forward} says. */
+    static Result compare(Path model, java.util.function.Function<ComputeBackend, CudaBackend> make,
+                          ForwardOptions forward) throws IOException {
         int threads = Math.max(1, Runtime.getRuntime().availableProcessors());
         List<float[]> cpu = new ArrayList<>();
         int[] cpuTokens;
@@ -70,7 +83,7 @@ public final class GpuCheck {
         int[] gpuTokens;
         CudaBackend.Stats stats;
         CudaBackend backend = make.apply(new CpuBackend(threads, Numerics.EXACT));
-        try (LanguageModel m = Models.load(model, backend)) {
+        try (LanguageModel m = Models.load(model, backend, ExpertPlacement.mapped(), forward)) {
             gpuTokens = run(m, gpu);
             stats = backend.stats();
         }
@@ -106,34 +119,11 @@ public final class GpuCheck {
         return out;
     }
 
-    /** {@code check} with every device prefill batch streaming its routed experts to the device. */
-    static Result withStreamedExperts(java.util.concurrent.Callable<Result> check) throws IOException {
-        return withProperty(io.trillium.model.DeepseekModel.STREAM_EXPERTS_PROPERTY, "2", check);
-    }
+    /** Every device prefill batch streams its routed experts to the device (normally only long prompts do). */
+    static final ForwardOptions STREAMED_EXPERTS = ForwardOptions.DEFAULT.withStreamExpertsFrom(2);
 
-    /** {@code check} with the most chosen experts moved to VRAM every 4 decode tokens. */
-    static Result withVramExperts(java.util.concurrent.Callable<Result> check) throws IOException {
-        return withProperty(io.trillium.model.DeepseekModel.VRAM_EXPERTS_PROPERTY, "4", check);
-    }
-
-    private static Result withProperty(String key, String value, java.util.concurrent.Callable<Result> check)
-            throws IOException {
-        String before = System.getProperty(key);
-        System.setProperty(key, value);
-        try {
-            return check.call();
-        } catch (IOException | RuntimeException e) {
-            throw e;
-        } catch (Exception e) {
-            throw new IllegalStateException(e);
-        } finally {
-            if (before == null) {
-                System.clearProperty(key);
-            } else {
-                System.setProperty(key, before);
-            }
-        }
-    }
+    /** The most chosen experts move to VRAM every 4 decode tokens. */
+    static final ForwardOptions VRAM_EXPERTS = ForwardOptions.DEFAULT.withVramExpertsEvery(4);
 
     static int argmax(float[] v) {
         int best = 0;
@@ -182,10 +172,10 @@ public final class GpuCheck {
                 System.out.println((single.passed() ? "PASS " : "FAIL ") + "(matrix by matrix) " + single);
                 ok &= single.passed();
                 // prefill with the routed experts streamed to the GPU (normally only for long prompts)
-                Result streamed = withStreamedExperts(() -> compare(model, o));
+                Result streamed = compare(model, o, STREAMED_EXPERTS);
                 System.out.println((streamed.passed() ? "PASS " : "FAIL ") + "(experts streamed) " + streamed);
                 ok &= streamed.passed();
-                Result vram = withVramExperts(() -> compare(model, o));
+                Result vram = compare(model, o, VRAM_EXPERTS);
                 System.out.println((vram.passed() ? "PASS " : "FAIL ") + "(experts in VRAM) " + vram);
                 ok &= vram.passed();
             }

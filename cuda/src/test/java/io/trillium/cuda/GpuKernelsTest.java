@@ -1,7 +1,6 @@
 package io.trillium.cuda;
 
-import io.trillium.model.Ops;
-import io.trillium.moe.Router;
+import io.trillium.backend.Ops;
 import io.trillium.quant.GgmlType;
 import io.trillium.quant.Kernels;
 import org.junit.jupiter.api.AfterAll;
@@ -18,7 +17,7 @@ import java.util.Random;
 import static org.junit.jupiter.api.Assertions.*;
 
 /**
- * Each kernel against the CPU code it mirrors (quant's scalar kernels, core's Ops/Router/attention): on
+ * Each kernel against the CPU code it mirrors (quant's scalar kernels, core's Ops and attention): on
  * the host emulator of the kernels always, and on the CUDA device too when one is present.
  */
 class GpuKernelsTest {
@@ -182,31 +181,6 @@ class GpuKernelsTest {
         long o = dev(g, new float[heads * kvLora]);
         k.mlaAttend(dev(g, q), dev(g, cache), dev(g, new float[heads * cap]), o, heads, kvLora, rope, npos, cap, scale, 0);
         close(want, host(g, o, heads * kvLora), 1e-5);
-    }
-
-    @ParameterizedTest
-    @MethodSource("gpus")
-    void routerMatchesCoreRouter(Gpu g) {
-        CudaKernels k = new CudaKernels(g);
-        Random r = new Random(5);
-        int experts = 64, used = 6;
-        for (int variant = 0; variant < 4; variant++) {
-            boolean sigmoid = variant % 2 == 0;
-            int groups = variant >= 2 ? 8 : 1, groupsUsed = variant >= 2 ? 3 : 1;
-            Router router = new Router(experts, used, sigmoid, true, 2.5f, groups, groupsUsed);
-            float[] logits = random(r, experts), bias = random(r, experts);
-            int[] ids = new int[used];
-            float[] weights = new float[used];
-            router.route(logits, sigmoid ? bias : null, ids, weights);
-            long dIds = dev(g, new float[used]), dW = dev(g, new float[used]);
-            k.routerTopK(dev(g, logits), sigmoid ? dev(g, bias) : 0L, experts, used, sigmoid, true, 2.5f,
-                    groups, groupsUsed, dIds, dW, 0);
-            float[] gotIds = host(g, dIds, used);
-            for (int j = 0; j < used; j++) {
-                assertEquals(ids[j], Float.floatToRawIntBits(gotIds[j]), "variant " + variant + " choice " + j);
-            }
-            close(weights, host(g, dW, used), 1e-6);
-        }
     }
 
     @ParameterizedTest

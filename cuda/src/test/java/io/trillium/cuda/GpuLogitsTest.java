@@ -49,14 +49,14 @@ class GpuLogitsTest {
             if (mla) {
                 check(GpuCheck.compare(m, host -> new CudaBackend(new EmulatedGpu(1L << 30), GpuOptions.auto(), host)
                         .withoutDeviceStep()), false);
-                GpuCheck.Result streamed = GpuCheck.withStreamedExperts(() -> GpuCheck.compare(m,
-                        host -> new CudaBackend(new EmulatedGpu(1L << 30), GpuOptions.auto(), host)));
+                GpuCheck.Result streamed = GpuCheck.compare(m,
+                        host -> new CudaBackend(new EmulatedGpu(1L << 30), GpuOptions.auto(), host), GpuCheck.STREAMED_EXPERTS);
                 check(streamed, true);
                 assertTrue(streamed.stats().stagedBytes() > 0, "no expert was streamed: " + streamed);
             }
             if (m.getFileName().toString().equals("ds2-tiny-Q8_0.gguf")) {
-                GpuCheck.Result vram = GpuCheck.withVramExperts(() -> GpuCheck.compare(m,
-                        host -> new CudaBackend(new EmulatedGpu(1L << 30), GpuOptions.auto(), host)));
+                GpuCheck.Result vram = GpuCheck.compare(m,
+                        host -> new CudaBackend(new EmulatedGpu(1L << 30), GpuOptions.auto(), host), GpuCheck.VRAM_EXPERTS);
                 check(vram, true);
                 assertTrue(vram.stats().residentTensors() > 30, "no expert moved to VRAM: " + vram);
             }
@@ -71,8 +71,8 @@ class GpuLogitsTest {
             check(GpuCheck.compare(m, GpuOptions.auto()), m.getFileName().toString().startsWith("ds2"));
             check(GpuCheck.compare(m, host -> CudaBackend.create(GpuOptions.auto(), host).withoutDeviceStep()), false);
             if (m.getFileName().toString().startsWith("ds2")) {
-                check(GpuCheck.withStreamedExperts(() -> GpuCheck.compare(m, GpuOptions.auto())), true);
-                check(GpuCheck.withVramExperts(() -> GpuCheck.compare(m, GpuOptions.auto())), true);
+                check(GpuCheck.compare(m, GpuOptions.auto(), GpuCheck.STREAMED_EXPERTS), true);
+                check(GpuCheck.compare(m, GpuOptions.auto(), GpuCheck.VRAM_EXPERTS), true);
             }
         }
     }

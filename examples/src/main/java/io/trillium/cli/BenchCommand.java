@@ -97,8 +97,9 @@ final class BenchCommand implements Callable<Integer> {
         System.out.printf("experts: %s tier%s; decode input: %s%n", tiers.expertTier,
                 tiers.dramBudget != null ? ", DRAM budget " + tiers.dramBudget + ", " + tiers.cachePolicy
                         + (tiers.hotExperts != null ? ", hot set from " + tiers.hotExperts : "") : "", decodeInput);
+        io.trillium.model.ForwardOptions forward = tiers.forward();   // a bad flag fails before a backend exists
         io.trillium.backend.ComputeBackend backend = tiers.backend(t, mode);
-        try (LanguageModel m = Models.load(model, backend, tiers.placement(model, t))) {
+        try (LanguageModel m = Models.load(model, backend, tiers.placement(model, t), forward)) {
             int ctx = Math.min(m.config().contextLength(), promptTokens + decodeTokens + 1);
             LanguageModel.State s = m.newState(ctx);
             SplittableRandom rnd = new SplittableRandom(1);

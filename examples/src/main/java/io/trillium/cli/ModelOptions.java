@@ -31,7 +31,7 @@ final class ModelOptions {
         if (n < 1) {
             throw new IllegalArgumentException("--threads must be >= 1, got " + n);
         }
-        return Models.load(model, tiers.backend(n, numerics.numerics()), tiers.placement(model, n));
+        return Models.load(model, tiers.backend(n, numerics.numerics()), tiers.placement(model, n), tiers.forward());
     }
 
     /** The prompt as the model's metadata asks (BOS when add_bos_token), special-token text kept plain. */

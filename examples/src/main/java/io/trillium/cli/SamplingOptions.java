@@ -1,8 +1,8 @@
 package io.trillium.cli;
 
-import io.trillium.api.Sampler;
 import io.trillium.api.SamplerChain;
 import io.trillium.api.Samplers;
+import io.trillium.sample.Sampler;
 import picocli.CommandLine.Option;
 
 import java.util.concurrent.ThreadLocalRandom;

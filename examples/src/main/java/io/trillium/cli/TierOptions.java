@@ -4,6 +4,7 @@ import io.trillium.api.LoadOptions;
 import io.trillium.api.TierReport;
 import io.trillium.api.Trillium;
 import io.trillium.gguf.GgufFile;
+import io.trillium.model.ForwardOptions;
 import io.trillium.model.LanguageModel;
 import io.trillium.model.ModelConfig;
 import io.trillium.model.WeightBytes;
@@ -55,6 +56,43 @@ final class TierOptions {
     @Option(names = "--stats", description = "print the tier metrics (bytes per token by tier, cache, prediction)")
     boolean stats;
 
+    @Option(names = "--prefill", paramLabel = "batched|token", defaultValue = "batched",
+            description = "a prompt on the CPU as batches (each weight read once per batch) or token by token as "
+                    + "decode runs (to compare the two) (default ${DEFAULT-VALUE})")
+    String prefill;
+
+    @Option(names = "--stream-experts-from", paramLabel = "N",
+            description = "with --gpu: prompt batches of at least N tokens stream their routed experts to the GPU "
+                    + "(default: experts / used x 32)")
+    Integer streamExpertsFrom;
+
+    @Option(names = "--vram-experts-every", paramLabel = "N",
+            description = "with --gpu: decode tokens between re-rankings of the routed experts kept in VRAM, 0: none "
+                    + "kept there (default 64)")
+    Integer vramExpertsEvery;
+
+    /** How the forward pass runs, from --prefill, --stream-experts-from and --vram-experts-every. */
+    ForwardOptions forward() {
+        ForwardOptions f = ForwardOptions.DEFAULT.withBatchedPrefill(switch (prefill.toLowerCase(Locale.ROOT)) {
+            case "batched" -> true;
+            case "token" -> false;
+            default -> throw new IllegalArgumentException("--prefill " + prefill + ": expected batched or token");
+        });
+        if (streamExpertsFrom != null) {
+            if (streamExpertsFrom < 1) {
+                throw new IllegalArgumentException("--stream-experts-from must be >= 1, got " + streamExpertsFrom);
+            }
+            f = f.withStreamExpertsFrom(streamExpertsFrom);
+        }
+        if (vramExpertsEvery != null) {
+            if (vramExpertsEvery < 0) {
+                throw new IllegalArgumentException("--vram-experts-every must be >= 0, got " + vramExpertsEvery);
+            }
+            f = f.withVramExpertsEvery(vramExpertsEvery);
+        }
+        return f;
+    }
+
     /** The tier settings on top of {@code b}. */
     LoadOptions.Builder apply(LoadOptions.Builder b) {
         LoadOptions.ExpertTier tier = switch (expertTier.toLowerCase(Locale.ROOT)) {
@@ -92,7 +130,7 @@ final class TierOptions {
             }
         };
         b.gpu(device).vramBudget(vram == null ? 0 : Sizes.bytes("--vram", vram));
-        return b.expertTier(tier).dramBudget(budget)
+        return b.expertTier(tier).dramBudget(budget).forward(forward())
                 .hotExperts(hotExperts).strictDax(strictDax).cachePolicy(policy).predictExperts(predictExperts);
     }
 

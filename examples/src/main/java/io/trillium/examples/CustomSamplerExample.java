@@ -3,12 +3,12 @@ package io.trillium.examples;
 import io.trillium.api.GenerationRequest;
 import io.trillium.api.GenerationResult;
 import io.trillium.api.LoadOptions;
-import io.trillium.api.LogitsProcessor;
 import io.trillium.api.Model;
-import io.trillium.api.Sampler;
-import io.trillium.api.SamplingContext;
 import io.trillium.api.Session;
 import io.trillium.api.Trillium;
+import io.trillium.sample.LogitsProcessor;
+import io.trillium.sample.Sampler;
+import io.trillium.sample.SamplingContext;
 import io.trillium.tokenizer.Tokenizer;
 
 import java.nio.file.Path;

@@ -11,9 +11,9 @@ import io.trillium.api.Trillium;
 import io.trillium.examples.CustomSamplerExample.DigitsOnly;
 import io.trillium.examples.CustomSamplerExample.TypicalSampler;
 import io.trillium.fixtures.Fixtures;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import org.junit.jupiter.api.Test;
 
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -85,7 +85,7 @@ class ExamplesTest {
 
     @Test
     void typicalSamplerIsReproducibleAndKeepsTheMostTypicalToken() {
-        var ctx = new io.trillium.api.SamplingContext() {
+        var ctx = new io.trillium.sample.SamplingContext() {
             final java.util.Random random = new java.util.Random(1);
             public int tokenCount() { return 0; }
             public int token(int i) { throw new IndexOutOfBoundsException(); }

@@ -1,4 +1,4 @@
-package io.trillium.api;
+package io.trillium.sample;
 
 import java.util.random.RandomGenerator;
 

@@ -1,4 +1,4 @@
-package io.trillium.api;
+package io.trillium.sample;
 
 /**
  * Rewrites the logits before sampling (penalties, bias, masks); processors run in the order given,

@@ -1,4 +1,4 @@
-package io.trillium.api;
+package io.trillium.sample;
 
 /**
  * Chooses the next token from the logits of the last position. Host applications implement it to

@@ -1,4 +1,4 @@
-package io.trillium.model;
+package io.trillium.backend;
 
 /** The small vector operations of a transformer block, on float arrays, as llama.cpp computes them. */
 public final class Ops {
