@@ -98,15 +98,30 @@ public final class Model implements AutoCloseable {
         return new Session(this, lm.newState(contextLength));
     }
 
-    /** Runs the forward pass for {@code state}, serialised with other sessions; returns a copy of the logits. */
-    float[] forward(LanguageModel.State state, int[] tokens) {
+    /**
+     * Runs the forward pass for {@code state}, serialised with other sessions, and copies the logits into
+     * {@code into} (a session's own buffer of {@link #vocab()} floats, so a decode step allocates nothing).
+     */
+    float[] forward(LanguageModel.State state, int[] tokens, float[] into) {
         forwardLock.lock();
         try {
             ensureOpen();
-            return lm.forward(state, tokens).clone();
+            float[] logits = lm.forward(state, tokens);
+            System.arraycopy(logits, 0, into, 0, logits.length);
+            return into;
         } finally {
             forwardLock.unlock();
         }
+    }
+
+    /** The engine's model itself (tests: its forward pass without the API around it). */
+    LanguageModel languageModel() {
+        return lm;
+    }
+
+    /** Logits per forward pass: the vocabulary size. */
+    int vocab() {
+        return lm.config().vocab();
     }
 
     void ensureOpen() {

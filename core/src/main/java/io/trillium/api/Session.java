@@ -36,6 +36,8 @@ public final class Session implements AutoCloseable {
     private final LanguageModel.State state;
     private final ReentrantLock busy = new ReentrantLock();
     private int[] history = new int[16];
+    private final float[] logits;   // the last forward pass's logits, rewritten by each (never reallocated)
+    private final int[] one = new int[1];   // a decode step's token
     private int historyLength;
     private volatile boolean cancelRequested;
     private volatile boolean closed;
@@ -43,6 +45,12 @@ public final class Session implements AutoCloseable {
     Session(Model model, LanguageModel.State state) {
         this.model = model;
         this.state = state;
+        this.logits = new float[model.vocab()];
+    }
+
+    /** This session's state in the model (tests: the forward pass without sampling around it). */
+    LanguageModel.State state() {
+        return state;
     }
 
     /** Context length: the most tokens (prompt + generated) this session's cache holds. */
@@ -206,7 +214,8 @@ public final class Session implements AutoCloseable {
             if (last) {
                 break;
             }
-            logits = feed(new int[] {id});
+            one[0] = id;
+            logits = feed(one);
         }
         if (!flushed) {
             boolean stopped = stops.accept(decoder.flush(), true);
@@ -245,7 +254,7 @@ public final class Session implements AutoCloseable {
     private float[] feed(int[] tokens) {
         float[] logits;
         try {
-            logits = model.forward(state, tokens);
+            logits = model.forward(state, tokens, this.logits);
         } catch (io.trillium.tier.TierIOException e) {
             clearCache();   // no token came from the partial state; the session and the model serve on
             throw new ResourceException("weights could not be read: " + e.getMessage(), e);
