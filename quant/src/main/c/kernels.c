@@ -227,11 +227,11 @@ static float q6_K_row(const uint8_t *w, const uint8_t *x, int nb) {
 
 /* ---- Q8_0 x Q8_0: f16 d, i8 qs[32]. Signed x signed via |w| (unsigned) x sign(w)*x. */
 
+#ifndef USE_VNNI   /* AVX-512: q8_0_rows.c */
 static inline __m256i dot_ss(__m256i w, __m256i x) {
     return dot_us(_mm256_setzero_si256(), _mm256_sign_epi8(w, w), _mm256_sign_epi8(x, w));
 }
 
-#ifndef USE_VNNI   /* AVX-512: q8_0_rows.c */
 static float q8_0_row(const uint8_t *w, const uint8_t *x, int nb) {
     __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
     int b = 0;
@@ -406,7 +406,7 @@ static void q6_K_tile(const uint8_t *w, const uint8_t *x, int64_t xs, int nt, in
     }
 }
 
-#ifndef USE_VNNI   /* AVX-512 has q8_0_rows below */
+#ifndef USE_VNNI   /* AVX-512 has q8_0_rows (q8_0_rows.c) */
 /* Q8_0: the row kernel alternates two accumulators over block pairs; kept exactly, per token */
 static void q8_0_tile(const uint8_t *w, const uint8_t *x, int64_t xs, int nt, int nb, float *out, int64_t os) {
     __m256 acc0[TT], acc1[TT];
@@ -496,7 +496,7 @@ KERNEL(q2_K, 256)
 KERNEL(q3_K, 256)
 KERNEL(q5_K, 256)
 KERNEL(q6_K, 256)
-#ifndef USE_VNNI   /* AVX-512: mat-vecs through the 16-row tile below */
+#ifndef USE_VNNI   /* AVX-512: mat-vecs in q8_0_rows.c */
 KERNEL(q8_0, 32)
 #endif
 KERNEL(q4_0, 32)

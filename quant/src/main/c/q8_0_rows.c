@@ -15,7 +15,7 @@ static inline __m256i dot_ss(__m256i w, __m256i x) {
 /* AVX-512 (VNNI variant): each block's 32 products summed exactly in int32, then
      acc[b & 3] = fma((float) isum_b, d_w(b) * d_x(b), acc[b & 3])   in block order,
      result = (acc[0] + acc[1]) + (acc[2] + acc[3]);
-   one conversion and one fma per block (the AVX2 variant's lane order below needs eight), which the
+   one conversion and one fma per block (the AVX2 variant's lane order, in kernels.c, needs eight), which the
    16-row tile (q8_0_rows) does lane by lane: the same bits for a row alone or in a batch. Rows stream one
    after the other (the prefetchers' best case: the tile's 16 interleaved rows read half as fast from DRAM),
    the token's scales dx converted once for all of them. */

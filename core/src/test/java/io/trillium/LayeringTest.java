@@ -7,13 +7,17 @@ import java.lang.classfile.ClassFile;
 import java.lang.classfile.ClassModel;
 import java.lang.classfile.constantpool.ClassEntry;
 import java.lang.classfile.constantpool.PoolEntry;
+import java.lang.classfile.constantpool.Utf8Entry;
 import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -23,8 +27,9 @@ import static org.junit.jupiter.api.Assertions.fail;
 /**
  * The packages of {@code io.trillium.core} are layered one way (docs/ARCHITECTURE.md draws the picture): a
  * package may use only packages on a lower layer, never one on its own layer or above. Checked on the compiled
- * classes: every class a class file names in its constant pool (fields, calls, casts, signatures, nested
- * types; not Javadoc), so an arrow that runs back up fails here rather than quietly in a later refactor.
+ * classes: every class a class file's constant pool names (fields, calls, casts, nested types) and every type
+ * in its descriptors and generic signatures (a type used only in a method's parameters or an annotation
+ * counts too; Javadoc does not), so an arrow that runs back up fails here rather than in a later refactor.
  */
 class LayeringTest {
 
@@ -64,21 +69,9 @@ class LayeringTest {
                             + " has no layer in LayeringTest.LAYERS (add it, and to docs/ARCHITECTURE.md)");
                     continue;
                 }
-                TreeSet<String> used = new TreeSet<>();
-                for (PoolEntry e : cm.constantPool()) {
-                    if (e instanceof ClassEntry ce) {
-                        String to = packageOf(elementType(ce.asInternalName()));
-                        if (to != null && !to.equals(from)) {
-                            used.add(to);
-                        }
-                    }
-                }
-                for (String to : used) {
-                    Integer toLayer = LAYERS.get(to);
-                    if (toLayer == null || toLayer >= fromLayer) {
-                        violations.add(cm.thisClass().asInternalName().replace('/', '.') + " (" + from + ", layer "
-                                + fromLayer + ") uses io.trillium." + to + " (layer " + toLayer + ")");
-                    }
+                String name = cm.thisClass().asInternalName().replace('/', '.');
+                for (String v : upwardArrows(from, packagesUsed(cm))) {
+                    violations.add(name + " " + v);
                 }
             }
         }
@@ -91,19 +84,66 @@ class LayeringTest {
     }
 
     @Test
-    void theCheckSeesAnArrowUpward() throws Exception {
-        // the parser must find an upward reference where one exists: a model class names moe and backend types
+    void theCheckSeesReferencesAndReportsArrowsUpward() throws Exception {
+        // the class files are read: a model class names moe, backend and quant types
         ClassModel cm = ClassFile.of().parse(classesRoot().resolve("io/trillium/model/DeepseekModel.class"));
-        TreeSet<String> used = new TreeSet<>();
-        for (PoolEntry e : cm.constantPool()) {
-            if (e instanceof ClassEntry ce && packageOf(elementType(ce.asInternalName())) != null) {
-                used.add(packageOf(elementType(ce.asInternalName())));
-            }
-        }
-        assertTrue(used.containsAll(List.of("moe", "backend", "quant")), "DeepseekModel's references: " + used);
-        assertEquals(5, LAYERS.get(packageOf("io/trillium/model/X")));
+        Set<String> used = packagesUsed(cm);
+        assertTrue(used.containsAll(List.of("moe", "backend", "quant", "tier")), "DeepseekModel's references: " + used);
+        // and what the check says of them: down is fine, up and sideways are not, unknown packages neither
+        assertEquals(List.of(), upwardArrows("model", Set.of("moe", "backend", "quant")));
+        assertEquals(1, upwardArrows("sample", Set.of("api")).size());
+        assertEquals(1, upwardArrows("moe", Set.of("model")).size());
+        assertEquals(1, upwardArrows("chat", Set.of("tokenizer")).size());   // the same layer
+        assertEquals(1, upwardArrows("api", Set.of("nosuch")).size());
         assertEquals("model.synth", packageOf("io/trillium/model/synth/X$Y"));
         assertEquals("quant", packageOf(elementType("[[Lio/trillium/quant/Tensor;")));
+        assertEquals(Set.of("kv", "tier"), typesIn("(Lio/trillium/kv/KvCache;[Lio/trillium/tier/Tier$Slot;I)V"));
+    }
+
+    /** The io.trillium packages (other than its own) that {@code cm} names: classes, descriptors, signatures. */
+    static Set<String> packagesUsed(ClassModel cm) {
+        String from = packageOf(cm.thisClass().asInternalName());
+        TreeSet<String> used = new TreeSet<>();
+        for (PoolEntry e : cm.constantPool()) {
+            if (e instanceof ClassEntry ce) {
+                String to = packageOf(elementType(ce.asInternalName()));
+                if (to != null) {
+                    used.add(to);
+                }
+            } else if (e instanceof Utf8Entry u) {   // field/method descriptors, generic signatures, annotations
+                used.addAll(typesIn(u.stringValue()));
+            }
+        }
+        used.remove(from);
+        return used;
+    }
+
+    private static final Pattern TYPE = Pattern.compile("L(io/trillium/[A-Za-z0-9_/$]+)[;<]");
+
+    /** Packages of the io.trillium types a descriptor or signature mentions. */
+    static Set<String> typesIn(String descriptor) {
+        TreeSet<String> out = new TreeSet<>();
+        Matcher m = TYPE.matcher(descriptor);
+        while (m.find()) {
+            String p = packageOf(m.group(1));
+            if (p != null) {
+                out.add(p);
+            }
+        }
+        return out;
+    }
+
+    /** What is wrong with package {@code from} using {@code used}: one line per arrow that is not downward. */
+    static List<String> upwardArrows(String from, Set<String> used) {
+        Integer fromLayer = LAYERS.get(from);
+        List<String> out = new ArrayList<>();
+        for (String to : new TreeSet<>(used)) {
+            Integer toLayer = LAYERS.get(to);
+            if (fromLayer == null || toLayer == null || toLayer >= fromLayer) {
+                out.add("(" + from + ", layer " + fromLayer + ") uses io.trillium." + to + " (layer " + toLayer + ")");
+            }
+        }
+        return out;
     }
 
     /** {@code io/trillium/a/b/C} → {@code a.b}; null outside io.trillium or for io.trillium's own top level. */

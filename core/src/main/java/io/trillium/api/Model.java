@@ -95,7 +95,13 @@ public final class Model implements AutoCloseable {
             throw new IllegalArgumentException("contextLength must be >= 1: " + contextLength);
         }
         ensureOpen();
-        return new Session(this, lm.newState(contextLength));
+        LanguageModel.State state = lm.newState(contextLength);
+        try {
+            return new Session(this, state);
+        } catch (RuntimeException | Error e) {   // the logits buffer did not fit: the state's cache goes too
+            state.close();
+            throw e;
+        }
     }
 
     /**

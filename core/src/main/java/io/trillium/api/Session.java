@@ -37,7 +37,7 @@ public final class Session implements AutoCloseable {
     private final ReentrantLock busy = new ReentrantLock();
     private int[] history = new int[16];
     private final float[] logits;   // the last forward pass's logits, rewritten by each (never reallocated)
-    private final int[] one = new int[1];   // a decode step's token
+    private final int[] decodeToken = new int[1];   // a decode step's input
     private int historyLength;
     private volatile boolean cancelRequested;
     private volatile boolean closed;
@@ -214,8 +214,8 @@ public final class Session implements AutoCloseable {
             if (last) {
                 break;
             }
-            one[0] = id;
-            logits = feed(one);
+            decodeToken[0] = id;
+            logits = feed(decodeToken);
         }
         if (!flushed) {
             boolean stopped = stops.accept(decoder.flush(), true);

@@ -23,8 +23,8 @@ final class DeepseekWeights {
 
     /** The weights of one block. Norm vectors are copied out (small); matrices are views of the file. */
     record Layer(float[] attnNorm, Tensor qA, float[] qANorm, Tensor q, Tensor kvA, float[] kvANorm,
-                         Tensor[] kB, Tensor[] vB, HeadStack kBAll, HeadStack vBAll, Tensor attnOut, float[] ffnNorm,
-                         ExpertWeights dense, Tensor router, float[] routerBias, ExpertWeights shared) {
+                 Tensor[] kB, Tensor[] vB, HeadStack kBAll, HeadStack vBAll, Tensor attnOut, float[] ffnNorm,
+                 ExpertWeights dense, Tensor router, float[] routerBias, ExpertWeights shared) {
     }
 
     /** All heads' k_b (or v_b) matrices in one tensor, head {@code h} starting {@code h · headBytes} bytes in. */

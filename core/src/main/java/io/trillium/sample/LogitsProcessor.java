@@ -6,6 +6,9 @@ package io.trillium.sample;
  */
 @FunctionalInterface
 public interface LogitsProcessor {
-    /** Rewrites {@code logits} (one value per vocabulary id) in place. */
+    /**
+     * Rewrites {@code logits} (one value per vocabulary id) in place. The array is the session's buffer,
+     * rewritten for the next token: valid only during the call (copy what you keep).
+     */
     void process(float[] logits, SamplingContext context);
 }

@@ -10,7 +10,8 @@ package io.trillium.sample;
 public interface Sampler {
     /**
      * @param logits one value per vocabulary id, already through the request's {@link LogitsProcessor}s;
-     *               the sampler may modify it in place
+     *               the sampler may modify it in place; the array is the session's buffer, rewritten for the
+     *               next token, so it is valid only during the call (copy what you keep)
      * @return the chosen token id
      */
     int sample(float[] logits, SamplingContext context);

@@ -7,6 +7,7 @@ import org.junit.jupiter.api.Test;
 
 import java.lang.management.ManagementFactory;
 
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -63,7 +64,7 @@ class ForwardAllocationTest {
              Session a = m.newSession(); Session b = m.newSession()) {
             float[] buf = new float[m.vocab()];
             float[] got = m.forward(a.state(), new int[] {1, 7, 42}, buf);
-            assertTrue(got == buf, "the logits come back in the caller's buffer");
+            assertSame(buf, got, "the logits come back in the caller's buffer");
             float[] direct = m.languageModel().forward(b.state(), new int[] {1, 7, 42});
             // (bit-identical once compiled; the first calls may run interpreted: the JIT-rounding allowance)
             assertTrue(Fixtures.relL2(direct, buf) <= 1e-6, "the model's logits: rel-L2 " + Fixtures.relL2(direct, buf));

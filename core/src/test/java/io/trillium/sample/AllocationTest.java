@@ -1,7 +1,6 @@
 package io.trillium.sample;
 
 import io.trillium.api.Samplers;
-import io.trillium.sample.Sampler;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 

@@ -2,8 +2,6 @@ package io.trillium.sample;
 
 import io.trillium.api.SamplerChain;
 import io.trillium.api.Samplers;
-import io.trillium.sample.LogitsProcessor;
-import io.trillium.sample.Sampler;
 import org.junit.jupiter.api.Test;
 
 import java.util.Arrays;

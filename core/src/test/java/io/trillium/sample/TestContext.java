@@ -1,7 +1,5 @@
 package io.trillium.sample;
 
-import io.trillium.sample.SamplingContext;
-
 import java.util.SplittableRandom;
 import java.util.random.RandomGenerator;
 

@@ -42,6 +42,24 @@ class BenchCommandTest {
         assertTrue(r.err().contains("--threads"), r.err());
     }
 
+    @Test
+    void forwardFlagsAreCheckedAndTokenByTokenPrefillRuns() {
+        String model = Fixtures.models().resolve("ds2-tiny-Q8_0.gguf").toString();
+        CliTest.Result bad = CliTest.run("bench", "--model", model, "--prefill", "sideways");
+        assertEquals(1, bad.rc());
+        assertTrue(bad.err().contains("--prefill sideways: expected batched or token"), bad.err());
+        CliTest.Result negative = CliTest.run("bench", "--model", model, "--vram-experts-every", "-1");
+        assertEquals(1, negative.rc());
+        assertTrue(negative.err().contains("--vram-experts-every must be >= 0"), negative.err());
+        CliTest.Result zero = CliTest.run("bench", "--model", model, "--stream-experts-from", "0");
+        assertEquals(1, zero.rc());
+        assertTrue(zero.err().contains("--stream-experts-from must be >= 1"), zero.err());
+        CliTest.Result token = CliTest.run("bench", "--model", model, "--threads", "1", "--prompt-tokens", "4",
+                "--decode-tokens", "2", "--repeats", "1", "--probe-mib", "64", "--prefill", "token");
+        assertEquals(0, token.rc(), token.err());
+        assertTrue(LINE.matcher(token.out().lines().toList().getLast()).matches(), token.out());
+    }
+
     /** The figure is the median of the repeats; min-max and the CI of the mean bracket the samples printed. */
     @Test
     void figuresAreMediansWithTheirSpread() {
