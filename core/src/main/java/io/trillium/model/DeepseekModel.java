@@ -35,7 +35,7 @@ import java.util.Arrays;
  * one token at a time ({@code step} on the host, {@code deviceStep} on a GPU). The weights as loaded are
  * {@link DeepseekWeights} ({@link DeviceWeights} on a device), a sequence is an {@link MlaState}; the routed
  * experts kept in VRAM and those streamed there for long prompts are {@link VramExperts} and
- * {@link StreamedExperts}. A state is used by one thread at a time, and one forward runs at a time per backend.
+ * {@link StreamedExperts}. A state is used by one thread at a time; one forward runs at a time per model ({@link ForwardGuard}).
  */
 public final class DeepseekModel implements LanguageModel {
 
@@ -213,6 +213,20 @@ public final class DeepseekModel implements LanguageModel {
                 throw new IllegalArgumentException("token id " + t + " outside the vocabulary 0.." + (cfg.vocab() - 1));
             }
         }
+        guard.enter();
+        try {
+            run(s, tokens);
+        } finally {
+            guard.exit();
+        }
+        routed.forwarded(tokens.length);
+        return s.logits;
+    }
+
+    private final ForwardGuard guard = new ForwardGuard();
+
+    /** The tokens through the model: batches on a device (the GPU's or the CPU's), else token by token. */
+    private void run(MlaState s, int[] tokens) {
         if (tokens.length > 1 && (s.dev != null || hostPrefill != null)) {
             DeviceState g = s.dev != null ? s.dev : s.hostPrefill();
             DeviceWeights w = s.dev != null ? onDevice : hostPrefill;
@@ -231,8 +245,6 @@ public final class DeepseekModel implements LanguageModel {
                 }
             }
         }
-        routed.forwarded(tokens.length);
-        return s.logits;
     }
 
     /** One token through every block at position {@code s.pos}; leaves its logits in {@code s.logits}. */

@@ -8,7 +8,10 @@ import java.util.Map;
 
 /**
  * A loaded model that turns token ids into next-token logits. One model serves many
- * {@link State}s (each with its own KV cache); a state is used by one thread at a time.
+ * {@link State}s (each with its own KV cache); a state is used by one thread at a time, and one forward pass
+ * runs at a time per model, whatever the state (its pool, expert source, scratch and device are shared): a
+ * second concurrent {@link #forward} throws {@link IllegalStateException}. {@code api.Model} serialises its
+ * sessions' passes with a fair lock.
  */
 public interface LanguageModel extends AutoCloseable {
 
@@ -26,6 +29,7 @@ public interface LanguageModel extends AutoCloseable {
      * ({@code vocab} values; the array is the state's and is overwritten by the next call).
      *
      * @throws IllegalArgumentException if the tokens do not fit the state's context, or an id is out of range
+     * @throws IllegalStateException if another thread is running a forward pass of this model
      */
     float[] forward(State state, int[] tokens);
 

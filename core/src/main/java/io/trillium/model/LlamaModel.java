@@ -205,15 +205,20 @@ public final class LlamaModel implements LanguageModel {
                 throw new IllegalArgumentException("token id " + t + " is outside the vocabulary (0.." + (c.vocab() - 1) + ")");
             }
         }
-        if (tokens.length > 1 && backend instanceof CpuBackend cpu && batchedPrefill) {
-            for (int i = 0; i < tokens.length; i += DeepseekModel.PREFILL_BATCH) {
-                int end = Math.min(tokens.length, i + DeepseekModel.PREFILL_BATCH);
-                prefill(s, cpu, Arrays.copyOfRange(tokens, i, end), end == tokens.length);
+        guard.enter();
+        try {
+            if (tokens.length > 1 && backend instanceof CpuBackend cpu && batchedPrefill) {
+                for (int i = 0; i < tokens.length; i += DeepseekModel.PREFILL_BATCH) {
+                    int end = Math.min(tokens.length, i + DeepseekModel.PREFILL_BATCH);
+                    prefill(s, cpu, Arrays.copyOfRange(tokens, i, end), end == tokens.length);
+                }
+            } else {
+                for (int i = 0; i < tokens.length; i++) {   // logits only for the last one
+                    step(s, tokens[i], i == tokens.length - 1);
+                }
             }
-        } else {
-            for (int i = 0; i < tokens.length; i++) {   // logits only for the last one
-                step(s, tokens[i], i == tokens.length - 1);
-            }
+        } finally {
+            guard.exit();
         }
         routed.forwarded(tokens.length);
         return s.logits;
@@ -296,6 +301,8 @@ public final class LlamaModel implements LanguageModel {
             backend.matVec(output, s.xb, s.logits);
         }
     }
+
+    private final ForwardGuard guard = new ForwardGuard();
 
     /** Whether a prompt on the CPU backend runs as batches ({@link ForwardOptions#batchedPrefill}). */
     private final boolean batchedPrefill;
