@@ -2,7 +2,10 @@ package io.trillium.backend;
 
 import io.trillium.quant.Tensor;
 
+import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -17,9 +20,14 @@ public class CpuDevice implements Device {   // not final: the tests' reference 
     private static final long PARALLEL_ATTENTION = 1 << 16;
 
     private final CpuBackend cpu;
-    // shared by every state of a model: a session may close (and release) while another one computes
-    private final Map<Long, float[]> vectors = new ConcurrentHashMap<>();
+    // the live vectors' handles, for release (shared by every state of a model: a session may close, and
+    // release, while another one computes); operations find their arrays in the vectors themselves
+    private final Set<Long> live = ConcurrentHashMap.newKeySet();
     private final AtomicLong next = new AtomicLong(1);
+    // per matrix of per-head products (MLA's k_b, v_b): the heads' views, made once
+    private final Map<Tensor, Tensor[]> headViews = Collections.synchronizedMap(new IdentityHashMap<>());
+    private MlaHeads mla;   // the per-head attention of the last shape asked for (a model has one)
+    private final AttendHeads attendHeads = new AttendHeads();
 
     public CpuDevice(CpuBackend cpu) {
         this.cpu = cpu;
@@ -30,11 +38,11 @@ public class CpuDevice implements Device {   // not final: the tests' reference 
         return "CPU (" + cpu.threads() + " threads)";
     }
 
-    /** The array behind {@code v}. */
-    protected final float[] a(Vec v) {
-        float[] r = vectors.get(v.handle());
+    /** The array behind {@code v} (a vector of this kind of device: its array travels with it). */
+    protected static float[] a(Vec v) {
+        float[] r = v.host();
         if (r == null || r.length < v.floats()) {
-            throw new IllegalStateException("vector " + v + " is not live on this device");
+            throw new IllegalStateException("vector " + v.handle() + " (" + v.floats() + " floats) is not a CPU device vector");
         }
         return r;
     }
@@ -42,8 +50,8 @@ public class CpuDevice implements Device {   // not final: the tests' reference 
     /** {@code array} itself as a device vector (no copy); {@link #release} forgets it. */
     public Vec wrap(float[] array) {
         long h = next.getAndIncrement();
-        vectors.put(h, array);
-        return new Vec(h, array.length);
+        live.add(h);
+        return new Vec(h, array.length, array);
     }
 
     @Override
@@ -53,8 +61,8 @@ public class CpuDevice implements Device {   // not final: the tests' reference 
 
     @Override
     public void release(Vec v) {
-        if (v != null && vectors.remove(v.handle()) == null) {
-            throw new IllegalStateException("vector " + v + " released twice");
+        if (v != null && !live.remove(v.handle())) {
+            throw new IllegalStateException("vector " + v.handle() + " released twice");
         }
     }
 
@@ -91,23 +99,41 @@ public class CpuDevice implements Device {   // not final: the tests' reference 
     @Override
     public void matVec(Mat w, int rows, int heads, long headBytes, Vec x, int xOff, int xStride, Vec y, int yOff,
                        int yStride) {
-        Tensor t = w.tensor();
+        Tensor[] views = heads == 1 ? null : heads(w.tensor(), rows, heads, headBytes);
+        if (views == null) {
+            cpu.matVec(headView(w.tensor(), rows, 0, 1, headBytes), a(x), xOff, a(y), yOff);
+            return;
+        }
         WorkerPool pool = cpu.pool();
-        if (heads > 1 && pool.threads() > 1 && !pool.insideLoop()) {
+        float[] xs = a(x);
+        float[] ys = a(y);
+        if (pool.threads() > 1 && !pool.insideLoop()) {
             // many small products (MLA's per-head k_b / v_b): heads over the pool, each product on its worker
-            pool.parallelFor(heads, 1, (from, to) ->
-                    matVecHeads(t, rows, from, to, heads, headBytes, x, xOff, xStride, y, yOff, yStride));
+            pool.parallelFor(heads, 1, (from, to) -> matVecHeads(views, from, to, xs, xOff, xStride, ys, yOff, yStride));
         } else {
-            matVecHeads(t, rows, 0, heads, heads, headBytes, x, xOff, xStride, y, yOff, yStride);
+            matVecHeads(views, 0, heads, xs, xOff, xStride, ys, yOff, yStride);
         }
     }
 
-    /** Heads {@code [from, to)} of {@code heads}, one mat-vec each on this thread. */
-    private void matVecHeads(Tensor t, int rows, int from, int to, int heads, long headBytes, Vec x, int xOff,
-                             int xStride, Vec y, int yOff, int yStride) {
+    /** Heads {@code [from, to)}, one mat-vec each on this thread. */
+    private void matVecHeads(Tensor[] views, int from, int to, float[] x, int xOff, int xStride, float[] y, int yOff,
+                             int yStride) {
         for (int h = from; h < to; h++) {
-            cpu.matVec(headView(t, rows, h, heads, headBytes), a(x), xOff + h * xStride, a(y), yOff + h * yStride);
+            cpu.matVec(views[h], x, xOff + h * xStride, y, yOff + h * yStride);
         }
+    }
+
+    /** The {@code heads} views of {@code t} ({@link #headView}), made on the first call for {@code t}. */
+    private Tensor[] heads(Tensor t, int rows, int heads, long headBytes) {
+        Tensor[] views = headViews.get(t);
+        if (views == null || views.length != heads || views[0].rowCount() != rows) {
+            views = new Tensor[heads];
+            for (int h = 0; h < heads; h++) {
+                views[h] = headView(t, rows, h, heads, headBytes);
+            }
+            headViews.put(t, views);
+        }
+        return views;
     }
 
     /** Head {@code h}'s {@code rows} rows of {@code t}, starting {@code h · headBytes} bytes in. */
@@ -134,13 +160,12 @@ public class CpuDevice implements Device {   // not final: the tests' reference 
     public void mlaHeads(Mat kB, long kBHeadBytes, Mat vB, long vBHeadBytes, MlaHeads.Shape shape, Vec q,
                          Vec cache, int p0, int tokens, Vec o, Vec qAbs, Vec att, int attStride, Vec oLat) {
         int heads = shape.heads();
-        Tensor[] k = new Tensor[heads];
-        Tensor[] v = new Tensor[heads];
-        for (int h = 0; h < heads; h++) {
-            k[h] = headView(kB.tensor(), shape.kvLora(), h, heads, kBHeadBytes);
-            v[h] = headView(vB.tensor(), shape.vDim(), h, heads, vBHeadBytes);
+        Tensor[] k = heads(kB.tensor(), shape.kvLora(), heads, kBHeadBytes);
+        Tensor[] v = heads(vB.tensor(), shape.vDim(), heads, vBHeadBytes);
+        MlaHeads mla = this.mla;
+        if (mla == null || !mla.shape().equals(shape)) {
+            this.mla = mla = new MlaHeads(cpu, shape);
         }
-        MlaHeads mla = new MlaHeads(cpu, shape);
         int tile = Math.min(tokens, MlaHeads.TOKEN_TILE);
         float[] qa = a(qAbs);
         float[] ol = a(oLat);
@@ -206,19 +231,59 @@ public class CpuDevice implements Device {   // not final: the tests' reference 
     @Override
     public void mlaAttend(Vec qAbs, Vec cache, int cacheOff, Vec att, Vec oLat, int heads, int kvLora, int rope,
                           int npos, int attStride, float scale) {
-        float[] q = a(qAbs);
-        float[] c = a(cache);
-        float[] at = a(att);
-        float[] o = a(oLat);
-        int width = kvLora + rope;
-        WorkerPool.RangeTask task = (from, to) ->
-                Ops.mlaAttendHeads(q, 0, from, to, c, cacheOff, npos, width, kvLora, scale, at, attStride, o, 0);
-        WorkerPool pool = cpu.pool();
-        if (pool.threads() > 1 && !pool.insideLoop() && (long) heads * npos * width >= PARALLEL_ATTENTION) {
-            // parallelFor makes at most 4 ranges per thread: each range of heads reads the shared cache once
-            pool.parallelFor(heads, 1, task);
-        } else {
-            task.run(0, heads);
+        AttendHeads task = attendHeads;
+        task.set(a(qAbs), a(cache), cacheOff, a(att), a(oLat), kvLora, rope, npos, attStride, scale);
+        try {
+            WorkerPool pool = cpu.pool();
+            if (pool.threads() > 1 && !pool.insideLoop() && (long) heads * npos * (kvLora + rope) >= PARALLEL_ATTENTION) {
+                // parallelFor makes at most 4 ranges per thread: each range of heads reads the shared cache once
+                pool.parallelFor(heads, 1, task);
+            } else {
+                task.run(0, heads);
+            }
+        } finally {
+            task.clear();
+        }
+    }
+
+    /**
+     * One {@link #mlaAttend} call's operands as a reusable task (no capturing lambda per call). Set and run by
+     * the thread of the forward pass (one at a time per model); the pool's workers read the fields after
+     * parallelFor has published them, and nothing writes them until the loop has returned.
+     */
+    private static final class AttendHeads implements WorkerPool.RangeTask {
+        private float[] q;
+        private float[] cache;
+        private int cacheOff;
+        private float[] att;
+        private float[] oLat;
+        private int kvLora;
+        private int width;
+        private int npos;
+        private int attStride;
+        private float scale;
+
+        void set(float[] q, float[] cache, int cacheOff, float[] att, float[] oLat, int kvLora, int rope, int npos,
+                 int attStride, float scale) {
+            this.q = q;
+            this.cache = cache;
+            this.cacheOff = cacheOff;
+            this.att = att;
+            this.oLat = oLat;
+            this.kvLora = kvLora;
+            this.width = kvLora + rope;
+            this.npos = npos;
+            this.attStride = attStride;
+            this.scale = scale;
+        }
+
+        void clear() {
+            q = cache = att = oLat = null;
+        }
+
+        @Override
+        public void run(int from, int to) {
+            Ops.mlaAttendHeads(q, 0, from, to, cache, cacheOff, npos, width, kvLora, scale, att, attStride, oLat, 0);
         }
     }
 

@@ -13,8 +13,16 @@ import io.trillium.quant.Tensor;
  */
 public interface Device {
 
-    /** A device vector of {@code floats} values; {@code handle} is the device's own (an address for CUDA). */
-    record Vec(long handle, int floats) {
+    /**
+     * A device vector of {@code floats} values; {@code handle} is the device's own (an address for CUDA).
+     * {@code host}: the array itself on a device whose vectors live in host memory ({@link CpuDevice}: its
+     * operations take their operands from here, no lookup), else null.
+     */
+    record Vec(long handle, int floats, float[] host) {
+        /** A vector in the device's own memory. */
+        public Vec(long handle, int floats) {
+            this(handle, floats, null);
+        }
     }
 
     /** A weight matrix on the device: {@code tensor}'s bytes, unchanged. */

@@ -67,6 +67,11 @@ public final class MlaHeads implements WorkerPool.RangeTask {
         this.shape = java.util.Objects.requireNonNull(shape, "shape");
     }
 
+    /** The shapes this instance attends with. */
+    public Shape shape() {
+        return shape;
+    }
+
     /** Floats of {@code qAbs} scratch {@link #attend} needs for runs of {@code tile} tokens. */
     public int qAbsFloats(int tile) {
         return tile * shape.heads() * shape.width();
