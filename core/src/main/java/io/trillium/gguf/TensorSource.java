@@ -30,6 +30,14 @@ public interface TensorSource extends AutoCloseable {
     /** The files holding the weights (the first names the model in messages). */
     List<Path> files();
 
+    /**
+     * A load error about this source's tensors (missing, mis-shaped, an unsupported type), naming its first
+     * file: what every model's loader throws, whatever the format (a checkpoint seen under GGUF names too).
+     */
+    default GgufFormatException formatError(String message) {
+        return new GgufFormatException(files().getFirst(), -1, message);
+    }
+
     @Override
     void close();
 }

@@ -99,7 +99,7 @@ public final class DeepseekModel implements LanguageModel {
         int d = cfg.hidden();
         int heads = cfg.heads();
         if (nope <= 0 || ropeDims <= 0 || ropeDims % 2 != 0 || kvLora <= 0 || vDim <= 0) {
-            throw DeepseekWeights.error(gguf, "bad MLA dims: nope " + nope + ", rope " + ropeDims + ", kv_lora " + kvLora + ", v " + vDim);
+            throw gguf.formatError("bad MLA dims: nope " + nope + ", rope " + ropeDims + ", kv_lora " + kvLora + ", v " + vDim);
         }
         this.rope = new Rope(cfg);
         // llama.cpp: kq_scale = mscale² / sqrt(nope + rope), mscale = 1 + yarn_log_mul · ln(1 / freq_scale).

@@ -202,12 +202,7 @@ final class DeepseekWeights {
         return v;
     }
 
-    GgufFormatException error(String message) {
-        return error(gguf, message);
-    }
-
-    /** A load error naming the model's (first) file. */
-    static GgufFormatException error(TensorSource gguf, String message) {
-        return new GgufFormatException(gguf.files().getFirst(), -1, message);
+    private GgufFormatException error(String message) {
+        return gguf.formatError(message);
     }
 }

@@ -568,8 +568,8 @@ public final class LlamaModel implements LanguageModel {
 
     private void requirePresent(String name, long[] dims) {
         if (!gguf.hasTensor(name)) {
-            throw new IllegalArgumentException(c.arch() + " model " + gguf.files().getFirst() + ": missing tensor '"
-                    + name + "'" + (dims.length > 0 ? " (expected dims " + Arrays.toString(dims) + ")" : ""));
+            throw gguf.formatError(c.arch() + ": missing tensor '" + name + "'"
+                    + (dims.length > 0 ? " (expected dims " + Arrays.toString(dims) + ")" : ""));
         }
     }
 
@@ -598,9 +598,8 @@ public final class LlamaModel implements LanguageModel {
             ok = (i < has.length ? has[i] : 1) == (i < dims.length ? dims[i] : 1);
         }
         if (!ok) {
-            throw new IllegalArgumentException(c.arch() + " model " + gguf.files().getFirst() + ": tensor '"
-                    + name + "' has dims " + Arrays.toString(has) + ", expected "
-                    + Arrays.toString(dims));
+            throw gguf.formatError(c.arch() + ": tensor '" + name + "' has dims " + Arrays.toString(has)
+                    + ", expected " + Arrays.toString(dims));
         }
     }
 

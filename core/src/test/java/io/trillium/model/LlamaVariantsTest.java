@@ -1,14 +1,15 @@
 package io.trillium.model;
 
-import io.trillium.quant.Numerics;
 import io.trillium.backend.CpuBackend;
 import io.trillium.fixtures.Fixtures;
 import io.trillium.gguf.GgufFile;
+import io.trillium.gguf.GgufFormatException;
 import io.trillium.gguf.GgufMetadata;
 import io.trillium.gguf.GgufTensorInfo;
 import io.trillium.gguf.GgufValue;
 import io.trillium.gguf.GgufWriter;
 import io.trillium.quant.GgmlType;
+import io.trillium.quant.Numerics;
 import io.trillium.quant.Tensor;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -298,13 +299,15 @@ class LlamaVariantsTest {
         Draft d = Draft.of(LLAMA);
         d.remove("blk.1.attn_k.weight");
         Path missing = d.write(tmp.resolve("missing.gguf"));
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Models.load(missing));
+        // the same exception as deepseek2's loader: a malformed file, named (the API reports ModelFormatException)
+        GgufFormatException e = assertThrows(GgufFormatException.class, () -> Models.load(missing));
+        assertTrue(e.getMessage().startsWith(missing.toString()), e.getMessage());
         assertTrue(e.getMessage().contains("'blk.1.attn_k.weight'") && e.getMessage().contains("[48, 16]"), e.getMessage());
 
         d = Draft.of(LLAMA);
         d.put("blk.0.ffn_up.weight", new float[HIDDEN * 96], HIDDEN, 96);
         Path shaped = d.write(tmp.resolve("shaped.gguf"));
-        e = assertThrows(IllegalArgumentException.class, () -> Models.load(shaped));
+        e = assertThrows(GgufFormatException.class, () -> Models.load(shaped));
         assertTrue(e.getMessage().contains("'blk.0.ffn_up.weight' has dims [48, 96], expected [48, 192]"), e.getMessage());
     }
 }
