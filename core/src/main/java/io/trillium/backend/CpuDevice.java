@@ -26,6 +26,8 @@ public class CpuDevice implements Device {   // not final: the tests' reference 
     private final AtomicLong next = new AtomicLong(1);
     // per matrix of per-head products (MLA's k_b, v_b): the heads' views, made once
     private final Map<Tensor, Tensor[]> headViews = Collections.synchronizedMap(new IdentityHashMap<>());
+    // reused by every call: a device computes for one thread at a time (Device's contract; a model's forward
+    // passes take turns, ForwardGuard), so one instance of each serves all of them
     private MlaHeads mla;   // the per-head attention of the last shape asked for (a model has one)
     private final AttendHeads attendHeads = new AttendHeads();
 
