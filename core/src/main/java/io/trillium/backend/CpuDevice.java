@@ -208,16 +208,8 @@ public class CpuDevice implements Device {   // not final: the tests' reference 
         float[] v = a(x);
         float[] c = a(cs);
         int half = dims / 2;
-        for (int k = 0; k < count; k++) {
-            int off = k * stride + offset;
-            for (int i = 0; i < half; i++) {
-                int p = neox ? i : 2 * i;
-                int q = neox ? i + half : 2 * i + 1;
-                float x0 = v[off + p];
-                float x1 = v[off + q];
-                v[off + p] = x0 * c[csOff + i] - x1 * c[csOff + half + i];
-                v[off + q] = x0 * c[csOff + half + i] + x1 * c[csOff + i];
-            }
+        for (int k = 0; k < count; k++) {   // cs holds the cosines, then the sines
+            Ops.rotate(v, k * stride + offset, c, csOff, c, csOff + half, half, neox);
         }
     }
 

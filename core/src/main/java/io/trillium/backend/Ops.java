@@ -5,6 +5,30 @@ public final class Ops {
     private Ops() {
     }
 
+    /**
+     * Rotary embedding of one vector in place: pair {@code i} (elements {@code i, i + half} with NEOX, else
+     * {@code 2i, 2i + 1}) turned by the angle whose cosine is {@code cos[cosOff + i]} and sine
+     * {@code sin[sinOff + i]}. The model's {@code Rope} and the CPU device both rotate with this.
+     */
+    public static void rotate(float[] x, int off, float[] cos, int cosOff, float[] sin, int sinOff, int half,
+                              boolean neox) {
+        if (neox) {
+            for (int i = 0; i < half; i++) {
+                float x0 = x[off + i];
+                float x1 = x[off + i + half];
+                x[off + i] = x0 * cos[cosOff + i] - x1 * sin[sinOff + i];
+                x[off + i + half] = x0 * sin[sinOff + i] + x1 * cos[cosOff + i];
+            }
+        } else {
+            for (int i = 0; i < half; i++) {
+                float x0 = x[off + 2 * i];
+                float x1 = x[off + 2 * i + 1];
+                x[off + 2 * i] = x0 * cos[cosOff + i] - x1 * sin[sinOff + i];
+                x[off + 2 * i + 1] = x0 * sin[sinOff + i] + x1 * cos[cosOff + i];
+            }
+        }
+    }
+
     /** {@code out[i] = x[i] / sqrt(mean(x²) + eps) · w[i]} over {@code n} values (sum of squares in double, like ggml). */
     public static void rmsnorm(float[] out, int outOff, float[] x, int xOff, float[] w, int n, float eps) {
         double ss = 0;

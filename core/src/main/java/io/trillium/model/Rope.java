@@ -1,5 +1,7 @@
 package io.trillium.model;
 
+import io.trillium.backend.Ops;
+
 /**
  * Rotary position embedding as ggml computes it: per pair i of the {@code dims} rotated values the
  * frequency {@code base^(-2i/dims)}, with linear or YaRN context scaling. NORM rotates adjacent pairs
@@ -78,21 +80,6 @@ public final class Rope {
 
     /** Rotates the first {@link #dims()} values of {@code x[off..]} by the angles of one position. */
     public void apply(float[] x, int off, float[] cos, float[] sin) {
-        int half = dims / 2;
-        if (neox) {
-            for (int i = 0; i < half; i++) {
-                float x0 = x[off + i];
-                float x1 = x[off + i + half];
-                x[off + i] = x0 * cos[i] - x1 * sin[i];
-                x[off + i + half] = x0 * sin[i] + x1 * cos[i];
-            }
-        } else {
-            for (int i = 0; i < half; i++) {
-                float x0 = x[off + 2 * i];
-                float x1 = x[off + 2 * i + 1];
-                x[off + 2 * i] = x0 * cos[i] - x1 * sin[i];
-                x[off + 2 * i + 1] = x0 * sin[i] + x1 * cos[i];
-            }
-        }
+        Ops.rotate(x, off, cos, 0, sin, 0, dims / 2, neox);
     }
 }
