@@ -20,7 +20,7 @@ module io.trillium.core {
     exports io.trillium.gguf;
     exports io.trillium.safetensors;
 
-    exports io.trillium.model.synth to io.trillium.examples, io.trillium.benchmarks, io.trillium.cuda;
+    exports io.trillium.synth to io.trillium.examples, io.trillium.benchmarks, io.trillium.cuda;
     exports io.trillium.backend to io.trillium.examples, io.trillium.benchmarks, io.trillium.cuda;
     exports io.trillium.moe;
     exports io.trillium.tier;

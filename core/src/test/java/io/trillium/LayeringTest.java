@@ -46,7 +46,7 @@ class LayeringTest {
             Map.entry("moe", 3),             // routing, expert execution, prefetch
             Map.entry("tier", 4),            // memory tiers and the expert cache
             Map.entry("model", 5),           // the forward passes
-            Map.entry("model.synth", 5),     // the model generator (tests, benchmarks, `synth`)
+            Map.entry("synth", 5),           // the model generator (tests, benchmarks, `trillium synth`)
             Map.entry("plan", 6),            // placement planner
             Map.entry("api", 7));            // the public API on top
 

@@ -3,8 +3,8 @@ package io.trillium.plan;
 import io.trillium.gguf.GgufTensorInfo;
 import io.trillium.model.ModelConfig;
 import io.trillium.model.WeightBytes;
-import io.trillium.model.synth.SynthSpec;
 import io.trillium.moe.ExpertStats;
+import io.trillium.synth.SynthSpec;
 
 import java.util.ArrayList;
 import java.util.Arrays;

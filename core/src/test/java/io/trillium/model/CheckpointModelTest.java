@@ -1,16 +1,16 @@
 package io.trillium.model;
 
-import io.trillium.quant.Numerics;
 import io.trillium.backend.CpuBackend;
 import io.trillium.gguf.GgufFile;
 import io.trillium.gguf.GgufTensorInfo;
 import io.trillium.gguf.GgufWriter;
-import io.trillium.model.synth.ModelSynthesizer;
-import io.trillium.model.synth.SynthSpec;
 import io.trillium.quant.GgmlType;
 import io.trillium.quant.Kernels;
+import io.trillium.quant.Numerics;
 import io.trillium.quant.Tensor;
 import io.trillium.safetensors.SafetensorsWriter;
+import io.trillium.synth.ModelSynthesizer;
+import io.trillium.synth.SynthSpec;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

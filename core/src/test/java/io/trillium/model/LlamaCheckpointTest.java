@@ -2,11 +2,11 @@ package io.trillium.model;
 
 import io.trillium.gguf.GgufFile;
 import io.trillium.gguf.GgufTensorInfo;
-import io.trillium.model.synth.ModelSynthesizer;
-import io.trillium.model.synth.SynthSpec;
 import io.trillium.quant.GgmlType;
 import io.trillium.safetensors.SafetensorsCheckpoint;
 import io.trillium.safetensors.SafetensorsWriter;
+import io.trillium.synth.ModelSynthesizer;
+import io.trillium.synth.SynthSpec;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

@@ -1,11 +1,11 @@
 package io.trillium.model;
 
-import io.trillium.quant.Numerics;
-import io.trillium.fixtures.Fixtures;
 import io.trillium.backend.CpuBackend;
-import io.trillium.model.synth.ModelSynthesizer;
-import io.trillium.model.synth.SynthSpec;
+import io.trillium.fixtures.Fixtures;
 import io.trillium.quant.GgmlType;
+import io.trillium.quant.Numerics;
+import io.trillium.synth.ModelSynthesizer;
+import io.trillium.synth.SynthSpec;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;

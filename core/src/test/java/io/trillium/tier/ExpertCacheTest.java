@@ -1,6 +1,5 @@
 package io.trillium.tier;
 
-import io.trillium.quant.Numerics;
 import io.trillium.backend.CpuBackend;
 import io.trillium.fixtures.Fixtures;
 import io.trillium.gguf.GgufFile;
@@ -8,6 +7,7 @@ import io.trillium.gguf.GgufTensorInfo;
 import io.trillium.model.LanguageModel;
 import io.trillium.model.Models;
 import io.trillium.moe.ExpertWeights;
+import io.trillium.quant.Numerics;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -288,11 +288,11 @@ class ExpertCacheTest {
     private static Path synth(Path dir) throws IOException {
         Path file = dir.resolve("tiers-ds2.gguf");
         if (!Files.exists(file)) {
-            var spec = io.trillium.model.synth.SynthSpec.builder("deepseek2").hidden(256).layers(4).heads(4)
+            var spec = io.trillium.synth.SynthSpec.builder("deepseek2").hidden(256).layers(4).heads(4)
                     .vocab(600).ctx(64).weightType(io.trillium.quant.GgmlType.Q4_K).seed(11)
                     .experts(16).used(4).expertFfn(256).ffn(512).leadingDense(1)
                     .kvLoraRank(128).qLoraRank(128).ropeDims(32).nopeDims(64).vDim(64).build();
-            new io.trillium.model.synth.ModelSynthesizer(spec).write(file);
+            new io.trillium.synth.ModelSynthesizer(spec).write(file);
         }
         return file;
     }

@@ -1,16 +1,16 @@
 package io.trillium.tier;
 
-import io.trillium.quant.Numerics;
 import io.trillium.backend.CpuBackend;
 import io.trillium.gguf.GgufFile;
 import io.trillium.model.LanguageModel;
 import io.trillium.model.ModelConfig;
 import io.trillium.model.Models;
-import io.trillium.model.synth.ModelSynthesizer;
-import io.trillium.model.synth.SynthSpec;
 import io.trillium.moe.ExpertStats;
 import io.trillium.quant.GgmlType;
+import io.trillium.quant.Numerics;
 import io.trillium.quant.Tensor;
+import io.trillium.synth.ModelSynthesizer;
+import io.trillium.synth.SynthSpec;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;

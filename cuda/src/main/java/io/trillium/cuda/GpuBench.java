@@ -1,10 +1,10 @@
 package io.trillium.cuda;
 
-import io.trillium.quant.Numerics;
 import io.trillium.backend.ComputeBackend;
 import io.trillium.backend.CpuBackend;
 import io.trillium.model.LanguageModel;
 import io.trillium.model.Models;
+import io.trillium.quant.Numerics;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -55,19 +55,19 @@ public final class GpuBench {
      * The table's model: Kimi K2.5's layer shapes (hidden 7168, MLA, 163840-token vocabulary, Q4_K) cut to
      * 12 layers of 32 experts (8 used + 1 shared): 10.5 GiB of tensors, 3.8 GiB read per token.
      */
-    public static io.trillium.model.synth.SynthSpec benchModel() {
-        return io.trillium.model.synth.SynthSpec.presetBuilder("kimi-k2.5").name("trillium-gpu-bench")
+    public static io.trillium.synth.SynthSpec benchModel() {
+        return io.trillium.synth.SynthSpec.presetBuilder("kimi-k2.5").name("trillium-gpu-bench")
                 .layers(12).experts(32).used(8).expertGroups(1).expertGroupsUsed(1).build();
     }
 
     /** {@link #benchModel()} in {@code dir}, written now unless a file of that name is there. */
     static Path synth(Path dir) throws IOException {
-        io.trillium.model.synth.SynthSpec spec = benchModel();
+        io.trillium.synth.SynthSpec spec = benchModel();
         Path file = dir.resolve("trillium-gpu-bench-q4k.gguf");
         System.out.println(spec.summary());
         if (!java.nio.file.Files.exists(file)) {
             java.nio.file.Files.createDirectories(dir);
-            var r = new io.trillium.model.synth.ModelSynthesizer(spec)
+            var r = new io.trillium.synth.ModelSynthesizer(spec)
                     .threads(Runtime.getRuntime().availableProcessors()).write(file);
             System.out.printf("wrote %s: %.2f GiB in %s%n", file, r.fileBytes() / (double) (1L << 30), r.time());
         }

@@ -1,8 +1,8 @@
 package io.trillium.cli;
 
 import io.trillium.quant.GgmlType;
-import io.trillium.model.synth.ModelSynthesizer;
-import io.trillium.model.synth.SynthSpec;
+import io.trillium.synth.ModelSynthesizer;
+import io.trillium.synth.SynthSpec;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 

@@ -2,8 +2,8 @@ package io.trillium.cli;
 
 import io.trillium.gguf.GgufFile;
 import io.trillium.model.ModelConfig;
-import io.trillium.model.synth.SynthSpec;
 import io.trillium.moe.ExpertStats;
+import io.trillium.synth.SynthSpec;
 import io.trillium.tier.RepackedLayout;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;

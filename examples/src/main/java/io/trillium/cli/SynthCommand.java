@@ -1,7 +1,7 @@
 package io.trillium.cli;
 
-import io.trillium.model.synth.ModelSynthesizer;
-import io.trillium.model.synth.SynthSpec;
+import io.trillium.synth.ModelSynthesizer;
+import io.trillium.synth.SynthSpec;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 

@@ -6,9 +6,9 @@ import io.trillium.fixtures.Fixtures;
 import io.trillium.gguf.GgufFile;
 import io.trillium.model.ModelConfig;
 import io.trillium.model.WeightBytes;
-import io.trillium.model.synth.SynthSpec;
-import io.trillium.model.synth.SynthTensor;
 import io.trillium.moe.ExpertStats;
+import io.trillium.synth.SynthSpec;
+import io.trillium.synth.SynthTensor;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

@@ -1,4 +1,4 @@
-package io.trillium.model.synth;
+package io.trillium.synth;
 
 import io.trillium.gguf.GgufArray;
 import io.trillium.gguf.GgufValue;

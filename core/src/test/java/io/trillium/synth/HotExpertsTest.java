@@ -1,6 +1,5 @@
-package io.trillium.model.synth;
+package io.trillium.synth;
 
-import io.trillium.quant.Numerics;
 import io.trillium.backend.CpuBackend;
 import io.trillium.gguf.GgufFile;
 import io.trillium.gguf.GgufTensorInfo;
@@ -10,6 +9,7 @@ import io.trillium.moe.ExpertSource;
 import io.trillium.moe.ExpertStats;
 import io.trillium.moe.GgufExperts;
 import io.trillium.quant.GgmlType;
+import io.trillium.quant.Numerics;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;

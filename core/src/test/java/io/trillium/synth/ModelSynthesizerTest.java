@@ -1,4 +1,4 @@
-package io.trillium.model.synth;
+package io.trillium.synth;
 
 import io.trillium.fixtures.Fixtures;
 import io.trillium.gguf.GgufFile;

@@ -1,4 +1,4 @@
-package io.trillium.model.synth;
+package io.trillium.synth;
 
 /**
  * A quick Q4_K encoder for random weights: each 32-value sub-block takes its min/max range (the
