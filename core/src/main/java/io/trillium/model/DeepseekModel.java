@@ -65,6 +65,7 @@ public final class DeepseekModel implements LanguageModel {
     private final DeviceWeights onDevice;   // the always-active part on the backend's device, else null
     private final VramExperts vramExperts;  // the most chosen routed experts in VRAM (device step), else null
     final DeviceWeights hostPrefill; // the weights seen through a CpuDevice (batched prefill on the CPU), else null
+    private final ForwardGuard guard = new ForwardGuard();
     private boolean closed;
 
     /** Tokens per device prefill batch (bounds the batch's device vectors). */
@@ -134,7 +135,7 @@ public final class DeepseekModel implements LanguageModel {
             routed.alwaysActiveTier = "vram";
         }
         this.vramExpertsEvery = options.vramExpertsEvery();
-        this.streamExpertsFrom = options.streamExpertsFrom(cfg.experts(), cfg.expertsUsed());
+        this.streamExpertsFrom = options.streamThreshold(cfg.experts(), cfg.expertsUsed());
     }
 
     /**
@@ -196,7 +197,7 @@ public final class DeepseekModel implements LanguageModel {
 
     @Override
     public State newState(int contextLength) {
-        return new MlaState(this, cfg, sharedFfn, contextLength, onDevice != null ? newDeviceState(contextLength) : null);
+        return new MlaState(this, contextLength, onDevice != null ? newDeviceState(contextLength) : null);
     }
 
     @Override
@@ -222,8 +223,6 @@ public final class DeepseekModel implements LanguageModel {
         routed.forwarded(tokens.length);
         return s.logits;
     }
-
-    private final ForwardGuard guard = new ForwardGuard();
 
     /** The tokens through the model: batches on a device (the GPU's or the CPU's), else token by token. */
     private void run(MlaState s, int[] tokens) {

@@ -44,7 +44,7 @@ public record ForwardOptions(boolean batchedPrefill, int vramExpertsEvery, int s
     }
 
     /** The streaming threshold for a model with {@code experts} routed experts, {@code used} per token. */
-    int streamExpertsFrom(int experts, int used) {
+    int streamThreshold(int experts, int used) {
         if (experts <= 0) {
             return Integer.MAX_VALUE;
         }

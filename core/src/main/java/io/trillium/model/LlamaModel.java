@@ -51,6 +51,9 @@ public final class LlamaModel implements LanguageModel {
     private final int expertFfn;
     private final int sharedFfn;
     private final Rope rope;
+    private final ForwardGuard guard = new ForwardGuard();   // one forward pass at a time
+    /** Whether a prompt on the CPU backend runs as batches ({@link ForwardOptions#batchedPrefill}). */
+    private final boolean batchedPrefill;
 
     private LlamaModel(TensorSource gguf, ModelConfig c, Tokenizer tokenizer, ComputeBackend backend,
                        ExpertPlacement placement, ForwardOptions options) {
@@ -301,11 +304,6 @@ public final class LlamaModel implements LanguageModel {
             backend.matVec(output, s.xb, s.logits);
         }
     }
-
-    private final ForwardGuard guard = new ForwardGuard();
-
-    /** Whether a prompt on the CPU backend runs as batches ({@link ForwardOptions#batchedPrefill}). */
-    private final boolean batchedPrefill;
 
     /**
      * A batch of prompt tokens layer by layer: every projection one batched product ({@link CpuBackend#matMul},

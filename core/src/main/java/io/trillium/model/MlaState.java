@@ -43,8 +43,10 @@ final class MlaState implements LanguageModel.State {
     private final DeepseekModel model;
 
     /** {@code dev}: the state's vectors on the model's device, or null (the host step). */
-    MlaState(DeepseekModel model, ModelConfig cfg, int sharedFfn, int capacity, DeviceState dev) {
+    MlaState(DeepseekModel model, int capacity, DeviceState dev) {
         this.model = model;
+        ModelConfig cfg = model.config();
+        int sharedFfn = model.sharedFfn;
         this.capacity = capacity;
         this.dev = dev;
         int nope = cfg.nopeDim();
@@ -100,7 +102,7 @@ final class MlaState implements LanguageModel.State {
     /** The CPU prefill's vectors over this state's own latent cache, made on the first prompt. */
     DeviceState hostPrefill() {
         if (hostPrefillState == null) {
-            hostPrefillState = new DeviceState(model.hostPrefill.device(), model.config(), model.sharedFfn, capacity(), cache);
+            hostPrefillState = new DeviceState(model.hostPrefill.device(), model.config(), model.sharedFfn, capacity, cache);
         }
         return hostPrefillState;
     }

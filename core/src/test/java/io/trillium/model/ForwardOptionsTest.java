@@ -21,9 +21,9 @@ class ForwardOptionsTest {
     void checksItsValues() {
         assertThrows(IllegalArgumentException.class, () -> new ForwardOptions(true, -1, ForwardOptions.AUTO));
         assertThrows(IllegalArgumentException.class, () -> new ForwardOptions(true, 64, -5));
-        assertEquals(64 / 8 * 32, ForwardOptions.DEFAULT.streamExpertsFrom(64, 8));   // experts / used x 32
-        assertEquals(7, ForwardOptions.DEFAULT.withStreamExpertsFrom(7).streamExpertsFrom(64, 8));
-        assertEquals(Integer.MAX_VALUE, ForwardOptions.DEFAULT.streamExpertsFrom(0, 0));   // a dense model
+        assertEquals(64 / 8 * 32, ForwardOptions.DEFAULT.streamThreshold(64, 8));   // experts / used x 32
+        assertEquals(7, ForwardOptions.DEFAULT.withStreamExpertsFrom(7).streamThreshold(64, 8));
+        assertEquals(Integer.MAX_VALUE, ForwardOptions.DEFAULT.streamThreshold(0, 0));   // a dense model
         assertEquals(3, ForwardOptions.DEFAULT.withVramExpertsEvery(3).vramExpertsEvery());
     }
 
