@@ -126,10 +126,11 @@ public final class DeepseekModel implements LanguageModel {
         this.experts = routed.source;
         this.prefetcher = routed.prefetcher;
         this.streamedExperts = new StreamedExperts(cfg, experts, backend);
-        this.onDevice = backend.device() != null ? DeviceWeights.upload(weights, backend.device()) : null;
+        this.onDevice = backend.device() != null ? DeviceWeights.upload(weights, backend.device(),
+                backend.hostBackend() instanceof CpuBackend host ? host : null) : null;
         this.hostPrefill = onDevice == null && backend instanceof CpuBackend cpu
                 && options.batchedPrefill()
-                ? DeviceWeights.upload(weights, new io.trillium.backend.CpuDevice(cpu)) : null;
+                ? DeviceWeights.upload(weights, new io.trillium.backend.CpuDevice(cpu), null) : null;
         this.vramExperts = onDevice != null && cfg.experts() > 0 ? new VramExperts(gguf, cfg, layers, prefetcher) : null;
         if (onDevice != null) {
             routed.alwaysActiveTier = "vram";

@@ -1,16 +1,23 @@
 package io.trillium.model;
 
+import io.trillium.backend.CpuBackend;
 import io.trillium.backend.Device;
+import io.trillium.backend.HostFallback;
 import io.trillium.moe.ExpertWeights;
 import io.trillium.quant.Tensor;
 
 /**
  * deepseek2's always-active weights on the backend's {@link Device}: every matrix the step uses and the norm
- * vectors. Null (the host step then runs, with the backend's per-matrix offload) when one matrix has no
- * device kernel or no room; the reason is logged.
+ * vectors. A matrix the device has no kernel or no room for is computed on the host CPU ({@link HostFallback},
+ * logged) when the backend computes on a {@link CpuBackend} beside the device; without one such a matrix sends
+ * the whole step to the host (null: the host step with the backend's per-matrix offload), also logged.
  */
 record DeviceWeights(Device device, Layer[] layers, Device.Vec outputNorm, Device.Mat output) {
-    static DeviceWeights upload(DeepseekWeights m, Device device) {
+    /** {@code host}: the CPU backend beside {@code device} for the matrices it refuses, or null. */
+    static DeviceWeights upload(DeepseekWeights m, Device device, CpuBackend host) {
+        if (host != null) {
+            device = new HostFallback(device, host);
+        }
         java.util.List<Device.Vec> vectors = new java.util.ArrayList<>();
         try {
             Layer[] ls = new Layer[m.layers.length];
@@ -24,7 +31,13 @@ record DeviceWeights(Device device, Layer[] layers, Device.Vec outputNorm, Devic
                         w.router() == null ? null : mat(device, w.router()),
                         w.shared() == null ? null : mats(device, w.shared()));
             }
-            return new DeviceWeights(device, ls, vec(device, m.outputNorm, vectors), mat(device, m.output));
+            DeviceWeights on = new DeviceWeights(device, ls, vec(device, m.outputNorm, vectors), mat(device, m.output));
+            if (device instanceof HostFallback f && !f.hostMatrices().isEmpty()) {
+                System.getLogger(DeepseekModel.class.getName()).log(System.Logger.Level.INFO,
+                        "decode step on " + device.name() + "; on the host CPU (no kernel or no room there): "
+                                + f.hostMatrices());
+            }
+            return on;
         } catch (NotOnDevice e) {
             vectors.forEach(device::release);
             System.getLogger(DeepseekModel.class.getName()).log(System.Logger.Level.INFO,
@@ -41,6 +54,9 @@ record DeviceWeights(Device device, Layer[] layers, Device.Vec outputNorm, Devic
 
     private static Device.Mat mat(Device d, Tensor t) {
         Device.Mat m = d.matrix(t);
+        if (m == null && d instanceof HostFallback f) {
+            m = f.onHost(t);
+        }
         if (m == null) {
             throw new NotOnDevice(t.name() + " (" + t.type() + ")");
         }

@@ -17,6 +17,7 @@ public final class HostDevice extends CpuDevice {
     private final ComputeBackend host;
     private final Predicate<Tensor> refuse;
     private final Set<Long> matrices = new HashSet<>();
+    private final Set<Long> stagedHandles = new HashSet<>();
     private int liveVectors;
     private long available = 1L << 30;
     private long matrixBytes;
@@ -97,18 +98,41 @@ public final class HostDevice extends CpuDevice {
     @Override
     public Mat stage(Tensor w, int slot) {
         staged++;
-        return refuse.test(w) ? null : super.stage(w, slot);
+        if (refuse.test(w)) {
+            return null;
+        }
+        Mat m = super.stage(w, slot);
+        stagedHandles.add(m.handle());
+        return m;
+    }
+
+    /** A product may only name a matrix this device gave out (as a GPU's would have to): not a host one. */
+    private void given(Mat w) {
+        if (!matrices.contains(w.handle()) && !stagedHandles.contains(w.handle())) {
+            throw new IllegalStateException("matrix " + w.tensor().name() + " (handle " + w.handle()
+                    + ") is not on this device");
+        }
+    }
+
+    @Override
+    public void mlaHeads(Mat kB, long kBHeadBytes, Mat vB, long vBHeadBytes, MlaHeads.Shape shape, Vec q, Vec cache,
+                         int p0, int tokens, Vec o, Vec qAbs, Vec att, int attStride, Vec oLat) {
+        given(kB);
+        given(vB);
+        super.mlaHeads(kB, kBHeadBytes, vB, vBHeadBytes, shape, q, cache, p0, tokens, o, qAbs, att, attStride, oLat);
     }
 
     @Override
     public void matVec(Mat w, int rows, int heads, long headBytes, Vec x, int xOff, int xStride, Vec y, int yOff,
                        int yStride) {
+        given(w);
         super.matVec(w, rows, heads, headBytes, x, xOff, xStride, y, yOff, yStride);
         matVecs += heads;
     }
 
     @Override
     public void matMul(Mat w, Vec x, int xOff, int xStride, Vec y, int yOff, int yStride, int tokens) {
+        given(w);
         for (int t = 0; t < tokens; t++) {
             host.matVec(w.tensor(), a(x), xOff + t * xStride, a(y), yOff + t * yStride);
         }
@@ -120,9 +144,23 @@ public final class HostDevice extends CpuDevice {
         public final CpuBackend cpu;
         public final HostDevice device;
 
+        private final boolean hostBeside;
+
+        /** A device beside a host CPU backend ({@link #hostBackend}), as the GPU backend has. */
         public Backend(int threads, Predicate<Tensor> refuse) {
+            this(threads, refuse, true);
+        }
+
+        /** {@code hostBeside} false: no CPU backend to fall back on per matrix (this backend is its own host). */
+        public Backend(int threads, Predicate<Tensor> refuse, boolean hostBeside) {
             this.cpu = new CpuBackend(threads, Numerics.EXACT);
             this.device = new HostDevice(cpu, refuse);
+            this.hostBeside = hostBeside;
+        }
+
+        @Override
+        public ComputeBackend hostBackend() {
+            return hostBeside ? cpu : this;
         }
 
         @Override

@@ -187,10 +187,49 @@ class DeviceStepTest {
         }
     }
 
-    @Test
-    void aMatrixWithoutRoomKeepsTheHostStep() throws Exception {
+    /**
+     * A matrix the device has no room (or no kernel) for is computed on the host CPU inside the device step
+     * and the device prefill: the host logits, the rest still on the device. A 2-D projection, MLA's per-head
+     * k_b (its products per head, the prefill's heads token by token) and the output head.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"blk.1.attn_output.weight", "blk.0.attn_k_b.weight", "output.weight"})
+    void aMatrixWithoutRoomIsComputedOnTheHost(String refused) throws Exception {
         Path file = Fixtures.models().resolve("ds2-tiny-Q8_0.gguf");
-        HostDevice.Backend b = new HostDevice.Backend(2, t -> t.name().equals("blk.1.attn_output.weight"));
+        int[] tokens = {1, 7, 42, 3, 99, 5};
+        int[] prompt = {1, 7, 42, 3, 99, 5, 12, 8, 17};
+        float[][] want;
+        float[] wantPrompt;
+        try (LanguageModel m = Models.load(file, new CpuBackend(2, Numerics.EXACT))) {
+            want = run(m, tokens);
+            try (LanguageModel.State s = m.newState(16)) {
+                wantPrompt = m.forward(s, prompt).clone();
+            }
+        }
+        HostDevice.Backend b = new HostDevice.Backend(2, t -> t.name().equals(refused));
+        try (LanguageModel m = Models.load(file, b)) {
+            int before = b.device.liveVectors();
+            float[][] got = run(m, tokens);
+            assertTrue(b.device.matVecs > 0, "the device step did not run");
+            for (int i = 0; i < tokens.length; i++) {
+                double rel = Fixtures.relL2(want[i], got[i]);
+                assertTrue(rel <= 1e-5, refused + " position " + i + ": rel-L2 " + rel);
+            }
+            try (LanguageModel.State s = m.newState(16)) {
+                float[] gotPrompt = m.forward(s, prompt);
+                assertTrue(b.device.matMuls > 0, "the batched prefill did not run");
+                double rel = Fixtures.relL2(wantPrompt, gotPrompt);
+                assertTrue(rel <= 1e-5, refused + " prompt: rel-L2 " + rel);
+            }
+            assertEquals(before, b.device.liveVectors(), "the states' device vectors are freed when they close");
+        }
+    }
+
+    /** Without a host CPU backend beside the device, a matrix without room keeps the whole step on the host. */
+    @Test
+    void withoutAHostBackendAMatrixWithoutRoomKeepsTheHostStep() throws Exception {
+        Path file = Fixtures.models().resolve("ds2-tiny-Q8_0.gguf");
+        HostDevice.Backend b = new HostDevice.Backend(2, t -> t.name().equals("blk.1.attn_output.weight"), false);
         try (LanguageModel m = Models.load(file, b)) {
             assertEquals(0, b.device.liveVectors(), "norm vectors given back when the step stays on the host");
             run(m, new int[] {1, 2, 3});
