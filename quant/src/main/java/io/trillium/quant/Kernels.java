@@ -20,7 +20,8 @@ public final class Kernels {
             GgmlType.F32, GgmlType.F16, GgmlType.BF16,
             GgmlType.Q4_0, GgmlType.Q4_1, GgmlType.Q5_0, GgmlType.Q5_1, GgmlType.Q8_0,
             GgmlType.Q2_K, GgmlType.Q3_K, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K, GgmlType.Q8_K,
-            GgmlType.IQ4_NL, GgmlType.IQ4_XS);
+            GgmlType.IQ4_NL, GgmlType.IQ4_XS, GgmlType.IQ1_S, GgmlType.IQ1_M, GgmlType.IQ2_XXS, GgmlType.IQ2_XS,
+            GgmlType.IQ2_S, GgmlType.IQ3_XXS, GgmlType.IQ3_S, GgmlType.TQ1_0, GgmlType.TQ2_0);
 
     /** Whether {@code type} can be dequantized and computed on. */
     public static boolean isSupported(GgmlType type) {
@@ -46,6 +47,15 @@ public final class Kernels {
             case Q8_K -> Q8KBlock::dequantize;
             case IQ4_NL -> IQ4NLBlock::dequantize;
             case IQ4_XS -> IQ4XSBlock::dequantize;
+            case IQ1_S -> IQ1SBlock::dequantize;
+            case IQ1_M -> IQ1MBlock::dequantize;
+            case IQ2_XXS -> IQ2XXSBlock::dequantize;
+            case IQ2_XS -> IQ2XSBlock::dequantize;
+            case IQ2_S -> IQ2SBlock::dequantize;
+            case IQ3_XXS -> IQ3XXSBlock::dequantize;
+            case IQ3_S -> IQ3SBlock::dequantize;
+            case TQ1_0 -> TQ1Block::dequantize;
+            case TQ2_0 -> TQ2Block::dequantize;
             default -> throw unsupported(type);
         };
     }
@@ -76,7 +86,19 @@ public final class Kernels {
         };
     }
 
-    /** The Vector API fused dequant-dot kernel of {@code type}. */
+    /** The i-quants' and ternary types' float route: their reference dequantizer, block by block. */
+    private static final java.util.Map<GgmlType, DotKernel> DEQUANTIZED;
+
+    static {
+        java.util.Map<GgmlType, DotKernel> m = new java.util.EnumMap<>(GgmlType.class);
+        for (GgmlType t : java.util.List.of(GgmlType.IQ1_S, GgmlType.IQ1_M, GgmlType.IQ2_XXS, GgmlType.IQ2_XS,
+                GgmlType.IQ2_S, GgmlType.IQ3_XXS, GgmlType.IQ3_S, GgmlType.TQ1_0, GgmlType.TQ2_0)) {
+            m.put(t, new DequantDot(t, reference(t)));
+        }
+        DEQUANTIZED = java.util.Collections.unmodifiableMap(m);
+    }
+
+    /** The Vector API fused dequant-dot kernel of {@code type} (the dequantizing one for the i-quants). */
     public static DotKernel simd(GgmlType type) {
         return switch (type) {
             case F32 -> F32Dot.INSTANCE;
@@ -95,6 +117,7 @@ public final class Kernels {
             case Q8_K -> Q8KDot.INSTANCE;
             case IQ4_NL -> IQ4NLDot.INSTANCE;
             case IQ4_XS -> IQ4XSDot.INSTANCE;
+            case IQ1_S, IQ1_M, IQ2_XXS, IQ2_XS, IQ2_S, IQ3_XXS, IQ3_S, TQ1_0, TQ2_0 -> DEQUANTIZED.get(type);
             default -> throw unsupported(type);
         };
     }
