@@ -14,7 +14,13 @@ if ! command -v "$CC" >/dev/null 2>&1; then
 fi
 tmp="$(mktemp -d)" || exit 0
 trap 'rm -rf "$tmp"' EXIT
-flags="-O3 -fPIC -fvisibility=hidden -std=c11 -Wall"
+flags="-O3 -fPIC -fvisibility=hidden -std=c11 -Wall -I$tmp"
+# the i-quant codebooks, from the resource the Java dequantizers read (iq_rows.h includes them)
+grids="$src/../resources/io/trillium/quant/block/iq-grids.bin"
+if ! { echo "static const uint8_t IQ_GRIDS[] __attribute__((aligned(64))) = {"; od -An -v -tu1 "$grids" \
+       | sed 's/^ *//; s/ \+/,/g; s/$/,/'; echo "};"; } > "$tmp/iq_grids.h"; then
+  echo "[trillium] WARNING: native kernels not built (cannot read $grids); Java kernels only"; exit 0
+fi
 if $CC $flags -c "$src/features.c" -o "$tmp/features.o" \
   && $CC $flags -DVARIANT=avx2 -mavx2 -mfma -mf16c -c "$src/kernels.c" -o "$tmp/avx2.o" \
   && $CC $flags -DVARIANT=avx2 -mavx2 -mfma -mf16c -c "$src/q4k_rows.c" -o "$tmp/q4k_avx2.o" \

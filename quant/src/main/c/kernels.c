@@ -443,6 +443,8 @@ static void q8_0_tile(const uint8_t *w, const uint8_t *x, int64_t xs, int nt, in
 }
 #endif
 
+#include "iq_rows.h"   /* iq2_xxs_row, iq3_xxs_row, iq3_s_row, iq1_s_row */
+
 /* the types without a hoisted tile: the row kernel once per token of the tile (same sums by construction) */
 #define ROW_TILE(name, wb, xb)                                                                          \
     static void name##_tile(const uint8_t *w, const uint8_t *x, int64_t xs, int nt, int nb, float *out, \
@@ -458,6 +460,10 @@ ROW_TILE(q4_0, 18, 34)
 ROW_TILE(q5_0, 22, 34)
 ROW_TILE(iq4_nl, 18, 34)
 ROW_TILE(iq4_xs, 136, 292)
+ROW_TILE(iq2_xxs, 66, 292)
+ROW_TILE(iq3_xxs, 98, 292)
+ROW_TILE(iq3_s, 110, 292)
+ROW_TILE(iq1_s, 50, 292)
 
 /* Rows [r0, r1) x tokens [0, tokens): y[t * ystride + (r - r0)]. Rows go in groups of RB that stay in
    L1/L2 while every tile of tokens passes over them. */
@@ -503,6 +509,10 @@ KERNEL(q4_0, 32)
 KERNEL(q5_0, 32)
 KERNEL(iq4_nl, 32)
 KERNEL(iq4_xs, 256)
+KERNEL(iq2_xxs, 256)
+KERNEL(iq3_xxs, 256)
+KERNEL(iq3_s, 256)
+KERNEL(iq1_s, 256)
 
 MATMUL(q2_K, 256)
 MATMUL(q3_K, 256)
@@ -515,3 +525,7 @@ MATMUL(q4_0, 32)
 MATMUL(q5_0, 32)
 MATMUL(iq4_nl, 32)
 MATMUL(iq4_xs, 256)
+MATMUL(iq2_xxs, 256)
+MATMUL(iq3_xxs, 256)
+MATMUL(iq3_s, 256)
+MATMUL(iq1_s, 256)

@@ -57,6 +57,38 @@ class IQuantModelTest {
         }
     }
 
+    /**
+     * The default numerics (activations quantized to Q8_K once per vector, the native integer kernels) give
+     * llama.cpp's logits on the same file: {@code iquant/TYPE.llama-logits.f32} are llama.cpp 34af94c's
+     * last-position logits of this prompt on the model {@link #write} makes (llama-logits from
+     * ../shared/tools/build-llama-oracle.sh). Both are 0.05–0.43 (rel-L2) from the F32 twin on these random
+     * blocks: that distance is the activation quantization's, the same in both engines.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"IQ1_S", "IQ2_XXS", "IQ3_XXS", "IQ3_S"})
+    void defaultNumericsGiveLlamaCppsLogits(String typeName, @TempDir Path dir) throws IOException {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Kernels.nativeStatus().startsWith("native kernels: "),
+                "llama.cpp's numerics for the i-quants need the native kernels: " + Kernels.nativeStatus());
+        GgmlType type = GgmlType.valueOf(typeName);
+        Path quantized = dir.resolve("iq.gguf");
+        write(type, quantized, dir.resolve("f32.gguf"));
+        float[] want;
+        try (java.io.InputStream in = IQuantModelTest.class.getResourceAsStream("iquant/" + type + ".llama-logits.f32")) {
+            java.nio.FloatBuffer fb = java.nio.ByteBuffer.wrap(in.readAllBytes()).order(ByteOrder.LITTLE_ENDIAN)
+                    .asFloatBuffer();
+            want = new float[fb.remaining()];
+            fb.get(want);
+        }
+        int[] prompt = {1, 7, 42, 3, 99, 5, 12, 8};
+        try (LanguageModel q = Models.load(quantized, Numerics.QUANTIZED); LanguageModel.State qs = q.newState(16)) {
+            float[] got = q.forward(qs, prompt);
+            double rel = Fixtures.relL2(want, got);
+            System.out.printf("%s default numerics: rel-L2 %.2e to llama.cpp's logits%n", type, rel);
+            assertTrue(rel <= 1e-5, type + ": rel-L2 " + rel + " to llama.cpp");
+            assertEquals(DeepseekGoldenTest.argmax(want), DeepseekGoldenTest.argmax(got), type + " greedy token");
+        }
+    }
+
     /** The two models; returns how many matrices became {@code type}. */
     private static int write(GgmlType type, Path quantized, Path twin) throws IOException {
         Map<String, MemorySegment> blocks = new HashMap<>();

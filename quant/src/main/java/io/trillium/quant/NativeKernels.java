@@ -35,7 +35,8 @@ final class NativeKernels {
     private static final int AVX2 = 1, AVX512_VNNI = 2;
     /** The weight types with a C kernel (symbols trillium_<type>_dot/_matvec_<variant>). */
     static final List<GgmlType> TYPES = List.of(GgmlType.Q2_K, GgmlType.Q3_K, GgmlType.Q4_K, GgmlType.Q5_K,
-            GgmlType.Q6_K, GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q5_0, GgmlType.IQ4_NL, GgmlType.IQ4_XS);
+            GgmlType.Q6_K, GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q5_0, GgmlType.IQ4_NL, GgmlType.IQ4_XS,
+            GgmlType.IQ2_XXS, GgmlType.IQ3_XXS, GgmlType.IQ3_S, GgmlType.IQ1_S);
 
     private static final String STATUS;
     private static final Map<GgmlType, QuantizedDotKernel> KERNELS;
@@ -344,7 +345,7 @@ final class NativeKernels {
     }
 
     /**
-     * The fallback of types without a Java integer route (Q2_K, Q3_K, Q5_K, Q5_0, IQ4_NL, IQ4_XS): dequantize
+     * The fallback of types without a Java integer route (Q2_K, Q3_K, Q5_K, Q5_0, IQ4_NL, IQ4_XS, the i-quants): dequantize
      * weights and Q8_0/Q8_K activations, dot in double. Only heap segments and partial blocks take it.
      */
     private record Dequantized(GgmlType type) implements QuantizedDotKernel {

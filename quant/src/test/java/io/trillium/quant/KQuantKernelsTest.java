@@ -28,7 +28,7 @@ class KQuantKernelsTest {
             case Q3_K -> new int[] {108};
             case Q4_K, Q5_K -> new int[] {0, 2};
             case Q6_K -> new int[] {208};
-            case IQ4_XS -> new int[] {0};
+            case IQ4_XS, IQ2_XXS, IQ2_XS, IQ2_S, IQ3_XXS, IQ3_S, IQ1_S -> new int[] {0};
             default -> new int[] {};
         };
     }
