@@ -144,3 +144,164 @@ static inline float iq1_s_row(const uint8_t *w, const uint8_t *x, int nb) {
     }
     return acc;
 }
+
+#define IQ2XS_GRID ((const uint64_t *) (IQ_GRIDS + 2048))
+#define IQ2S_GRID ((const uint64_t *) (IQ_GRIDS + 6144))
+
+/* the scales of a 32-element sub-block's two halves as int16 words (the first 16 elements' pairs take lo) */
+static inline __m256i iq_half_scales(int lo, int hi) {
+    return _mm256_setr_epi16((short) lo, (short) lo, (short) lo, (short) lo, (short) lo, (short) lo, (short) lo,
+                             (short) lo, (short) hi, (short) hi, (short) hi, (short) hi, (short) hi, (short) hi,
+                             (short) hi, (short) hi);
+}
+
+/* IQ2_XS: per 8 elements a u16 of a 9-bit grid index and a 7-bit sign group; per 32 two 4-bit scales
+   (low nibble: first 16); value = d · (2s + 1) / 8 · grid · sign */
+static inline float iq2_xs_row(const uint8_t *w, const uint8_t *x, int nb) {
+    const uint64_t *grid = IQ2XS_GRID;
+    float acc = 0;
+    for (int b = 0; b < nb; b++, w += 74, x += Q8K_BYTES) {
+        __m256i sum = _mm256_setzero_si256(), corr = _mm256_setzero_si256();
+        for (int ib = 0; ib < 8; ib++) {
+            uint32_t q[4];
+            for (int l = 0; l < 4; l++) {
+                q[l] = (uint32_t) (uint16_t) i16(w + 2 + 8 * ib + 2 * l);
+            }
+            __m256i g = _mm256_set_epi64x((long long) grid[q[3] & 511], (long long) grid[q[2] & 511],
+                                          (long long) grid[q[1] & 511], (long long) grid[q[0] & 511]);
+            uint32_t s4 = iq_sign8(q[0] >> 9) | iq_sign8(q[1] >> 9) << 8 | iq_sign8(q[2] >> 9) << 16
+                    | iq_sign8(q[3] >> 9) << 24;
+            uint32_t sc = w[66 + ib];
+            iq_dot_signed(&sum, &corr, _mm256_sign_epi8(g, iq_signs32(s4)), x + 4 + 32 * ib,
+                          iq_half_scales(2 * (int) (sc & 15) + 1, 2 * (int) (sc >> 4) + 1));
+        }
+        acc += f16(w) * f32(x) * 0.125f * (float) iq_hsum_epi32(_mm256_sub_epi32(sum, corr));
+    }
+    return acc;
+}
+
+/* IQ2_S: per 8 elements a 10-bit grid index (8 bits in qs, 2 in the sub-block's qh byte) and 8 explicit
+   signs; per 32 two 4-bit scales (low nibble: first 16); value = d · (2s + 1) / 8 · grid · sign */
+static inline float iq2_s_row(const uint8_t *w, const uint8_t *x, int nb) {
+    const uint64_t *grid = IQ2S_GRID;
+    float acc = 0;
+    for (int b = 0; b < nb; b++, w += 82, x += Q8K_BYTES) {
+        __m256i sum = _mm256_setzero_si256(), corr = _mm256_setzero_si256();
+        for (int ib = 0; ib < 8; ib++) {
+            const uint8_t *q = w + 2 + 4 * ib;
+            uint32_t h = w[66 + ib];
+            __m256i g = _mm256_set_epi64x((long long) grid[q[3] | ((h << 2) & 0x300)],
+                                          (long long) grid[q[2] | ((h << 4) & 0x300)],
+                                          (long long) grid[q[1] | ((h << 6) & 0x300)],
+                                          (long long) grid[q[0] | ((h << 8) & 0x300)]);
+            uint32_t sc = w[74 + ib];
+            iq_dot_signed(&sum, &corr, _mm256_sign_epi8(g, iq_signs32((uint32_t) ld32(w + 34 + 4 * ib))),
+                          x + 4 + 32 * ib, iq_half_scales(2 * (int) (sc & 15) + 1, 2 * (int) (sc >> 4) + 1));
+        }
+        acc += f16(w) * f32(x) * 0.125f * (float) iq_hsum_epi32(_mm256_sub_epi32(sum, corr));
+    }
+    return acc;
+}
+
+/* IQ1_M: per 8 elements an 11-bit index (8 bits in qs, 3 in a qh nibble whose bit 3 is the sign of δ =
+   ±1/8), per 16 a 3-bit scale k, the block's f16 d in the scale words' top nibbles; value = d · (2k + 1) ·
+   (grid + δ) = d · (2k + 1) / 8 · (8 grid ± 1), the bracket a signed byte per element */
+static inline float iq1_m_row(const uint8_t *w, const uint8_t *x, int nb) {
+    const uint64_t *grid = IQ1S_GRID;
+    const __m256i eight = _mm256_set1_epi8(8);
+    float acc = 0;
+    for (int b = 0; b < nb; b++, w += 56, x += Q8K_BYTES) {
+        uint32_t sc[4];
+        for (int k = 0; k < 4; k++) {
+            sc[k] = (uint32_t) (uint16_t) i16(w + 48 + 2 * k);
+        }
+        uint16_t dbits = (uint16_t) ((sc[0] >> 12) | ((sc[1] >> 8) & 0x00F0) | ((sc[2] >> 4) & 0x0F00)
+                                     | (sc[3] & 0xF000));
+        float d = _cvtsh_ss(dbits);
+        __m256i sum = _mm256_setzero_si256(), corr = _mm256_setzero_si256();
+        for (int ib = 0; ib < 8; ib++) {
+            const uint8_t *q = w + 4 * ib;
+            uint32_t h = (uint32_t) w[32 + 2 * ib] | (uint32_t) w[33 + 2 * ib] << 8;   /* nibble l: group l */
+            uint64_t e[4], s[4];
+            for (int l = 0; l < 4; l++) {
+                uint32_t nib = (h >> (4 * l)) & 15;
+                e[l] = grid[q[l] | (nib & 7) << 8];
+                s[l] = (nib & 8) ? 0xFFFFFFFFFFFFFFFFULL : 0x0101010101010101ULL;   /* -1 or +1 per byte */
+            }
+            __m256i g = _mm256_loadu_si256((const __m256i *) e);
+            __m256i shift = _mm256_loadu_si256((const __m256i *) s);
+            __m256i ws = _mm256_add_epi8(_mm256_sign_epi8(eight, g), shift);   /* 8 grid ± 1 */
+            uint32_t k = sc[ib / 2] >> (6 * (ib % 2));
+            iq_dot_signed(&sum, &corr, ws, x + 4 + 32 * ib,
+                          iq_half_scales(2 * (int) (k & 7) + 1, 2 * (int) ((k >> 3) & 7) + 1));
+        }
+        acc += d * f32(x) * 0.125f * (float) iq_hsum_epi32(_mm256_sub_epi32(sum, corr));
+    }
+    return acc;
+}
+
+/* TQ2_0: value q - 1 (q the 2-bit field at bits 2l of byte 32h + m, element 128h + 32l + m): d · (Σ q·x - Σ x),
+   Σ x from the bsums */
+static inline float tq2_0_row(const uint8_t *w, const uint8_t *x, int nb) {
+    const __m256i m3 = _mm256_set1_epi8(3);
+    float acc = 0;
+    for (int b = 0; b < nb; b++, w += 66, x += Q8K_BYTES) {
+        __m256i sum = _mm256_setzero_si256();
+        for (int h = 0; h < 2; h++) {
+            __m256i v = _mm256_loadu_si256((const __m256i *) (w + 32 * h));
+            for (int l = 0; l < 4; l++) {
+                __m256i q = _mm256_and_si256(_mm256_srli_epi16(v, 2 * l), m3);
+                sum = dot_us(sum, q, _mm256_loadu_si256((const __m256i *) (x + 4 + 128 * h + 32 * l)));
+            }
+        }
+        int32_t sx = 0;
+        for (int k = 0; k < 16; k++) {
+            sx += i16(x + 260 + 2 * k);
+        }
+        acc += f16(w + 64) * f32(x) * (float) (iq_hsum_epi32(sum) - sx);
+    }
+    return acc;
+}
+
+/* TQ1_0 digit k of each byte: ((q · 3^k mod 256) · 3) >> 8, in 0..2 (16-bit products, bytes apart) */
+static inline __m256i tq1_digits(__m256i v, int pow3) {
+    const __m256i lo8 = _mm256_set1_epi16(0x00FF);
+    __m256i p = _mm256_set1_epi16((short) pow3), three = _mm256_set1_epi16(3);
+    __m256i lo = _mm256_and_si256(_mm256_mullo_epi16(_mm256_and_si256(v, lo8), p), lo8);
+    __m256i hi = _mm256_and_si256(_mm256_mullo_epi16(_mm256_srli_epi16(v, 8), p), lo8);
+    lo = _mm256_srli_epi16(_mm256_mullo_epi16(lo, three), 8);
+    hi = _mm256_srli_epi16(_mm256_mullo_epi16(hi, three), 8);
+    return _mm256_or_si256(lo, _mm256_slli_epi16(hi, 8));
+}
+
+/* TQ1_0: 5 base-3 digits per qs byte, 4 per qh byte, value digit - 1 (element order in TQ1Block.java):
+   d · (Σ digit · x - Σ x), Σ x from the bsums */
+static inline float tq1_0_row(const uint8_t *w, const uint8_t *x, int nb) {
+    static const int pow3[5] = {1, 3, 9, 27, 81};
+    float acc = 0;
+    for (int b = 0; b < nb; b++, w += 54, x += Q8K_BYTES) {
+        __m256i sum = _mm256_setzero_si256();
+        __m256i v32 = _mm256_loadu_si256((const __m256i *) w);
+        __m256i v16 = _mm256_castsi128_si256(_mm_loadu_si128((const __m128i *) (w + 32)));
+        v16 = _mm256_inserti128_si256(v16, _mm_setzero_si128(), 1);
+        for (int k = 0; k < 5; k++) {
+            sum = dot_us(sum, tq1_digits(v32, pow3[k]), _mm256_loadu_si256((const __m256i *) (x + 4 + 32 * k)));
+            __m256i x16 = _mm256_inserti128_si256(
+                    _mm256_castsi128_si256(_mm_loadu_si128((const __m128i *) (x + 4 + 160 + 16 * k))), _mm_setzero_si128(), 1);
+            sum = dot_us(sum, tq1_digits(v16, pow3[k]), x16);
+        }
+        int32_t rest = 0;
+        for (int k = 0; k < 4; k++) {   /* the last 16 elements: qh's 4 bytes, digit by digit */
+            for (int m = 0; m < 4; m++) {
+                int32_t digit = (int32_t) ((((uint32_t) w[48 + m] * (uint32_t) pow3[k]) & 255) * 3 >> 8);
+                rest += digit * (int8_t) x[4 + 240 + 4 * k + m];
+            }
+        }
+        int32_t sx = 0;
+        for (int k = 0; k < 16; k++) {
+            sx += i16(x + 260 + 2 * k);
+        }
+        acc += f16(w + 52) * f32(x) * (float) (iq_hsum_epi32(sum) + rest - sx);
+    }
+    return acc;
+}

@@ -443,7 +443,7 @@ static void q8_0_tile(const uint8_t *w, const uint8_t *x, int64_t xs, int nt, in
 }
 #endif
 
-#include "iq_rows.h"   /* iq2_xxs_row, iq3_xxs_row, iq3_s_row, iq1_s_row */
+#include "iq_rows.h"   /* the i-quants' and ternary types' row kernels */
 
 /* the types without a hoisted tile: the row kernel once per token of the tile (same sums by construction) */
 #define ROW_TILE(name, wb, xb)                                                                          \
@@ -464,6 +464,11 @@ ROW_TILE(iq2_xxs, 66, 292)
 ROW_TILE(iq3_xxs, 98, 292)
 ROW_TILE(iq3_s, 110, 292)
 ROW_TILE(iq1_s, 50, 292)
+ROW_TILE(iq2_xs, 74, 292)
+ROW_TILE(iq2_s, 82, 292)
+ROW_TILE(iq1_m, 56, 292)
+ROW_TILE(tq2_0, 66, 292)
+ROW_TILE(tq1_0, 54, 292)
 
 /* Rows [r0, r1) x tokens [0, tokens): y[t * ystride + (r - r0)]. Rows go in groups of RB that stay in
    L1/L2 while every tile of tokens passes over them. */
@@ -513,6 +518,11 @@ KERNEL(iq2_xxs, 256)
 KERNEL(iq3_xxs, 256)
 KERNEL(iq3_s, 256)
 KERNEL(iq1_s, 256)
+KERNEL(iq2_xs, 256)
+KERNEL(iq2_s, 256)
+KERNEL(iq1_m, 256)
+KERNEL(tq2_0, 256)
+KERNEL(tq1_0, 256)
 
 MATMUL(q2_K, 256)
 MATMUL(q3_K, 256)
@@ -529,3 +539,8 @@ MATMUL(iq2_xxs, 256)
 MATMUL(iq3_xxs, 256)
 MATMUL(iq3_s, 256)
 MATMUL(iq1_s, 256)
+MATMUL(iq2_xs, 256)
+MATMUL(iq2_s, 256)
+MATMUL(iq1_m, 256)
+MATMUL(tq2_0, 256)
+MATMUL(tq1_0, 256)

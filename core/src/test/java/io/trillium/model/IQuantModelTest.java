@@ -65,7 +65,7 @@ class IQuantModelTest {
      * blocks: that distance is the activation quantization's, the same in both engines.
      */
     @ParameterizedTest
-    @ValueSource(strings = {"IQ1_S", "IQ2_XXS", "IQ3_XXS", "IQ3_S"})
+    @ValueSource(strings = {"IQ1_S", "IQ1_M", "IQ2_XXS", "IQ2_XS", "IQ2_S", "IQ3_XXS", "IQ3_S", "TQ1_0", "TQ2_0"})
     void defaultNumericsGiveLlamaCppsLogits(String typeName, @TempDir Path dir) throws IOException {
         org.junit.jupiter.api.Assumptions.assumeTrue(Kernels.nativeStatus().startsWith("native kernels: "),
                 "llama.cpp's numerics for the i-quants need the native kernels: " + Kernels.nativeStatus());

@@ -36,7 +36,8 @@ final class NativeKernels {
     /** The weight types with a C kernel (symbols trillium_<type>_dot/_matvec_<variant>). */
     static final List<GgmlType> TYPES = List.of(GgmlType.Q2_K, GgmlType.Q3_K, GgmlType.Q4_K, GgmlType.Q5_K,
             GgmlType.Q6_K, GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q5_0, GgmlType.IQ4_NL, GgmlType.IQ4_XS,
-            GgmlType.IQ2_XXS, GgmlType.IQ3_XXS, GgmlType.IQ3_S, GgmlType.IQ1_S);
+            GgmlType.IQ2_XXS, GgmlType.IQ2_XS, GgmlType.IQ2_S, GgmlType.IQ3_XXS, GgmlType.IQ3_S, GgmlType.IQ1_S,
+            GgmlType.IQ1_M, GgmlType.TQ1_0, GgmlType.TQ2_0);
 
     private static final String STATUS;
     private static final Map<GgmlType, QuantizedDotKernel> KERNELS;

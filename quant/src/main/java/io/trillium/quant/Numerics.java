@@ -9,8 +9,8 @@ package io.trillium.quant;
  * loads, the Java integer route otherwise). {@link #EXACT} keeps float32 activations: results equal
  * "dequantize the weights, multiply in float" to float rounding, several times slower for K-quants.
  * Float weights (F32, F16, BF16) always take float activations. Integer kernels exist for Q2_K…Q6_K,
- * Q8_0, Q4_0 (native and Java), Q5_0, IQ4_NL, IQ4_XS, IQ1_S, IQ2_XXS, IQ3_XXS and IQ3_S (native only:
- * without the library they take the float route); Q4_1, Q5_1, IQ1_M, IQ2_XS, IQ2_S, TQ1_0, TQ2_0 and the
+ * Q8_0, Q4_0 (native and Java), Q5_0, IQ4_NL, IQ4_XS and the i-quants and ternary types IQ1_S … IQ3_S,
+ * TQ1_0, TQ2_0 (native only: without the library they take the float route); Q4_1, Q5_1 and the
  * checkpoint types CT_INT4 and F8_E4M3_B128 take the float route in both modes for now.
  */
 public enum Numerics {

@@ -29,6 +29,8 @@ class KQuantKernelsTest {
             case Q4_K, Q5_K -> new int[] {0, 2};
             case Q6_K -> new int[] {208};
             case IQ4_XS, IQ2_XXS, IQ2_XS, IQ2_S, IQ3_XXS, IQ3_S, IQ1_S -> new int[] {0};
+            case TQ2_0 -> new int[] {64};
+            case TQ1_0 -> new int[] {52};
             default -> new int[] {};
         };
     }
@@ -48,6 +50,14 @@ class KQuantKernelsTest {
                 short h = extreme ? EXTREME_F16[r.nextInt(EXTREME_F16.length)]
                         : Float.floatToFloat16((r.nextFloat() - 0.4f) * 0.02f);
                 s.set(F16, o + f, h);
+            }
+            if (t == GgmlType.IQ1_M) {   // its f16 d lives in the top nibbles of the four scale words
+                short h = extreme ? EXTREME_F16[r.nextInt(EXTREME_F16.length)]
+                        : Float.floatToFloat16((r.nextFloat() - 0.4f) * 0.02f);
+                for (int i = 0; i < 4; i++) {
+                    short word = s.get(F16, o + 48 + 2 * i);
+                    s.set(F16, o + 48 + 2 * i, (short) ((word & 0x0FFF) | ((h >> (4 * i)) & 0xF) << 12));
+                }
             }
             if (t == GgmlType.Q8_K) {
                 s.set(F32, o, extreme ? (r.nextBoolean() ? 1e-30f : -3e4f) : r.nextFloat() * 0.02f);
