@@ -17,10 +17,12 @@ trap 'rm -rf "$tmp"' EXIT
 flags="-O3 -fPIC -fvisibility=hidden -std=c11 -Wall -I$tmp"
 # the i-quant codebooks, from the resource the Java dequantizers read (iq_rows.h includes them)
 grids="$src/../resources/io/trillium/quant/block/iq-grids.bin"
-if ! { echo "static const uint8_t IQ_GRIDS[] __attribute__((aligned(64))) = {"; od -An -v -tu1 "$grids" \
-       | sed 's/^ *//; s/ \+/,/g; s/$/,/'; echo "};"; } > "$tmp/iq_grids.h"; then
-  echo "[trillium] WARNING: native kernels not built (cannot read $grids); Java kernels only"; exit 0
+if [ "$(wc -c < "$grids" 2>/dev/null)" != 33792 ]; then
+  echo "[trillium] WARNING: native kernels not built ($grids missing or not 33792 bytes); Java kernels only"; exit 0
 fi
+{ echo "static const uint8_t IQ_GRIDS[33792] __attribute__((aligned(64))) = {"
+  od -An -v -tu1 "$grids" | sed 's/^  *//; s/  */,/g; s/$/,/'
+  echo "};"; } > "$tmp/iq_grids.h"
 if $CC $flags -c "$src/features.c" -o "$tmp/features.o" \
   && $CC $flags -DVARIANT=avx2 -mavx2 -mfma -mf16c -c "$src/kernels.c" -o "$tmp/avx2.o" \
   && $CC $flags -DVARIANT=avx2 -mavx2 -mfma -mf16c -c "$src/q4k_rows.c" -o "$tmp/q4k_avx2.o" \

@@ -102,17 +102,15 @@ public final class HostFallback implements Device {
     }
 
     /**
-     * {@code count} outputs of {@code n} values, {@code stride} apart, from the host scratch (output k at
-     * {@code k·stride}) to {@code dst[dstOff ..]}: one upload when they are contiguous, else one each, so that
-     * the device's values between them stay as they are.
+     * The host scratch for outputs of {@code n} values, {@code count} of them {@code stride} apart from
+     * {@code dst[dstOff ..]}: where they have gaps (MLA's per-head products into [q_abs | q_pe] rows), the
+     * span is downloaded first so that one upload afterwards leaves the device's values between them as they
+     * were (the input's download has waited for the device already).
      */
-    private void uploadOutputs(Vec dst, int dstOff, int n, int count, int stride) {
-        if (stride == n || count == 1) {
-            device.upload(y.host(), 0, dst, dstOff, (count - 1) * stride + n);
-            return;
-        }
-        for (int k = 0; k < count; k++) {
-            device.upload(y.host(), k * stride, dst, dstOff + k * stride, n);
+    private void outputSpan(Vec dst, int dstOff, int n, int count, int stride, int span) {
+        y = room(y, span);
+        if (count > 1 && stride != n) {
+            device.download(dst, dstOff, y.host(), 0, span);
         }
     }
 
@@ -126,10 +124,10 @@ public final class HostFallback implements Device {
         int in = (heads - 1) * xStride + Math.toIntExact(w.tensor().rowLength());
         int out = (heads - 1) * yStride + rows;
         x = room(x, in);
-        y = room(y, out);
         device.download(xv, xOff, x.host(), 0, in);
+        outputSpan(yv, yOff, rows, heads, yStride, out);
         cpu.matVec(w, rows, heads, headBytes, x, 0, xStride, y, 0, yStride);
-        uploadOutputs(yv, yOff, rows, heads, yStride);
+        device.upload(y.host(), 0, yv, yOff, out);
     }
 
     @Override
@@ -142,10 +140,10 @@ public final class HostFallback implements Device {
         int in = (tokens - 1) * xStride + Math.toIntExact(w.tensor().rowLength());
         int out = (tokens - 1) * yStride + rows;
         x = room(x, in);
-        y = room(y, out);
         device.download(xv, xOff, x.host(), 0, in);
+        outputSpan(yv, yOff, rows, tokens, yStride, out);
         cpu.matMul(w, x, 0, xStride, y, 0, yStride, tokens);
-        uploadOutputs(yv, yOff, rows, tokens, yStride);
+        device.upload(y.host(), 0, yv, yOff, out);
     }
 
     @Override

@@ -25,6 +25,8 @@ public final class HostDevice extends CpuDevice {
     public int matVecs;
     public int matMuls;
     public int staged;
+    /** Matrices {@link #matrix} refused ("no room"). */
+    public int refused;
 
     /** Computes on {@code host}; {@code refuse} marks matrices "with no room" (null from {@link #matrix}). */
     public HostDevice(CpuBackend host, Predicate<Tensor> refuse) {
@@ -72,6 +74,7 @@ public final class HostDevice extends CpuDevice {
     @Override
     public Mat matrix(Tensor w) {
         if (refuse.test(w)) {
+            refused++;
             return null;
         }
         Mat m = super.matrix(w);
