@@ -17,7 +17,7 @@ trap 'rm -rf "$tmp"' EXIT
 flags="-O3 -fPIC -fvisibility=hidden -std=c11 -Wall -I$tmp"
 # the i-quant codebooks, from the resource the Java dequantizers read (iq_rows.h includes them)
 grids="$src/../resources/io/trillium/quant/block/iq-grids.bin"
-if [ "$(wc -c < "$grids" 2>/dev/null)" != 33792 ]; then
+if [ "$( { wc -c < "$grids"; } 2>/dev/null)" != 33792 ]; then
   echo "[trillium] WARNING: native kernels not built ($grids missing or not 33792 bytes); Java kernels only"; exit 0
 fi
 { echo "static const uint8_t IQ_GRIDS[33792] __attribute__((aligned(64))) = {"
