@@ -79,13 +79,16 @@ class CliTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"F32", "F16", "BF16", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "Q2_K", "Q3_K", "Q4_K",
-            "Q5_K", "Q6_K", "IQ4_NL", "IQ4_XS"})
-    void dumpTensorReproducesGgmlDequantization(String type) throws IOException {
+            "Q5_K", "Q6_K", "IQ4_NL", "IQ4_XS", "iq:IQ1_S", "iq:IQ1_M", "iq:IQ2_XXS", "iq:IQ2_XS", "iq:IQ2_S",
+            "iq:IQ3_XXS", "iq:IQ3_S", "iq:TQ1_0", "iq:TQ2_0"})
+    void dumpTensorReproducesGgmlDequantization(String spec) throws IOException {
+        String zoo = spec.startsWith("iq:") ? "type-zoo-iq" : "type-zoo";   // the low-bit types have their own file
+        String type = spec.substring(spec.indexOf(':') + 1);
         Path out = tmp.resolve(type + ".f32");
-        Result r = run("dump-tensor", Fixtures.models().resolve("type-zoo.gguf").toString(), type + ".weight",
+        Result r = run("dump-tensor", Fixtures.models().resolve(zoo + ".gguf").toString(), type + ".weight",
                 "--out", out.toString());
         assertEquals(0, r.rc(), r.err());
-        byte[] expected = Files.readAllBytes(Fixtures.dequant().resolve("type-zoo." + type + ".weight.f32"));
+        byte[] expected = Files.readAllBytes(Fixtures.dequant().resolve(zoo + "." + type + ".weight.f32"));
         assertArrayEquals(expected, Files.readAllBytes(out), type + " differs from ggml's dequantization");
     }
 
