@@ -41,6 +41,15 @@ static inline int32_t iq_hsum_epi32(__m256i v) {
     return _mm_cvtsi128_si32(s);
 }
 
+/* Σ x over a Q8_K block's 256 activations, from its 16 bsums */
+static inline int32_t iq_block_sum(const uint8_t *x) {
+    int32_t sx = 0;
+    for (int k = 0; k < 16; k++) {
+        sx += i16(x + 260 + 2 * k);
+    }
+    return sx;
+}
+
 /* sum += scale · Σ ws · x over 32 elements: ws signed weights (|ws| <= 62), x the activations */
 static inline void iq_dot_signed(__m256i *sum, __m256i *corr, __m256i ws, const uint8_t *x, __m256i scale16) {
     const __m256i c80 = _mm256_set1_epi8((char) 0x80);
@@ -255,11 +264,7 @@ static inline float tq2_0_row(const uint8_t *w, const uint8_t *x, int nb) {
                 sum = dot_us(sum, q, _mm256_loadu_si256((const __m256i *) (x + 4 + 128 * h + 32 * l)));
             }
         }
-        int32_t sx = 0;
-        for (int k = 0; k < 16; k++) {
-            sx += i16(x + 260 + 2 * k);
-        }
-        acc += f16(w + 64) * f32(x) * (float) (iq_hsum_epi32(sum) - sx);
+        acc += f16(w + 64) * f32(x) * (float) (iq_hsum_epi32(sum) - iq_block_sum(x));
     }
     return acc;
 }
@@ -298,11 +303,7 @@ static inline float tq1_0_row(const uint8_t *w, const uint8_t *x, int nb) {
                 rest += digit * (int8_t) x[4 + 240 + 4 * k + m];
             }
         }
-        int32_t sx = 0;
-        for (int k = 0; k < 16; k++) {
-            sx += i16(x + 260 + 2 * k);
-        }
-        acc += f16(w + 52) * f32(x) * (float) (iq_hsum_epi32(sum) + rest - sx);
+        acc += f16(w + 52) * f32(x) * (float) (iq_hsum_epi32(sum) + rest - iq_block_sum(x));
     }
     return acc;
 }

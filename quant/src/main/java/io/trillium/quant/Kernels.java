@@ -23,6 +23,11 @@ public final class Kernels {
             GgmlType.IQ4_NL, GgmlType.IQ4_XS, GgmlType.IQ1_S, GgmlType.IQ1_M, GgmlType.IQ2_XXS, GgmlType.IQ2_XS,
             GgmlType.IQ2_S, GgmlType.IQ3_XXS, GgmlType.IQ3_S, GgmlType.TQ1_0, GgmlType.TQ2_0);
 
+    /** The types whose float route dequantizes block by block ({@link DequantDot}): no fused kernel yet. */
+    private static final Set<GgmlType> DEQUANTIZING = EnumSet.of(GgmlType.IQ1_S, GgmlType.IQ1_M,
+            GgmlType.IQ2_XXS, GgmlType.IQ2_XS, GgmlType.IQ2_S, GgmlType.IQ3_XXS, GgmlType.IQ3_S, GgmlType.TQ1_0,
+            GgmlType.TQ2_0);
+
     /** Whether {@code type} can be dequantized and computed on. */
     public static boolean isSupported(GgmlType type) {
         return SUPPORTED.contains(type);
@@ -91,8 +96,7 @@ public final class Kernels {
 
     static {
         java.util.Map<GgmlType, DotKernel> m = new java.util.EnumMap<>(GgmlType.class);
-        for (GgmlType t : java.util.List.of(GgmlType.IQ1_S, GgmlType.IQ1_M, GgmlType.IQ2_XXS, GgmlType.IQ2_XS,
-                GgmlType.IQ2_S, GgmlType.IQ3_XXS, GgmlType.IQ3_S, GgmlType.TQ1_0, GgmlType.TQ2_0)) {
+        for (GgmlType t : DEQUANTIZING) {
             m.put(t, new DequantDot(t, reference(t)));
         }
         DEQUANTIZED = java.util.Collections.unmodifiableMap(m);
@@ -117,8 +121,13 @@ public final class Kernels {
             case Q8_K -> Q8KDot.INSTANCE;
             case IQ4_NL -> IQ4NLDot.INSTANCE;
             case IQ4_XS -> IQ4XSDot.INSTANCE;
-            case IQ1_S, IQ1_M, IQ2_XXS, IQ2_XS, IQ2_S, IQ3_XXS, IQ3_S, TQ1_0, TQ2_0 -> DEQUANTIZED.get(type);
-            default -> throw unsupported(type);
+            default -> {
+                DotKernel k = DEQUANTIZED.get(type);
+                if (k == null) {
+                    throw unsupported(type);
+                }
+                yield k;
+            }
         };
     }
 

@@ -5,7 +5,6 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
 
 /**
  * The codebooks of the i-quants: each IQ1/IQ2/IQ3 block stores indices into a fixed set of 8 (IQ2, IQ1) or
@@ -17,8 +16,9 @@ final class IQGrids {
     private IQGrids() {
     }
 
-    static final ValueLayout.OfInt LE_INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    static final ValueLayout.OfShort LE_SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    /** The block layouts' little-endian words (Q5_0's and F16's). */
+    static final ValueLayout.OfInt LE_INT = Q50Block.LE_INT;
+    static final ValueLayout.OfShort LE_SHORT = F16Block.LE_SHORT;
 
     /** 256 entries of 8 magnitudes (IQ2_XXS). */
     static final byte[] IQ2XXS;
@@ -78,7 +78,7 @@ final class IQGrids {
     }
 
     static int u8(MemorySegment s, long o) {
-        return s.get(ValueLayout.JAVA_BYTE, o) & 0xFF;
+        return Q4KBlock.u8(s, o);
     }
 
     static int u16(MemorySegment s, long o) {
@@ -86,7 +86,7 @@ final class IQGrids {
     }
 
     static float f16(MemorySegment s, long o) {
-        return Float.float16ToFloat(s.get(LE_SHORT, o));
+        return F16Block.f16(s, o);
     }
 
     /** {@code value} negated where bit j of {@code signs} is set (the exact sign flip of ggml's {@code * -1.f}). */

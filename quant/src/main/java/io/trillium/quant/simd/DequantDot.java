@@ -35,11 +35,24 @@ public final class DequantDot implements DotKernel {
 
     @Override
     public float dot(MemorySegment w, long offset, float[] x, int xOffset, int n) {
+        return dotRow(w, offset, x, xOffset, n, BLOCK.get());
+    }
+
+    /** Rows one by one with this thread's buffer looked up once. */
+    @Override
+    public void matVec(MemorySegment w, long offset, long rowStride, float[] x, int n, float[] y, int rowStart,
+                       int rowEnd) {
+        float[] buf = BLOCK.get();
+        for (int r = rowStart; r < rowEnd; r++) {
+            y[r] = dotRow(w, offset + r * rowStride, x, 0, n, buf);
+        }
+    }
+
+    private float dotRow(MemorySegment w, long offset, float[] x, int xOffset, int n, float[] buf) {
         int bs = type.blockSize();
         if (n % bs != 0) {
             throw new IllegalArgumentException(type + ": " + n + " elements is not a whole number of blocks of " + bs);
         }
-        float[] buf = BLOCK.get();
         FloatVector acc = FloatVector.zero(F);
         for (int i = 0; i < n; i += bs) {
             dequantizer.dequantize(w, offset + (long) (i / bs) * type.blockBytes(), buf, 0, bs);
