@@ -27,15 +27,19 @@ if $CC $flags -c "$src/features.c" -o "$tmp/features.o" \
   && $CC $flags -DVARIANT=avx2 -mavx2 -mfma -mf16c -c "$src/kernels.c" -o "$tmp/avx2.o" \
   && $CC $flags -DVARIANT=avx2 -mavx2 -mfma -mf16c -c "$src/q4k_rows.c" -o "$tmp/q4k_avx2.o" \
   && $CC $flags -DVARIANT=avx2 -mavx2 -mfma -mf16c -c "$src/quantize.c" -o "$tmp/quantize.o" \
+  && $CC $flags -DVARIANT=avx2 -mavx2 -mfma -mf16c -c "$src/attention.c" -o "$tmp/attn_avx2.o" \
   && $CC $flags -DVARIANT=vnni -DUSE_VNNI -mavx2 -mfma -mf16c -mavx512f -mavx512bw -mavx512vl -mavx512vnni \
        -c "$src/kernels.c" -o "$tmp/vnni.o" \
   && $CC $flags -DVARIANT=vnni -DUSE_VNNI -mavx2 -mfma -mf16c -mavx512f -mavx512bw -mavx512vl -mavx512vnni \
        -c "$src/q4k_rows.c" -o "$tmp/q4k_vnni.o" \
   && $CC $flags -DVARIANT=vnni -DUSE_VNNI -mavx2 -mfma -mf16c -mavx512f -mavx512bw -mavx512vl -mavx512vnni \
        -c "$src/q8_0_rows.c" -o "$tmp/q80_vnni.o" \
+  && $CC $flags -DVARIANT=vnni -DUSE_VNNI -mavx2 -mfma -mf16c -mavx512f -mavx512bw -mavx512vl -mavx512vnni \
+       -c "$src/attention.c" -o "$tmp/attn_vnni.o" \
   && mkdir -p "$out" \
   && $CC -shared -o "$tmp/libtrillium_kernels.so" "$tmp/features.o" "$tmp/avx2.o" "$tmp/vnni.o" \
-       "$tmp/q4k_avx2.o" "$tmp/q4k_vnni.o" "$tmp/q80_vnni.o" "$tmp/quantize.o"; then
+       "$tmp/q4k_avx2.o" "$tmp/q4k_vnni.o" "$tmp/q80_vnni.o" "$tmp/quantize.o" \
+       "$tmp/attn_avx2.o" "$tmp/attn_vnni.o"; then
   cp "$tmp/libtrillium_kernels.so" "$out/" && echo "[trillium] native kernels built: $out/libtrillium_kernels.so"
 else
   echo "[trillium] WARNING: native kernels not built (compiler failed); Java kernels only"

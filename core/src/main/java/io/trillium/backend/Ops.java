@@ -86,6 +86,34 @@ public final class Ops {
         return io.trillium.quant.VectorMath.dot1(q, qOff + h * width, cache, cacheOff + t * width, width) * scale;
     }
 
+    /** The C attention products where the native library loaded ({@code -Dtrillium.native=false}: the Java ones). */
+    private static final io.trillium.quant.NativeAttention NATIVE = io.trillium.quant.NativeAttention.best();
+
+    /**
+     * {@link #mlaAttendHeads} on the C products: the same sums in the same order as the Java tiles at the same
+     * vector width (bit for bit where {@code NativeAttention.lanes()} equals the Java lanes), at about twice their
+     * speed; a long cache in chunks of {@code MAX_POSITIONS}.
+     */
+    private static void mlaAttendHeadsNative(io.trillium.quant.NativeAttention kernels, float[] q, int qOff, int h0, int h1, float[] cache, int cacheOff,
+                                             int npos, int width, int kvLora, float scale, float[] att, int attStride,
+                                             float[] o, int oOff) {
+        int rows = h1 - h0;
+        int step = io.trillium.quant.NativeAttention.MAX_POSITIONS;
+        for (int p = 0; p < npos; p += step) {
+            kernels.scores(q, qOff + h0 * width, width, rows, cache, cacheOff + p * width, width, Math.min(step, npos - p),
+                    width, scale, att, h0 * attStride + p, attStride);
+        }
+        for (int h = h0; h < h1; h++) {
+            softmax(att, h * attStride, npos);
+        }
+        int p = 0;
+        do {   // (no positions: zeros)
+            kernels.values(o, oOff + h0 * kvLora, kvLora, rows, att, h0 * attStride + p, attStride, cache,
+                    cacheOff + p * width, width, Math.min(step, npos - p), kvLora, p > 0);
+            p += step;
+        } while (p < npos);
+    }
+
     /** Cached positions the weighted sum of values takes per pass over a head range (64 entries: 144 KiB for K2). */
     static final int VALUE_TILE = 64;
 
@@ -100,6 +128,21 @@ public final class Ops {
     public static void mlaAttendHeads(float[] q, int qOff, int h0, int h1, float[] cache, int cacheOff, int npos,
                                       int width, int kvLora, float scale, float[] att, int attStride, float[] o,
                                       int oOff) {
+        mlaAttendHeads(NATIVE, q, qOff, h0, h1, cache, cacheOff, npos, width, kvLora, scale, att, attStride, o, oOff);
+    }
+
+    /**
+     * {@link #mlaAttendHeads} on the given C products, or on the Java ones when {@code kernels} is null (tests and
+     * benchmarks compare the two; the model uses the library's best where it loaded).
+     */
+    public static void mlaAttendHeads(io.trillium.quant.NativeAttention kernels, float[] q, int qOff, int h0, int h1,
+                                      float[] cache, int cacheOff, int npos, int width, int kvLora, float scale,
+                                      float[] att, int attStride, float[] o, int oOff) {
+        if (kernels != null) {
+            mlaAttendHeadsNative(kernels, q, qOff, h0, h1, cache, cacheOff, npos, width, kvLora, scale, att, attStride,
+                    o, oOff);
+            return;
+        }
         // scores: 4 heads x 2 positions per register tile; every (head, position) sums as VectorMath.dot1
         for (int t0 = 0; t0 < npos; t0 += ATTENTION_TILE) {
             int t1 = Math.min(npos, t0 + ATTENTION_TILE);

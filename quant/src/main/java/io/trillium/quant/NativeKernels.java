@@ -141,6 +141,18 @@ final class NativeKernels {
         return KERNELS.get(type);
     }
 
+    /**
+     * The function {@code symbol} of the loaded library as a downcall handle, or null: no library, or one without
+     * that symbol.
+     */
+    static MethodHandle function(String symbol, FunctionDescriptor descriptor, Linker.Option... options) {
+        SymbolLookup l = lib;
+        if (l == null || variants.isEmpty()) {
+            return null;
+        }
+        return l.find(symbol).map(a -> Linker.nativeLinker().downcallHandle(a, descriptor, options)).orElse(null);
+    }
+
     /** Variants ("vnni", "avx2") this CPU runs, best first; tests check each, not just the chosen one. */
     static List<String> variants() {
         return variants;

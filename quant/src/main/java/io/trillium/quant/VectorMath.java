@@ -16,6 +16,11 @@ public final class VectorMath {
 
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     private static final int L = S.length();
+
+    /** Floats per vector of these kernels (the preferred species): their summation order depends on it. */
+    public static int lanes() {
+        return L;
+    }
     /**
      * Lane sums in a fixed tree: {@code v = v.add(v.rearrange(r))} for each r here, lane i + L/2 onto lane
      * i, then L/4, ..., 1, leaves the sum in lane 0 ((v0 + v8) + (v4 + v12)) + ... at 16 lanes. The order of
