@@ -40,29 +40,29 @@ import java.util.Arrays;
 public final class DeepseekModel implements LanguageModel {
 
     private final TensorSource gguf;   // a GGUF file or a checkpoint seen under GGUF names
-    private final ModelConfig cfg;
+    final ModelConfig cfg;
     private final Tokenizer tokenizer;
     final ComputeBackend backend;
     private final Arena arena;   // F32 copies made at load (legacy attn_kv_b): off-heap, freed by close()
-    private final Tensor embed;
-    private final Dequantizer embedRow;
+    final Tensor embed;
+    final Dequantizer embedRow;
     private final Tensor output;
     private final float[] outputNorm;
     private final DeepseekWeights weights;
-    private final Layer[] layers;
+    final Layer[] layers;
     private final RoutedExperts routed;
     private final ExpertSource experts;       // routed.source
-    private final Prefetcher prefetcher;      // routed.prefetcher
-    private final StreamedExperts streamedExperts;
-    private final Rope rope;
-    private final int nope;
-    private final int ropeDims;
-    private final int kvLora;
-    private final int vDim;
+    final Prefetcher prefetcher;      // routed.prefetcher
+    final StreamedExperts streamedExperts;
+    final Rope rope;
+    final int nope;
+    final int ropeDims;
+    final int kvLora;
+    final int vDim;
     final int sharedFfn;
     private final float kqScale;
     final MlaHeads.Shape mlaShape;
-    private final DeviceWeights onDevice;   // the always-active part on the backend's device, else null
+    final DeviceWeights onDevice;   // the always-active part on the backend's device, else null
     private final VramExperts vramExperts;  // the most chosen routed experts in VRAM (device step), else null
     final DeviceWeights hostPrefill; // the weights seen through a CpuDevice (batched prefill on the CPU), else null
     private final ForwardGuard guard = new ForwardGuard();
@@ -225,16 +225,53 @@ public final class DeepseekModel implements LanguageModel {
         return s.logits;
     }
 
+    @Override
+    public float[][] forwardEach(State[] states, int[] tokens) {
+        LanguageModel.checkEach(states, tokens);
+        MlaState[] ms = new MlaState[states.length];
+        boolean host = true, device = true;
+        for (int i = 0; i < states.length; i++) {
+            if (!(states[i] instanceof MlaState s) || s.model() != this) {
+                throw new IllegalArgumentException("state " + i + " was not made by this model");
+            }
+            s.checkFits(s.pos, 1);
+            if (tokens[i] < 0 || tokens[i] >= cfg.vocab()) {
+                throw new IllegalArgumentException("token id " + tokens[i] + " (state " + i + ") outside the vocabulary 0.."
+                        + (cfg.vocab() - 1));
+            }
+            ms[i] = s;
+            host &= s.dev == null && hostPrefill != null;
+            device &= s.dev != null;
+        }
+        if (states.length == 1 || !(host || device)) {   // one state, or states on the host and on the device
+            return LanguageModel.super.forwardEach(states, tokens);
+        }
+        int[] ones = new int[states.length];
+        Arrays.fill(ones, 1);
+        guard.enter();
+        try {
+            DeepseekBatch.run(this, ms, ones, device ? onDevice : hostPrefill, tokens);
+        } finally {
+            guard.exit();
+        }
+        routed.forwarded(tokens.length);
+        float[][] logits = new float[states.length][];
+        for (int i = 0; i < states.length; i++) {
+            logits[i] = ms[i].logits;
+        }
+        return logits;
+    }
+
     /** The tokens through the model: batches on a device (the GPU's or the CPU's), else token by token. */
     private void run(MlaState s, int[] tokens) {
         if (tokens.length > 1 && (s.dev != null || hostPrefill != null)) {
-            DeviceState g = s.dev != null ? s.dev : s.hostPrefill();
             DeviceWeights w = s.dev != null ? onDevice : hostPrefill;
             // on a GPU a batch may be as long as the expert-streaming threshold (up to 2048), so that a long
             // prompt does stream its experts
             int batch = s.dev != null ? Math.max(PREFILL_BATCH, Math.min(streamExpertsFrom, 2048)) : PREFILL_BATCH;
             for (int i = 0; i < tokens.length; i += batch) {
-                devicePrefill(s, g, w, Arrays.copyOfRange(tokens, i, Math.min(tokens.length, i + batch)));
+                int[] chunk = Arrays.copyOfRange(tokens, i, Math.min(tokens.length, i + batch));
+                DeepseekBatch.run(this, new MlaState[] {s}, new int[] {chunk.length}, w, chunk);
             }
         } else {
             for (int t : tokens) {
@@ -346,7 +383,7 @@ public final class DeepseekModel implements LanguageModel {
     }
 
     private final StepTimes stepTimes = new StepTimes();
-    private final StepTimes prefillTimes = new StepTimes();
+    final StepTimes prefillTimes = new StepTimes();
 
     @Override
     public StepTimes stepTimes() {
@@ -476,176 +513,6 @@ public final class DeepseekModel implements LanguageModel {
                     "a state of {0} tokens runs on the host: {1}", capacity, e.getMessage());
             return null;
         }
-    }
-
-    /**
-     * A batch of prompt tokens through every layer on the device, layer by layer: every projection is one
-     * batched product (each weight read once per batch), attention runs token by token (causal, in order),
-     * and per MoE layer the batch's hidden states and router logits come to the host once. The routed
-     * experts run on the host, or, for batches of at least {@link #streamExpertsFrom} tokens, on the
-     * device: each chosen expert is streamed there once and applied to all of its tokens.
-     */
-    private void devicePrefill(MlaState s, DeviceState g, DeviceWeights dw, int[] tokens) {
-        Device d = g.d;
-        int b = tokens.length;
-        int hidden = cfg.hidden();
-        int heads = cfg.heads();
-        int qHead = nope + ropeDims;
-        int qDim = heads * qHead;
-        int width = kvLora + ropeDims;
-        int qLora = cfg.qLoraRank();
-        int p0 = s.pos;
-        int cap = s.capacity();
-        float eps = cfg.rmsEps();
-        s.checkFits(p0, b);
-        java.util.List<Device.Vec> tmp = new java.util.ArrayList<>();
-        java.util.function.IntFunction<Device.Vec> v = n -> {
-            Device.Vec r = d.vector("prefill", n);
-            tmp.add(r);
-            return r;
-        };
-        // the CPU device's operations are synchronous, so laps between them measure them (a GPU's are not)
-        StepTimes times = dw == hostPrefill ? prefillTimes : StepTimes.OFF;
-        times.start();
-        try {
-            int ffn = Math.max(1, Math.max(cfg.ffn(), sharedFfn));
-            Device.Vec x = v.apply(b * hidden);
-            Device.Vec h = v.apply(b * hidden);
-            Device.Vec qa = qLora > 0 ? v.apply(b * qLora) : null;
-            Device.Vec q = v.apply(b * qDim);
-            Device.Vec kv = v.apply(b * width);
-            Device.Vec o = v.apply(b * heads * vDim);
-            Device.Vec out = v.apply(b * hidden);
-            Device.Vec cs = v.apply(b * ropeDims);
-            Device.Vec f1 = v.apply(b * ffn);
-            Device.Vec f2 = v.apply(b * ffn);
-            Device.Vec routerLogits = cfg.experts() > 0 ? v.apply(b * cfg.experts()) : null;
-            Device.Vec experts = v.apply(b * hidden);
-            float[] hostX = new float[b * hidden];
-            for (int t = 0; t < b; t++) {
-                embedRow.dequantize(embed.data(), tokens[t] * embed.rowBytes(), hostX, t * hidden, hidden);
-            }
-            d.upload(hostX, 0, x, 0, b * hidden);
-            float[] hostCs = new float[b * ropeDims];
-            for (int t = 0; t < b; t++) {
-                rope.angles(p0 + t, s.cos, s.sin);
-                System.arraycopy(s.cos, 0, hostCs, t * ropeDims, ropeDims / 2);
-                System.arraycopy(s.sin, 0, hostCs, t * ropeDims + ropeDims / 2, ropeDims / 2);
-            }
-            d.upload(hostCs, 0, cs, 0, b * ropeDims);
-            float[] hostH = new float[b * hidden];
-            float[] hostE = new float[b * hidden];
-            float[] hostLogits = new float[Math.max(1, b * cfg.experts())];
-            Device.Vec[] streamed = null;
-            times.lap(StepTimes.Op.OUTPUT);
-
-            for (int l = 0; l < layers.length; l++) {
-                Layer w = layers[l];
-                DeviceWeights.Layer dl = dw.layers()[l];
-                Device.Vec cache = g.cache(l);
-                d.rmsnorm(h, x, dl.attnNorm(), hidden, b, hidden, eps);
-                if (dl.qA() != null) {
-                    d.matMul(dl.qA(), h, 0, hidden, qa, 0, qLora, b);
-                    d.rmsnorm(qa, qa, dl.qANorm(), qLora, b, qLora, eps);
-                    d.matMul(dl.q(), qa, 0, qLora, q, 0, qDim, b);
-                } else {
-                    d.matMul(dl.q(), h, 0, hidden, q, 0, qDim, b);
-                }
-                d.matMul(dl.kvA(), h, 0, hidden, kv, 0, width, b);
-                d.rmsnorm(kv, kv, dl.kvANorm(), kvLora, b, width, eps);
-                for (int t = 0; t < b; t++) {
-                    d.rope(kv, 1, width, t * width + kvLora, cs, t * ropeDims, ropeDims, rope.neox());
-                    d.rope(q, heads, qHead, t * qDim + nope, cs, t * ropeDims, ropeDims, rope.neox());
-                }
-                d.copy(kv, 0, width, cache, p0 * width, width, width, b);
-                times.lap(StepTimes.Op.ATTENTION_PROJECTIONS);
-                d.mlaHeads(dl.kB(), w.kBAll().headBytes(), dl.vB(), w.vBAll().headBytes(), mlaShape, q, cache, p0, b, o,
-                        g.qAbs, g.att, cap, g.oLat);
-                times.lap(StepTimes.Op.ATTENTION);
-                d.matMul(dl.attnOut(), o, 0, heads * vDim, out, 0, hidden, b);
-                d.add(x, out, b * hidden);
-
-                d.rmsnorm(h, x, dl.ffnNorm(), hidden, b, hidden, eps);
-                times.lap(StepTimes.Op.ATTENTION_PROJECTIONS);
-                if (dl.dense() != null) {
-                    swiglu(d, dl.dense(), h, f1, f2, out, b);
-                    d.add(x, out, b * hidden);
-                    times.lap(StepTimes.Op.DENSE_FFN);
-                    continue;
-                }
-                int e = cfg.experts();
-                d.matMul(dl.router(), h, 0, hidden, routerLogits, 0, e, b);
-                d.download(routerLogits, 0, hostLogits, 0, b * e);
-                d.download(h, 0, hostH, 0, b * hidden);
-                int used = s.router.used();
-                int[] ids = new int[b * used];
-                float[] weights = new float[b * used];
-                for (int t = 0; t < b; t++) {
-                    System.arraycopy(hostLogits, t * e, s.routerLogits, 0, e);
-                    s.router.route(s.routerLogits, w.routerBias(), s.ids, s.weights);
-                    System.arraycopy(s.ids, 0, ids, t * used, used);
-                    System.arraycopy(s.weights, 0, weights, t * used, used);
-                    // no next-layer prediction in a batch: the next layer announces all of its experts at once
-                    prefetcher.routed(s.prefetch, l, s.ids, used, s.x, false);
-                }
-                times.lap(StepTimes.Op.ROUTER);
-                if (dl.shared() != null) {
-                    swiglu(d, dl.shared(), h, f1, f2, out, b);   // queued: runs while the experts are computed
-                    times.lap(StepTimes.Op.SHARED_EXPERT);
-                }
-                if (dw == hostPrefill) {
-                    // on the CPU: experts grouped by expert, each whole on one worker, added to x in each
-                    // token's routing order and before the shared expert, as the token-by-token step adds them
-                    d.download(x, 0, hostX, 0, b * hidden);
-                    s.experts.runBatch(l, hostH, b, ids, weights, used, hostX);
-                    d.upload(hostX, 0, x, 0, b * hidden);
-                    if (dl.shared() != null) {
-                        d.add(x, out, b * hidden);
-                    }
-                    times.lap(StepTimes.Op.ROUTED_EXPERTS);
-                    continue;
-                }
-                Arrays.fill(hostE, 0f);
-                if (b >= streamExpertsFrom) {
-                    if (streamed == null) {   // an expert takes at most every token of the batch
-                        streamed = new Device.Vec[] {v.apply(b * hidden), v.apply(b * cfg.expertFfn()),
-                                v.apply(b * cfg.expertFfn()), v.apply(b * hidden)};
-                    }
-                    streamedExperts.run(d, l, b, ids, weights, used, hostH, hostE, streamed);
-                } else {
-                    for (int t = 0; t < b; t++) {
-                        System.arraycopy(hostH, t * hidden, s.h, 0, hidden);
-                        Arrays.fill(s.out, 0f);
-                        s.experts.run(l, s.h, Arrays.copyOfRange(ids, t * used, (t + 1) * used),
-                                Arrays.copyOfRange(weights, t * used, (t + 1) * used), used, s.out);
-                        System.arraycopy(s.out, 0, hostE, t * hidden, hidden);
-                    }
-                }
-                d.upload(hostE, 0, experts, 0, b * hidden);
-                d.add(x, experts, b * hidden);
-                if (dl.shared() != null) {
-                    d.add(x, out, b * hidden);
-                }
-            }
-            d.rmsnorm(g.h, 0, x, (b - 1) * hidden, dw.outputNorm(), hidden, eps);
-            d.matVec(dw.output(), g.h, g.logits);
-            d.download(g.logits, 0, s.logits, 0, cfg.vocab());
-            s.pos += b;
-            times.lap(StepTimes.Op.OUTPUT);
-        } finally {
-            tmp.forEach(d::release);
-        }
-    }
-
-    /** {@code out = down(silu(gate·h) ⊙ up·h)} for {@code b} tokens on the device ({@code f1}, {@code f2}: scratch). */
-    private static void swiglu(Device d, Device.Mat[] ffn, Device.Vec h, Device.Vec f1, Device.Vec f2, Device.Vec out,
-                               int b) {
-        int f = Math.toIntExact(ffn[0].tensor().rowCount());
-        int hidden = Math.toIntExact(ffn[0].tensor().rowLength());
-        d.matMul(ffn[0], h, 0, hidden, f1, 0, f, b);
-        d.matMul(ffn[1], h, 0, hidden, f2, 0, f, b);
-        d.swiglu(f1, f2, b * f);
-        d.matMul(ffn[2], f1, 0, f, out, 0, hidden, b);
     }
 
     /** {@code out = down(silu(gate·h) ⊙ up·h)} on the device, h = {@code g.h}. */

@@ -34,6 +34,41 @@ public interface LanguageModel extends AutoCloseable {
     float[] forward(State state, int[] tokens);
 
     /**
+     * One token for each of several states (sessions decoding at the same time): {@code tokens[i]} at
+     * {@code states[i]}'s next position. Returns each state's logits (the states' own arrays, as {@link #forward}).
+     * Where the model batches them (deepseek2 on the CPU or a device), the pass reads the always-active weights
+     * once for all of them and each routed expert once for the tokens that chose it; in the default (quantized)
+     * numerics each state's logits are bit for bit those of {@code forward(state, new int[] {token})}. This
+     * default runs them one after the other.
+     *
+     * @throws IllegalArgumentException if the arrays differ in length or are empty, a state appears twice or
+     *                                  is not this model's, a token does not fit, or an id is out of range
+     * @throws IllegalStateException    if another thread is running a forward pass of this model
+     */
+    default float[][] forwardEach(State[] states, int[] tokens) {
+        checkEach(states, tokens);
+        float[][] logits = new float[states.length][];
+        for (int i = 0; i < states.length; i++) {
+            logits[i] = forward(states[i], new int[] {tokens[i]});
+        }
+        return logits;
+    }
+
+    /** {@link #forwardEach}'s argument checks that do not depend on the model. */
+    static void checkEach(State[] states, int[] tokens) {
+        if (states.length != tokens.length || states.length == 0) {
+            throw new IllegalArgumentException(states.length + " states for " + tokens.length
+                    + " tokens: one token per state, at least one");
+        }
+        java.util.Set<State> seen = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        for (State s : states) {
+            if (!seen.add(java.util.Objects.requireNonNull(s, "state"))) {
+                throw new IllegalArgumentException("a state appears twice in one pass");
+            }
+        }
+    }
+
+    /**
      * The MoE routing side of the model: per-expert choice counts ({@link Prefetcher#stats()}) and
      * the next-layer prediction's accuracy; null for a dense model.
      */

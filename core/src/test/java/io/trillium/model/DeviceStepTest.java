@@ -237,4 +237,39 @@ class DeviceStepTest {
             assertEquals(0, b.device.matVecs, "host step expected");
         }
     }
+
+    /** Sessions decoding together on the device: one batched pass, each state's host logits. */
+    @ParameterizedTest
+    @ValueSource(strings = {"ds2-tiny-Q8_0", "ds2-tiny-Q4_K_M"})
+    void sessionsTogetherOnTheDeviceGiveTheHostLogits(String name) throws Exception {
+        Path file = Fixtures.models().resolve(name + ".gguf");
+        int[][] prompts = {{1, 7, 42}, {3, 99}, {5, 12, 8, 17}};
+        int[] next = {9, 40, 77};
+        float[][] want = new float[3][];
+        try (LanguageModel m = Models.load(file, new CpuBackend(2, Numerics.EXACT))) {
+            for (int i = 0; i < 3; i++) {
+                try (LanguageModel.State s = m.newState(16)) {
+                    m.forward(s, prompts[i]);
+                    want[i] = m.forward(s, new int[] {next[i]}).clone();
+                }
+            }
+        }
+        HostDevice.Backend b = new HostDevice.Backend(2, t -> false);
+        try (LanguageModel m = Models.load(file, b, ExpertPlacement.mapped(), ForwardOptions.DEFAULT);
+             LanguageModel.State s0 = m.newState(16); LanguageModel.State s1 = m.newState(16);
+             LanguageModel.State s2 = m.newState(16)) {
+            LanguageModel.State[] states = {s0, s1, s2};
+            for (int i = 0; i < 3; i++) {
+                m.forward(states[i], prompts[i]);
+            }
+            int before = b.device.matMuls;
+            float[][] got = m.forwardEach(states, next);
+            assertTrue(b.device.matMuls > before, "the sessions did not run as one batch");
+            for (int i = 0; i < 3; i++) {
+                double rel = Fixtures.relL2(want[i], got[i]);
+                assertTrue(rel <= 1e-5, name + ": session " + i + ", rel-L2 " + rel);
+                assertEquals(prompts[i].length + 1, states[i].position());
+            }
+        }
+    }
 }

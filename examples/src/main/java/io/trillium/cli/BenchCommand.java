@@ -50,6 +50,11 @@ final class BenchCommand implements Callable<Integer> {
                     + "or random (uniform random ids: no repetition for the expert cache to exploit) (default ${DEFAULT-VALUE})")
     String decodeInput;
 
+    @Option(names = "--sessions", paramLabel = "N", defaultValue = "1",
+            description = "sessions decoding together, each with its own prompt (one batched pass per step); over 1, "
+                    + "prints the aggregate decode speed (default ${DEFAULT-VALUE})")
+    int sessions;
+
     @Option(names = "--breakdown", description = "print where the last prompt's and the last decode run's time "
             + "went (\"prefill breakdown:\", \"breakdown:\"), by operation class (attention, dense/shared FFN, "
             + "routed experts, router, output) and the pool's barrier waits")
@@ -61,9 +66,9 @@ final class BenchCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         int t = threads != null ? threads : Runtime.getRuntime().availableProcessors();
-        if (t < 1 || promptTokens < 1 || decodeTokens < 1 || repeats < 1 || probeMib < 1) {
+        if (t < 1 || promptTokens < 1 || decodeTokens < 1 || repeats < 1 || probeMib < 1 || sessions < 1) {
             throw new IllegalArgumentException(
-                    "--threads, --prompt-tokens, --decode-tokens, --repeats and --probe-mib must be >= 1");
+                    "--threads, --prompt-tokens, --decode-tokens, --repeats, --probe-mib and --sessions must be >= 1");
         }
         boolean randomInput = switch (decodeInput) {
             case "argmax" -> false;
@@ -100,6 +105,10 @@ final class BenchCommand implements Callable<Integer> {
         io.trillium.model.ForwardOptions forward = tiers.forward();   // a bad flag fails before a backend exists
         io.trillium.backend.ComputeBackend backend = tiers.backend(t, mode);
         try (LanguageModel m = Models.load(model, backend, tiers.placement(model, t), forward)) {
+            if (sessions > 1) {
+                together(m, randomInput);
+                return 0;
+            }
             int ctx = Math.min(m.config().contextLength(), promptTokens + decodeTokens + 1);
             LanguageModel.State s = m.newState(ctx);
             SplittableRandom rnd = new SplittableRandom(1);
@@ -178,6 +187,58 @@ final class BenchCommand implements Callable<Integer> {
             line("decode", d.median(), wb.activePerToken(), bw);
         }
         return 0;
+    }
+
+    /**
+     * {@code --sessions N}: N sessions, each with its own random prompt, prefilled one after the other, then
+     * decoding together, one {@link LanguageModel#forwardEach} per step; the best of the repeats.
+     */
+    private void together(LanguageModel m, boolean randomInput) {
+        int ctx = Math.min(m.config().contextLength(), promptTokens + decodeTokens + 1);
+        int vocab = m.config().vocab();
+        SplittableRandom rnd = new SplittableRandom(1);
+        LanguageModel.State[] states = new LanguageModel.State[sessions];
+        int[][] prompts = new int[sessions][promptTokens];
+        double[] aggregate = new double[repeats];
+        try {
+            for (int i = 0; i < sessions; i++) {
+                states[i] = m.newState(ctx);
+                for (int j = 0; j < promptTokens; j++) {
+                    prompts[i][j] = rnd.nextInt(vocab);
+                }
+            }
+            int[] next = new int[sessions];
+            for (int r = 0; r < repeats + 1; r++) {   // the first run warms up the JIT
+                float[][] logits = new float[sessions][];
+                for (int i = 0; i < sessions; i++) {
+                    states[i].reset();
+                    logits[i] = m.forward(states[i], prompts[i]);
+                    next[i] = randomInput ? rnd.nextInt(vocab) : argmax(logits[i]);   // before the next prompt runs
+                }
+                long t0 = System.nanoTime();
+                for (int k = 0; k < decodeTokens; k++) {
+                    logits = m.forwardEach(states, next);
+                    for (int i = 0; i < sessions; i++) {
+                        next[i] = randomInput ? rnd.nextInt(vocab) : argmax(logits[i]);
+                    }
+                }
+                double seconds = (System.nanoTime() - t0) / 1e9;
+                if (r > 0) {
+                    aggregate[r - 1] = (double) sessions * decodeTokens / seconds;
+                }
+            }
+        } finally {
+            for (LanguageModel.State s : states) {
+                if (s != null) {
+                    s.close();
+                }
+            }
+        }
+        double best = java.util.Arrays.stream(aggregate).max().orElseThrow();
+        System.out.println("aggregate samples: " + Spread.samples(aggregate) + " tok/s");
+        System.out.println("aggregate spread: " + Spread.of(aggregate).format("tok/s"));
+        System.out.printf(java.util.Locale.ROOT, "aggregate: %.2f tok/s over %d sessions (per session %.2f tok/s)%n",
+                best, sessions, best / sessions);
     }
 
     /**

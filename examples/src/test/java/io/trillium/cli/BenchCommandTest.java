@@ -34,6 +34,23 @@ class BenchCommandTest {
         assertTrue(tok > 0);
     }
 
+    /** {@code --sessions N}: N sessions decoding together, the aggregate line last (issue 15's format). */
+    @Test
+    void sessionsTogetherEndWithTheAggregateLine() {
+        String model = Fixtures.models().resolve("ds2-tiny-Q8_0.gguf").toString();
+        CliTest.Result r = CliTest.run("bench", "--model", model, "--threads", "1", "--prompt-tokens", "4",
+                "--decode-tokens", "3", "--repeats", "2", "--probe-mib", "64", "--sessions", "3");
+        assertEquals(0, r.rc(), r.err());
+        Matcher m = Pattern.compile("aggregate: ([0-9.]+) tok/s over 3 sessions \\(per session ([0-9.]+) tok/s\\)")
+                .matcher(r.out().lines().toList().getLast());
+        assertTrue(m.matches(), r.out());
+        assertEquals(Double.parseDouble(m.group(1)) / 3, Double.parseDouble(m.group(2)), 0.01);
+        assertTrue(Double.parseDouble(m.group(1)) > 0, r.out());
+        CliTest.Result none = CliTest.run("bench", "--model", model, "--sessions", "0");
+        assertEquals(1, none.rc());
+        assertTrue(none.err().contains("--sessions"), none.err());
+    }
+
     @Test
     void rejectsNonsense() {
         CliTest.Result r = CliTest.run("bench", "--model", Fixtures.models().resolve("qwen3moe-tiny-F32.gguf").toString(),
@@ -72,7 +89,7 @@ class BenchCommandTest {
                 Double.parseDouble(samples.group(3))};
         java.util.Arrays.sort(v);
         Matcher spread = Pattern.compile("decode spread: median ([0-9.]+) tok/s of 3 runs, min-max ([0-9.]+)-([0-9.]+), "
-                + "95% CI of the mean ([0-9.]+)-([0-9.]+)").matcher(r.out());
+                + "95% CI of the mean (-?[0-9.]+)-([0-9.]+)").matcher(r.out());   // a wild run can take the bound below 0
         assertTrue(spread.find(), r.out());
         assertEquals(v[1], Double.parseDouble(spread.group(1)), 0.006);
         assertEquals(v[0], Double.parseDouble(spread.group(2)), 0.006);
