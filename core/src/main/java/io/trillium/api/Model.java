@@ -8,7 +8,6 @@ import java.util.Arrays;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
-import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * A loaded model: its mapped weights, compute threads and tokenizer. Create {@link Session}s to
@@ -16,10 +15,12 @@ import java.util.concurrent.locks.ReentrantLock;
  *
  * <p><b>Concurrency.</b> All sessions share the model's compute backend, whose worker pool runs one
  * parallel loop at a time and already uses every configured thread for a single token. Forward
- * passes of different sessions are therefore serialised on a lock owned by the model (fair, so
- * sessions interleave token by token); everything else (tokenizing, sampling, stop-string
- * matching, listener calls) runs concurrently. This keeps one copy of the weights and one thread
- * pool while giving each session its own KV cache; sessions never see each other's state.
+ * passes therefore run one at a time, but the decode steps of sessions generating at the same time
+ * run together as one batched pass (the weights read once for all of them; with deepseek2 on the
+ * CPU each session's tokens are bit for bit those it would produce alone), and a long prompt runs
+ * in chunks between them; everything else (tokenizing, sampling, stop-string matching, listener
+ * calls) runs concurrently. This keeps one copy of the weights and one thread pool while giving
+ * each session its own KV cache; sessions never see each other's state.
  *
  * <p><b>Lifetime.</b> {@link #close()} waits for a forward pass in progress, then releases the
  * weights and threads; afterwards every method of the model and of its sessions throws
@@ -31,7 +32,7 @@ public final class Model implements AutoCloseable {
     private final ChatTemplate template;
     private final LoadOptions options;
     private final int[] stopIds;
-    private final ReentrantLock forwardLock = new ReentrantLock(true);
+    private final ForwardQueue passes;
     private volatile boolean closed;
 
     Model(LanguageModel lm, ModelInfo info, ChatTemplate template, LoadOptions options) {
@@ -40,6 +41,7 @@ public final class Model implements AutoCloseable {
         this.template = template;
         this.options = options;
         this.stopIds = endOfGenerationIds(lm.tokenizer());
+        this.passes = new ForwardQueue(lm);
     }
 
     /** The tokenizer's eos plus the end-of-turn tokens of common chat vocabularies that are present. */
@@ -104,20 +106,29 @@ public final class Model implements AutoCloseable {
         }
     }
 
+    /** A session's handle for its forward passes: its state and logits buffer of {@link #vocab()} floats. */
+    ForwardQueue.Step newStep(LanguageModel.State state, float[] into) {
+        return new ForwardQueue.Step(state, into);
+    }
+
     /**
-     * Runs the forward pass for {@code state}, serialised with other sessions, and copies the logits into
-     * {@code into} (a session's own buffer of {@link #vocab()} floats, so a decode step allocates nothing).
+     * Runs {@code tokens} through the model for a session ({@link ForwardQueue}: one pass at a time, the decode
+     * steps of sessions generating together in one batched pass) and leaves the logits in the step's buffer, so
+     * a decode step allocates nothing.
      */
-    float[] forward(LanguageModel.State state, int[] tokens, float[] into) {
-        forwardLock.lock();
-        try {
-            ensureOpen();
-            float[] logits = lm.forward(state, tokens);
-            System.arraycopy(logits, 0, into, 0, logits.length);
-            return into;
-        } finally {
-            forwardLock.unlock();
-        }
+    float[] forward(ForwardQueue.Step step, int[] tokens) {
+        ensureOpen();
+        return passes.forward(step, tokens);
+    }
+
+    /** A session starts or ends decoding (its steps are then waited for by the others' passes). */
+    void decoding(boolean starts) {
+        passes.decoding(starts);
+    }
+
+    /** Passes run, decode steps in them, and the most steps one pass took (tests). */
+    long[] passCounts() {
+        return passes.counts();
     }
 
     /** The engine's model itself (tests: its forward pass without the API around it). */
@@ -143,15 +154,10 @@ public final class Model implements AutoCloseable {
     /** Releases the weights and threads (after a forward pass in progress); idempotent. */
     @Override
     public void close() {
-        forwardLock.lock();
-        try {
-            if (!closed) {
-                closed = true;
-                lm.close();
-            }
-        } finally {
-            forwardLock.unlock();
-        }
+        passes.close(() -> {
+            closed = true;
+            lm.close();
+        });
     }
 
     /** Weight bytes read since load, by tier (see {@link Metrics#bytesReadPerTier()}). */

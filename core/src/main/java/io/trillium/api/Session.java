@@ -38,6 +38,7 @@ public final class Session implements AutoCloseable {
     private int[] history = new int[16];
     private final float[] logits;   // the last forward pass's logits, rewritten by each (never reallocated)
     private final int[] decodeToken = new int[1];   // a decode step's input
+    private final ForwardQueue.Step step;           // this session's forward passes (state and logits)
     private int historyLength;
     private volatile boolean cancelRequested;
     private volatile boolean closed;
@@ -46,6 +47,7 @@ public final class Session implements AutoCloseable {
         this.model = model;
         this.state = state;
         this.logits = new float[model.vocab()];
+        this.step = model.newStep(state, logits);
     }
 
     /** This session's state in the model (tests: the forward pass without sampling around it). */
@@ -141,98 +143,104 @@ public final class Session implements AutoCloseable {
         float[] logits = feed(feed);
         long tPrompt = System.nanoTime();
 
-        RandomGenerator random = new SplittableRandom(request.seed());
-        int[] ids = new int[Math.min(maxTokens, 1024)];
-        int[] generated = {0};
-        SamplingContext context = new SamplingContext() {
-            @Override
-            public int tokenCount() {
-                return historyLength;
-            }
+        // decoding from here: the passes of other sessions decoding at the same time wait for this one's steps
+        model.decoding(true);
+        try {
+            RandomGenerator random = new SplittableRandom(request.seed());
+            int[] ids = new int[Math.min(maxTokens, 1024)];
+            int[] generated = {0};
+            SamplingContext context = new SamplingContext() {
+                @Override
+                public int tokenCount() {
+                    return historyLength;
+                }
 
-            @Override
-            public int token(int i) {
-                return history[i];
-            }
+                @Override
+                public int token(int i) {
+                    return history[i];
+                }
 
-            @Override
-            public int generatedCount() {
-                return generated[0];
-            }
+                @Override
+                public int generatedCount() {
+                    return generated[0];
+                }
 
-            @Override
-            public RandomGenerator random() {
-                return random;
+                @Override
+                public RandomGenerator random() {
+                    return random;
+                }
+            };
+            Sampler sampler = request.sampler();
+            StreamingDecoder decoder = new StreamingDecoder(tok);
+            StopMatcher stops = new StopMatcher(request.stopStrings());
+            StringBuilder text = new StringBuilder();
+            FinishReason reason = FinishReason.LENGTH;
+            long tFirst = 0;
+            boolean flushed = false;
+            while (true) {
+                if (isCancelled(request)) {
+                    reason = FinishReason.CANCELLED;
+                    break;
+                }
+                for (LogitsProcessor p : request.logitsProcessors()) {
+                    p.process(logits, context);
+                }
+                int id = sampler == null ? argmax(logits) : sampler.sample(logits, context);
+                if (id < 0 || id >= logits.length) {
+                    throw new IllegalStateException("sampler returned token id " + id + " outside 0.." + (logits.length - 1));
+                }
+                if (generated[0] == 0) {
+                    tFirst = System.nanoTime();
+                }
+                if (model.isEndOfGeneration(id)) {
+                    reason = FinishReason.STOP_TOKEN;
+                    break;
+                }
+                double logprob = logSoftmaxAt(logits, id);
+                if (generated[0] == ids.length) {
+                    ids = Arrays.copyOf(ids, Math.min(maxTokens, ids.length * 2));
+                }
+                ids[generated[0]++] = id;
+                boolean last = generated[0] == maxTokens;
+                String piece = decoder.accept(id);
+                if (last) {
+                    piece += decoder.flush();
+                    flushed = true;
+                }
+                boolean stopped = stops.accept(piece, last);
+                String released = stops.released();
+                text.append(released);
+                listener.onToken(new Token(id, released, logprob));
+                if (stopped) {
+                    reason = FinishReason.STOP_STRING;
+                    flushed = true;
+                    break;
+                }
+                if (last) {
+                    break;
+                }
+                decodeToken[0] = id;
+                logits = feed(decodeToken);
             }
-        };
-        Sampler sampler = request.sampler();
-        StreamingDecoder decoder = new StreamingDecoder(tok);
-        StopMatcher stops = new StopMatcher(request.stopStrings());
-        StringBuilder text = new StringBuilder();
-        FinishReason reason = FinishReason.LENGTH;
-        long tFirst = 0;
-        boolean flushed = false;
-        while (true) {
-            if (isCancelled(request)) {
-                reason = FinishReason.CANCELLED;
-                break;
+            if (!flushed) {
+                boolean stopped = stops.accept(decoder.flush(), true);
+                String tail = stops.released();
+                if (stopped && reason != FinishReason.CANCELLED) {
+                    reason = FinishReason.STOP_STRING;
+                }
+                if (!tail.isEmpty()) {
+                    text.append(tail);
+                    listener.onToken(new Token(Token.NONE, tail, Double.NaN));
+                }
             }
-            for (LogitsProcessor p : request.logitsProcessors()) {
-                p.process(logits, context);
-            }
-            int id = sampler == null ? argmax(logits) : sampler.sample(logits, context);
-            if (id < 0 || id >= logits.length) {
-                throw new IllegalStateException("sampler returned token id " + id + " outside 0.." + (logits.length - 1));
-            }
-            if (generated[0] == 0) {
-                tFirst = System.nanoTime();
-            }
-            if (model.isEndOfGeneration(id)) {
-                reason = FinishReason.STOP_TOKEN;
-                break;
-            }
-            double logprob = logSoftmaxAt(logits, id);
-            if (generated[0] == ids.length) {
-                ids = Arrays.copyOf(ids, Math.min(maxTokens, ids.length * 2));
-            }
-            ids[generated[0]++] = id;
-            boolean last = generated[0] == maxTokens;
-            String piece = decoder.accept(id);
-            if (last) {
-                piece += decoder.flush();
-                flushed = true;
-            }
-            boolean stopped = stops.accept(piece, last);
-            String released = stops.released();
-            text.append(released);
-            listener.onToken(new Token(id, released, logprob));
-            if (stopped) {
-                reason = FinishReason.STOP_STRING;
-                flushed = true;
-                break;
-            }
-            if (last) {
-                break;
-            }
-            decodeToken[0] = id;
-            logits = feed(decodeToken);
+            long tEnd = System.nanoTime();
+            int n = generated[0];
+            return new GenerationResult(text.toString(), Arrays.copyOf(ids, n), reason,
+                    metrics(feed.length, reused, n, t0, tPrompt, n == 0 ? tEnd : tFirst, tEnd, t0,
+                            TierReport.difference(model.bytesRead(), bytesBefore)));
+        } finally {
+            model.decoding(false);
         }
-        if (!flushed) {
-            boolean stopped = stops.accept(decoder.flush(), true);
-            String tail = stops.released();
-            if (stopped && reason != FinishReason.CANCELLED) {
-                reason = FinishReason.STOP_STRING;
-            }
-            if (!tail.isEmpty()) {
-                text.append(tail);
-                listener.onToken(new Token(Token.NONE, tail, Double.NaN));
-            }
-        }
-        long tEnd = System.nanoTime();
-        int n = generated[0];
-        return new GenerationResult(text.toString(), Arrays.copyOf(ids, n), reason,
-                metrics(feed.length, reused, n, t0, tPrompt, n == 0 ? tEnd : tFirst, tEnd, t0,
-                        TierReport.difference(model.bytesRead(), bytesBefore)));
     }
 
     private static Metrics metrics(int promptTokens, int cached, int generated, long t0, long tPrompt, long tFirst,
@@ -254,7 +262,7 @@ public final class Session implements AutoCloseable {
     private float[] feed(int[] tokens) {
         float[] logits;
         try {
-            logits = model.forward(state, tokens, this.logits);
+            logits = model.forward(step, tokens);
         } catch (io.trillium.tier.TierIOException e) {
             clearCache();   // no token came from the partial state; the session and the model serve on
             throw new ResourceException("weights could not be read: " + e.getMessage(), e);

@@ -33,6 +33,7 @@ class ForwardAllocationTest {
              Session s = m.newSession()) {
             LanguageModel lm = m.languageModel();
             float[] logits = new float[m.vocab()];
+            ForwardQueue.Step step = m.newStep(s.state(), logits);
             long tid = Thread.currentThread().threadId();
             double[] best = {Double.MAX_VALUE, Double.MAX_VALUE};   // through the API, straight
             StringBuilder rounds = new StringBuilder();
@@ -42,7 +43,7 @@ class ForwardAllocationTest {
                 s.state().reset();
                 long before = mx.getThreadAllocatedBytes(tid);
                 for (int i = 0; i < TOKENS; i++) {
-                    float[] got = api ? m.forward(s.state(), one, logits) : lm.forward(s.state(), one);
+                    float[] got = api ? m.forward(step, one) : lm.forward(s.state(), one);
                     one[0] = (int) ((i * 7919L + (got[i % got.length] > 0 ? 1 : 0)) % got.length);
                 }
                 double perToken = (double) (mx.getThreadAllocatedBytes(tid) - before) / TOKENS;
@@ -63,7 +64,7 @@ class ForwardAllocationTest {
                 LoadOptions.builder().threads(1).numerics(Numerics.EXACT).contextLength(16).build());
              Session a = m.newSession(); Session b = m.newSession()) {
             float[] buf = new float[m.vocab()];
-            float[] got = m.forward(a.state(), new int[] {1, 7, 42}, buf);
+            float[] got = m.forward(m.newStep(a.state(), buf), new int[] {1, 7, 42});
             assertSame(buf, got, "the logits come back in the caller's buffer");
             float[] direct = m.languageModel().forward(b.state(), new int[] {1, 7, 42});
             // (bit-identical once compiled; the first calls may run interpreted: the JIT-rounding allowance)
