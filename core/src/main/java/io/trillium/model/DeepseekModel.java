@@ -31,7 +31,7 @@ import java.util.Arrays;
  * {@code (attn_k_b[h]·q_nope)·c + q_pe·k_pe}, and the head output is {@code attn_v_b[h]·Σ p·c}.
  * Legacy files with one {@code attn_kv_b} get the same per-head k_b/v_b views at load.
  *
- * <p>A prompt runs as batches ({@code devicePrefill}: on the GPU, or on the CPU through a CPU device), decode
+ * <p>A prompt runs as batches ({@link DeepseekBatch}: on the GPU, or on the CPU through a CPU device), decode
  * one token at a time ({@code step} on the host, {@code deviceStep} on a GPU). The weights as loaded are
  * {@link DeepseekWeights} ({@link DeviceWeights} on a device), a sequence is an {@link MlaState}; the routed
  * experts kept in VRAM and those streamed there for long prompts are {@link VramExperts} and
