@@ -19,7 +19,7 @@ final class DeepseekBatch {
      * Every projection is one batched product (each weight read once per batch), attention runs per state on its
      * own cache (causal, in order), each state gets the logits of its run's last token,
      * and per MoE layer the batch's hidden states and router logits come to the host once. The routed
-     * experts run on the host, or, for batches of at least {@link #m.streamExpertsFrom} tokens, on the
+     * experts run on the host, or, for batches of at least {@code streamExpertsFrom} tokens ({@link ForwardOptions}), on the
      * device: each chosen expert is streamed there once and applied to all of its tokens.
      */
     static void run(DeepseekModel m, MlaState[] states, int[] runs, DeviceWeights dw, int[] tokens) {
