@@ -423,7 +423,6 @@ public final class LlamaModel implements LanguageModel {
         cpu.matMul(w.router(), xb, 0, h, logits, 0, e, b);
         int[] ids = new int[b * used];
         float[] weights = new float[b * used];
-        int[] count = new int[e];
         for (int t = 0; t < b; t++) {
             System.arraycopy(logits, t * e, s.routerLogits, 0, e);
             s.router.route(s.routerLogits, null, s.ids, s.weights);
@@ -431,44 +430,10 @@ public final class LlamaModel implements LanguageModel {
             prefetcher.routed(s.prefetch, l, s.ids, used, s.x, false);
             System.arraycopy(s.ids, 0, ids, t * used, used);
             System.arraycopy(s.weights, 0, weights, t * used, used);
-            for (int j = 0; j < used; j++) {
-                count[s.ids[j]]++;
-            }
         }
+        // grouped by expert, each read once for its tokens, and added in each token's routing order as step adds them
         Arrays.fill(out, 0, b * h, 0f);
-        int most = Arrays.stream(count).max().orElse(0);
-        float[] xs = new float[most * h];
-        float[] g = new float[most * expertFfn];
-        float[] u = new float[most * expertFfn];
-        float[] ys = new float[most * h];
-        int[] tok = new int[most];
-        float[] wt = new float[most];
-        for (int ex = 0; ex < e; ex++) {
-            if (count[ex] == 0) {
-                continue;
-            }
-            int n = 0;
-            for (int i = 0; i < b * used; i++) {
-                if (ids[i] == ex) {
-                    tok[n] = i / used;
-                    wt[n] = weights[i];
-                    System.arraycopy(xb, tok[n] * h, xs, n * h, h);
-                    n++;
-                }
-            }
-            ExpertWeights ew = experts.expert(l, ex);
-            try {
-                cpu.matMul(ew.gate(), xs, 0, h, g, 0, expertFfn, n);
-                cpu.matMul(ew.up(), xs, 0, h, u, 0, expertFfn, n);
-                Ops.swiglu(g, u, n * expertFfn);
-                cpu.matMul(ew.down(), g, 0, expertFfn, ys, 0, h, n);
-            } finally {
-                experts.release(l, ex);
-            }
-            for (int i = 0; i < n; i++) {
-                Ops.axpy(out, tok[i] * h, wt[i], ys, i * h, h);
-            }
-        }
+        s.executor.runBatch(l, xb, b, ids, weights, used, out);
         if (w.shared() != null) {   // qwen2moe: the shared expert, scaled by sigmoid(ffn_gate_inp_shexp · x)
             float[] sg = new float[b * sharedFfn];
             float[] su = new float[b * sharedFfn];

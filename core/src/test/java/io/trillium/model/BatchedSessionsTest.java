@@ -49,6 +49,7 @@ class BatchedSessionsTest {
         Path file = DecodeAllocationTest.model(dir, name);
         try (LanguageModel m = Models.load(file, new CpuBackend(2, Numerics.DEFAULT), ExpertPlacement.mapped(),
                 ForwardOptions.DEFAULT)) {
+            alone(m, plans(1).get(0));   // warm-up: code the JIT has not compiled yet may round differently
             for (int sessions : new int[] {1, 2, 4, 8}) {
                 List<Plan> plans = plans(sessions);
                 List<List<float[]>> solo = new ArrayList<>();
