@@ -36,21 +36,21 @@ public final class LlamaModel implements LanguageModel {
     }
 
     private final TensorSource gguf;   // a GGUF file or a checkpoint seen under GGUF names
-    private final ModelConfig c;
+    final ModelConfig c;
     private final Tokenizer tokenizer;
-    private final ComputeBackend backend;
+    final ComputeBackend backend;
     private final WorkerPool pool;          // attention heads in parallel; null off the CPU backend
-    private final Tensor tokenEmbd;
-    private final Dequantizer embdRow;
-    private final Layer[] layers;
-    private final float[] outputNorm;
-    private final Tensor output;            // output.weight, or the tied token_embd
+    final Tensor tokenEmbd;
+    final Dequantizer embdRow;
+    final Layer[] layers;
+    final float[] outputNorm;
+    final Tensor output;            // output.weight, or the tied token_embd
     private final RoutedExperts routed;
     private final ExpertSource experts;      // routed.source, null for a dense model
-    private final Prefetcher prefetcher;     // routed.prefetcher, null for a dense model
+    final Prefetcher prefetcher;     // routed.prefetcher, null for a dense model
     private final int expertFfn;
-    private final int sharedFfn;
-    private final Rope rope;
+    final int sharedFfn;
+    final Rope rope;
     private final ForwardGuard guard = new ForwardGuard();   // one forward pass at a time
     /** Whether a prompt on the CPU backend runs as batches ({@link ForwardOptions#batchedPrefill}). */
     private final boolean batchedPrefill;
@@ -213,7 +213,8 @@ public final class LlamaModel implements LanguageModel {
             if (tokens.length > 1 && backend instanceof CpuBackend cpu && batchedPrefill) {
                 for (int i = 0; i < tokens.length; i += DeepseekModel.PREFILL_BATCH) {
                     int end = Math.min(tokens.length, i + DeepseekModel.PREFILL_BATCH);
-                    prefill(s, cpu, Arrays.copyOfRange(tokens, i, end), end == tokens.length);
+                    int[] chunk = Arrays.copyOfRange(tokens, i, end);
+                    LlamaBatch.run(this, new LlamaState[] {s}, new int[] {chunk.length}, cpu, chunk, end == tokens.length);
                 }
             } else {
                 for (int i = 0; i < tokens.length; i++) {   // logits only for the last one
@@ -225,6 +226,43 @@ public final class LlamaModel implements LanguageModel {
         }
         routed.forwarded(tokens.length);
         return s.logits;
+    }
+
+    @Override
+    public float[][] forwardEach(LanguageModel.State[] states, int[] tokens) {
+        LanguageModel.checkEach(states, tokens);
+        if (states.length == 1 || !(backend instanceof CpuBackend cpu) || !batchedPrefill) {
+            return LanguageModel.super.forwardEach(states, tokens);
+        }
+        LlamaState[] ls = new LlamaState[states.length];
+        for (int i = 0; i < states.length; i++) {
+            if (!(states[i] instanceof LlamaState s) || s.model() != this) {
+                throw new IllegalArgumentException("state " + i + " was not made by this model");
+            }
+            if (s.pos + 1 > s.capacity()) {
+                throw new IllegalArgumentException((s.pos + 1) + " tokens exceed the context of " + s.capacity()
+                        + " (state " + i + ")");
+            }
+            if (tokens[i] < 0 || tokens[i] >= c.vocab()) {
+                throw new IllegalArgumentException("token id " + tokens[i] + " (state " + i + ") is outside the "
+                        + "vocabulary (0.." + (c.vocab() - 1) + ")");
+            }
+            ls[i] = s;
+        }
+        int[] ones = new int[states.length];
+        Arrays.fill(ones, 1);
+        guard.enter();
+        try {
+            LlamaBatch.run(this, ls, ones, cpu, tokens, true);
+        } finally {
+            guard.exit();
+        }
+        routed.forwarded(tokens.length);
+        float[][] logits = new float[states.length][];
+        for (int i = 0; i < states.length; i++) {
+            logits[i] = ls[i].logits;
+        }
+        return logits;
     }
 
     /** One token at position {@code s.pos}: every layer, then (if asked) the logits. */
@@ -305,170 +343,14 @@ public final class LlamaModel implements LanguageModel {
         }
     }
 
-    /**
-     * A batch of prompt tokens layer by layer: every projection one batched product ({@link CpuBackend#matMul},
-     * the weights read once per batch), attention token by token in order, the routed experts grouped so
-     * that each chosen expert is read once for all of its tokens. The maths of {@link #step}.
-     */
-    private void prefill(LlamaState s, CpuBackend cpu, int[] tokens, boolean logits) {
-        int b = tokens.length;
-        int h = c.hidden();
-        int hd = c.headDimK();
-        int hdv = c.headDimV();
-        int heads = c.heads();
-        int qDim = heads * hd;
-        int kDim = c.kvHeads() * hd;
-        int vDim = c.kvHeads() * hdv;
-        int p0 = s.pos;
-        float eps = c.rmsEps();
-        float[] x = new float[b * h];
-        float[] xb = new float[b * h];
-        float[] q = new float[b * qDim];
-        float[] k = new float[b * kDim];
-        float[] v = new float[b * vDim];
-        float[] att = new float[b * heads * hdv];
-        float[] out = new float[b * h];
-        for (int t = 0; t < b; t++) {
-            embdRow.dequantize(tokenEmbd.data(), tokens[t] * tokenEmbd.rowBytes(), x, t * h, h);
-        }
-        float[][] cos = new float[b][];
-        float[][] sin = new float[b][];
-        for (int t = 0; t < b; t++) {
-            rope.angles(p0 + t, s.cos, s.sin);
-            cos[t] = s.cos.clone();
-            sin[t] = s.sin.clone();
-        }
-        try {
-            for (int l = 0; l < layers.length; l++) {
-                Layer w = layers[l];
-                // ---- attention
-                rmsnormRows(xb, x, w.attnNorm(), b, eps);
-                cpu.matMul(w.wq(), xb, 0, h, q, 0, qDim, b);
-                cpu.matMul(w.wk(), xb, 0, h, k, 0, kDim, b);
-                cpu.matMul(w.wv(), xb, 0, h, v, 0, vDim, b);
-                float[] keys = s.kv.keys(l);
-                float[] values = s.kv.values(l);
-                for (int t = 0; t < b; t++) {
-                    addBias(q, t * qDim, w.bq());
-                    addBias(k, t * kDim, w.bk());
-                    addBias(v, t * vDim, w.bv());
-                    for (int head = 0; head < heads; head++) {
-                        int o = t * qDim + head * hd;
-                        if (w.qNorm() != null) {
-                            Ops.rmsnorm(q, o, q, o, w.qNorm(), hd, eps);
-                        }
-                        rope.apply(q, o, cos[t], sin[t]);
-                    }
-                    for (int kh = 0; kh < c.kvHeads(); kh++) {
-                        int o = t * kDim + kh * hd;
-                        if (w.kNorm() != null) {
-                            Ops.rmsnorm(k, o, k, o, w.kNorm(), hd, eps);
-                        }
-                        rope.apply(k, o, cos[t], sin[t]);
-                    }
-                    System.arraycopy(k, t * kDim, keys, s.kv.keyOffset(p0 + t, 0), kDim);
-                    System.arraycopy(v, t * vDim, values, s.kv.valueOffset(p0 + t, 0), vDim);
-                }
-                for (int t = 0; t < b; t++) {   // causal: token t sees positions up to p0 + t
-                    System.arraycopy(q, t * qDim, s.q, 0, qDim);
-                    s.pos = p0 + t;
-                    attendAll(s, l);
-                    System.arraycopy(s.att, 0, att, t * heads * hdv, heads * hdv);
-                }
-                s.pos = p0;
-                cpu.matMul(w.wo(), att, 0, heads * hdv, out, 0, h, b);
-                for (int t = 0; t < b; t++) {
-                    addBias(out, t * h, w.bo());
-                }
-                Ops.add(x, out, b * h);
-
-                // ---- feed-forward
-                rmsnormRows(xb, x, w.ffnNorm(), b, eps);
-                if (w.ffn() != null) {
-                    int f = Math.toIntExact(w.ffn().gate().rowCount());
-                    float[] g = new float[b * f];
-                    float[] u = new float[b * f];
-                    cpu.matMul(w.ffn().gate(), xb, 0, h, g, 0, f, b);
-                    cpu.matMul(w.ffn().up(), xb, 0, h, u, 0, f, b);
-                    for (int t = 0; t < b; t++) {
-                        addBias(g, t * f, w.bGate());
-                        addBias(u, t * f, w.bUp());
-                    }
-                    Ops.swiglu(g, u, b * f);
-                    cpu.matMul(w.ffn().down(), g, 0, f, out, 0, h, b);
-                    for (int t = 0; t < b; t++) {
-                        addBias(out, t * h, w.bDown());
-                    }
-                } else {
-                    moe(s, cpu, l, w, xb, out, b);
-                }
-                Ops.add(x, out, b * h);
-            }
-        } finally {
-            s.pos = p0;
-        }
-        s.pos = p0 + b;
-        if (logits) {
-            Ops.rmsnorm(s.xb, 0, x, (b - 1) * h, outputNorm, h, eps);
-            backend.matVec(output, s.xb, s.logits);
-        }
-    }
-
-    /** The routed (and shared) experts of a prefill batch into {@code out}, each chosen expert read once. */
-    private void moe(LlamaState s, CpuBackend cpu, int l, Layer w, float[] xb, float[] out, int b) {
-        int h = c.hidden();
-        int e = c.experts();
-        int used = s.router.used();
-        float[] logits = new float[b * e];
-        cpu.matMul(w.router(), xb, 0, h, logits, 0, e, b);
-        int[] ids = new int[b * used];
-        float[] weights = new float[b * used];
-        for (int t = 0; t < b; t++) {
-            System.arraycopy(logits, t * e, s.routerLogits, 0, e);
-            s.router.route(s.routerLogits, null, s.ids, s.weights);
-            // no next-layer prediction in a batch: the next layer announces all of its experts at once
-            prefetcher.routed(s.prefetch, l, s.ids, used, s.x, false);
-            System.arraycopy(s.ids, 0, ids, t * used, used);
-            System.arraycopy(s.weights, 0, weights, t * used, used);
-        }
-        // grouped by expert, each read once for its tokens, and added in each token's routing order as step adds them
-        Arrays.fill(out, 0, b * h, 0f);
-        s.executor.runBatch(l, xb, b, ids, weights, used, out);
-        if (w.shared() != null) {   // qwen2moe: the shared expert, scaled by sigmoid(ffn_gate_inp_shexp · x)
-            float[] sg = new float[b * sharedFfn];
-            float[] su = new float[b * sharedFfn];
-            float[] so = new float[b * h];
-            cpu.matMul(w.shared().gate(), xb, 0, h, sg, 0, sharedFfn, b);
-            cpu.matMul(w.shared().up(), xb, 0, h, su, 0, sharedFfn, b);
-            Ops.swiglu(sg, su, b * sharedFfn);
-            cpu.matMul(w.shared().down(), sg, 0, sharedFfn, so, 0, h, b);
-            float[] gate = new float[b];
-            if (w.sharedGate() != null) {
-                cpu.matMul(w.sharedGate(), xb, 0, h, gate, 0, 1, b);
-            }
-            for (int t = 0; t < b; t++) {
-                float gt = w.sharedGate() != null ? (float) (1.0 / (1.0 + Math.exp(-gate[t]))) : 1f;
-                Ops.axpy(out, t * h, gt, so, t * h, h);
-            }
-        }
-    }
-
-    /** RMSNorm of {@code b} rows of the hidden size, {@code x} into {@code out}. */
-    private void rmsnormRows(float[] out, float[] x, float[] w, int b, float eps) {
-        int h = c.hidden();
-        for (int t = 0; t < b; t++) {
-            Ops.rmsnorm(out, t * h, x, t * h, w, h, eps);
-        }
-    }
-
-    private static void addBias(float[] y, int off, float[] bias) {
+    static void addBias(float[] y, int off, float[] bias) {
         if (bias != null) {
             Ops.axpy(y, off, 1f, bias, 0, bias.length);
         }
     }
 
     /** Every query head's attention at {@code s.pos}: heads are independent, split over the pool when there is enough work. */
-    private void attendAll(LlamaState s, int layer) {
+    void attendAll(LlamaState s, int layer) {
         if (pool != null && (long) c.heads() * (s.pos + 1) * (c.headDimK() + c.headDimV()) >= 1 << 16) {
             s.attendTask.layer = layer;
             pool.parallelFor(c.heads(), 1, s.attendTask);
@@ -576,7 +458,7 @@ public final class LlamaModel implements LanguageModel {
     // ---- decoding state
 
     /** The KV cache and every scratch buffer of one decoding sequence, allocated once. */
-    private final class LlamaState implements LanguageModel.State {
+    final class LlamaState implements LanguageModel.State {
         final KvCache kv;
         int pos;
         final float[] x, xb, q, k, v, att, scores, cos, sin, logits;

@@ -20,7 +20,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * {@link LanguageModel#forwardEach}: sessions decoding together in one pass give, step for step, the logits
  * (bit for bit, default numerics) and greedy tokens each gives alone, with 1, 2, 4 and 8 sessions of different
- * prompt and output lengths that join at different steps and leave when done.
+ * prompt and output lengths that join at different steps and leave when done: deepseek2 (MLA) and the Llama
+ * family (GQA, dense and MoE).
  */
 class BatchedSessionsTest {
 
@@ -44,7 +45,8 @@ class BatchedSessionsTest {
     }
 
     @ParameterizedTest(name = "{0}")
-    @ValueSource(strings = {"ds2-tiny-Q8_0", "ds2-tiny-Q4_K_M", "ds2-tiny-F32", "synth-deepseek2"})
+    @ValueSource(strings = {"ds2-tiny-Q8_0", "ds2-tiny-Q4_K_M", "ds2-tiny-F32", "synth-deepseek2", "qwen3moe-tiny-F32",
+            "llama-tiny-F32", "synth-qwen3moe"})
     void sessionsTogetherGiveTheirSoloLogitsBitForBit(String name) throws Exception {
         Path file = DecodeAllocationTest.model(dir, name);
         try (LanguageModel m = Models.load(file, new CpuBackend(2, Numerics.DEFAULT), ExpertPlacement.mapped(),
