@@ -148,8 +148,10 @@ public final class Kernels {
                 Quantizer q = NativeKernels.q8KQuantizer();
                 yield q != null ? q : Q8KBlock::quantize;
             }
+            case TQ1_0 -> TQ1Block::quantize;
+            case TQ2_0 -> TQ2Block::quantize;
             default -> throw new UnsupportedOperationException("no quantizer for " + type
-                    + " (quantizers exist for F32, F16, BF16, Q4_0, Q8_0, Q4_K, Q6_K, Q8_K)");
+                    + " (quantizers exist for F32, F16, BF16, Q4_0, Q8_0, Q4_K, Q6_K, Q8_K, TQ1_0, TQ2_0)");
         };
     }
 

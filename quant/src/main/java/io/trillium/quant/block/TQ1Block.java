@@ -26,6 +26,59 @@ public final class TQ1Block {
         blocks(src, offset, dst, dstOffset, n, BLOCK_BYTES, TQ1Block::block);
     }
 
+    /**
+     * Encodes {@code n} values (whole blocks): per block {@code d} = the largest magnitude, each value's trit
+     * {@code round(x / d) + 1} in 0..2 (halves away from zero, as C's {@code lroundf}); a byte's 5 trits (4 in
+     * qh, then times 3) as a base-3 number v, most significant first, stored as the fixed-point fraction
+     * {@code ceil(256 · v / 243)}, which {@link #digit} reads back. Round-to-nearest, not importance-weighted.
+     */
+    public static void quantize(float[] src, int srcOffset, MemorySegment dst, long dstOffset, int n) {
+        for (int b = 0; b < n / BLOCK_SIZE; b++) {
+            int x = srcOffset + b * BLOCK_SIZE;
+            long o = dstOffset + (long) b * BLOCK_BYTES;
+            float d = absMax(src, x, BLOCK_SIZE);
+            float id = d != 0f ? 1f / d : 0f;
+            for (int m = 0; m < 32; m++) {   // qs 0..31: elements m + 32k, k = 0..4
+                put(dst, o + m, packed(src, x + m, 32, 5, id));
+            }
+            for (int m = 0; m < 16; m++) {   // qs 32..47: elements 160 + m + 16k
+                put(dst, o + 32 + m, packed(src, x + 160 + m, 16, 5, id));
+            }
+            for (int m = 0; m < 4; m++) {    // qh: elements 240 + m + 4k, k = 0..3, and a zero last trit
+                put(dst, o + 48 + m, packed(src, x + 240 + m, 4, 4, id) * 3);
+            }
+            dst.set(F16Block.LE_SHORT, o + 52, Float.floatToFloat16(d));
+        }
+    }
+
+    /** The trits of {@code count} values {@code step} apart, most significant first, as a base-3 number. */
+    private static int packed(float[] src, int from, int step, int count, float id) {
+        int v = 0;
+        for (int k = 0; k < count; k++) {
+            v = 3 * v + trit(src[from + k * step] * id) + 1;
+        }
+        return v;
+    }
+
+    private static void put(MemorySegment dst, long at, int v) {
+        dst.set(java.lang.foreign.ValueLayout.JAVA_BYTE, at, (byte) ((v * 256 + 242) / 243));
+    }
+
+    /** {@code v} (a value over the block's scale, in [-1, 1]) rounded to -1, 0 or 1, halves away from zero. */
+    static int trit(float v) {
+        int r = (int) Math.floor(Math.abs(v) + 0.5f);
+        return (int) Math.signum(v) * Math.min(1, r);
+    }
+
+    /** The largest magnitude of {@code n} values from {@code from}. */
+    static float absMax(float[] src, int from, int n) {
+        float m = 0f;
+        for (int i = 0; i < n; i++) {
+            m = Math.max(m, Math.abs(src[from + i]));
+        }
+        return m;
+    }
+
     private static void block(MemorySegment src, long o, float[] dst, int y) {
         float d = f16(src, o + 52);
         for (int k = 0; k < 5; k++) {

@@ -19,6 +19,30 @@ public final class TQ2Block {
         blocks(src, offset, dst, dstOffset, n, BLOCK_BYTES, TQ2Block::block);
     }
 
+    /**
+     * Encodes {@code n} values (whole blocks): per block {@code d} = the largest magnitude, each value's trit
+     * {@code round(x / d)} (halves away from zero, as C's {@code lroundf}) in {-1, 0, 1}, stored as {@code q + 1}
+     * at the bit pair of its element; round-to-nearest, not importance-weighted.
+     */
+    public static void quantize(float[] src, int srcOffset, MemorySegment dst, long dstOffset, int n) {
+        for (int b = 0; b < n / BLOCK_SIZE; b++) {
+            int x = srcOffset + b * BLOCK_SIZE;
+            long o = dstOffset + (long) b * BLOCK_BYTES;
+            float d = TQ1Block.absMax(src, x, BLOCK_SIZE);
+            float id = d != 0f ? 1f / d : 0f;
+            for (int h = 0; h < 2; h++) {
+                for (int m = 0; m < 32; m++) {
+                    int q = 0;
+                    for (int l = 0; l < 4; l++) {
+                        q |= (TQ1Block.trit(src[x + 128 * h + 32 * l + m] * id) + 1) << (2 * l);
+                    }
+                    dst.set(java.lang.foreign.ValueLayout.JAVA_BYTE, o + 32 * h + m, (byte) q);
+                }
+            }
+            dst.set(F16Block.LE_SHORT, o + 64, Float.floatToFloat16(d));
+        }
+    }
+
     private static void block(MemorySegment src, long o, float[] dst, int y) {
         float d = f16(src, o + 64);
         for (int h = 0; h < 2; h++) {
