@@ -186,7 +186,8 @@ public final class ModelSynthesizer {
             case Q4_K -> 14; // MOSTLY_Q4_K_S: Q4_K nearly everywhere
             case Q6_K -> 18;
             case BF16 -> 32;
-            case TQ1_0 -> 36;   // llama.cpp's MOSTLY_TQ1_0 and MOSTLY_TQ2_0
+            case IQ3_S -> 26;   // llama.cpp's MOSTLY_IQ3_S, MOSTLY_TQ1_0 and MOSTLY_TQ2_0
+            case TQ1_0 -> 36;
             case TQ2_0 -> 37;
             default -> throw new IllegalArgumentException("no file type for " + t);
         };

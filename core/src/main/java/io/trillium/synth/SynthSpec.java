@@ -54,7 +54,7 @@ import java.util.function.Supplier;
  * @param weightsScale     expert_weights_scale (deepseek2; 0 = key absent)
  * @param weightsNorm      expert_weights_norm (deepseek2; written only when true, like the converter)
  * @param tiedEmbeddings   no output.weight: the head reuses token_embd (like the ds2-tiny fixture)
- * @param weightType       type of the big matrices (F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K, TQ1_0, TQ2_0)
+ * @param weightType       type of the big matrices (F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K, IQ3_S, TQ1_0, TQ2_0)
  * @param seed             random seed; the file is a function of the spec alone
  * @param hotExperts       skewed popularity: experts per MoE layer that the router favours (0 = none;
  *                         which ones is drawn from the seed, per layer; see {@link HotExperts})
@@ -75,7 +75,7 @@ public record SynthSpec(
 
     /** Weight types a quantizer exists for. */
     public static final Set<GgmlType> WEIGHT_TYPES = Set.of(GgmlType.F32, GgmlType.F16, GgmlType.BF16,
-            GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_K, GgmlType.Q6_K, GgmlType.TQ1_0, GgmlType.TQ2_0);
+            GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_K, GgmlType.Q6_K, GgmlType.TQ1_0, GgmlType.TQ2_0, GgmlType.IQ3_S);
 
     private static final Map<String, Supplier<Builder>> PRESETS = new LinkedHashMap<>();
 
@@ -281,7 +281,7 @@ public record SynthSpec(
     }
 
     static String typeNames() {
-        return "Q4_K, Q6_K, Q8_0, Q4_0, TQ1_0, TQ2_0, F16, BF16, F32";
+        return "Q4_K, Q6_K, Q8_0, Q4_0, IQ3_S, TQ1_0, TQ2_0, F16, BF16, F32";
     }
 
     // ---- presets

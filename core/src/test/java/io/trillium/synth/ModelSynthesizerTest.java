@@ -97,7 +97,7 @@ class ModelSynthesizerTest {
 
     /** Mixtral-style llama MoE and a qwen3moe / deepseek2 variant in every writable type. */
     @ParameterizedTest
-    @ValueSource(strings = {"F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_K", "Q6_K", "TQ1_0", "TQ2_0"})
+    @ValueSource(strings = {"F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_K", "Q6_K", "TQ1_0", "TQ2_0", "IQ3_S"})
     void everyTypeWritesAndReopens(String type) throws IOException {
         GgmlType t = SynthSpec.parseType(type);
         SynthSpec llama = new SynthSpec.Builder("llama").hidden(256).layers(2).heads(4).kvHeads(2).vocab(300)

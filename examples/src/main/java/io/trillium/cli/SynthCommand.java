@@ -42,7 +42,7 @@ final class SynthCommand implements Callable<Integer> {
             + "sparse hole of zeros (real shapes, types and offsets for `trillium plan`; a few MiB of disk)")
     boolean noData;
 
-    @Option(names = "--type", paramLabel = "T", description = "type of the big matrices: Q4_K, Q6_K, Q8_0, Q4_0, TQ1_0, TQ2_0, F16, BF16, F32 "
+    @Option(names = "--type", paramLabel = "T", description = "type of the big matrices: Q4_K, Q6_K, Q8_0, Q4_0, IQ3_S, TQ1_0, TQ2_0, F16, BF16, F32 "
             + "(norms, router and bias stay F32; rows that cannot hold a block fall back to Q8_0, F16, F32)")
     String type;
 

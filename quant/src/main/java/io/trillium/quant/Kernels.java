@@ -150,8 +150,9 @@ public final class Kernels {
             }
             case TQ1_0 -> TQ1Block::quantize;
             case TQ2_0 -> TQ2Block::quantize;
+            case IQ3_S -> IQ3SBlock::quantize;
             default -> throw new UnsupportedOperationException("no quantizer for " + type
-                    + " (quantizers exist for F32, F16, BF16, Q4_0, Q8_0, Q4_K, Q6_K, Q8_K, TQ1_0, TQ2_0)");
+                    + " (quantizers exist for F32, F16, BF16, Q4_0, Q8_0, Q4_K, Q6_K, Q8_K, TQ1_0, TQ2_0, IQ3_S)");
         };
     }
 
