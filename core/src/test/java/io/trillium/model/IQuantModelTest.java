@@ -81,7 +81,6 @@ class IQuantModelTest {
         }
         int[] prompt = {1, 7, 42, 3, 99, 5, 12, 8};
         try (LanguageModel q = Models.load(quantized, Numerics.QUANTIZED); LanguageModel.State qs = q.newState(16)) {
-            warmUp(q, prompt);
             float[] got = q.forward(qs, prompt);
             double rel = Fixtures.relL2(want, got);
             System.out.printf("%s default numerics: rel-L2 %.2e to llama.cpp's logits%n", type, rel);
@@ -111,25 +110,11 @@ class IQuantModelTest {
             fb.get(want);
         }
         try (LanguageModel q = Models.load(file, Numerics.QUANTIZED); LanguageModel.State qs = q.newState(8)) {
-            warmUp(q, new int[] {1, 7, 42, 3});
             float[] got = q.forward(qs, new int[] {1, 7, 42, 3});
             double rel = Fixtures.relL2(want, got);
             System.out.printf("synth %s: rel-L2 %.2e to llama.cpp's logits%n", typeName, rel);
             assertTrue(rel <= 1e-5, typeName + ": rel-L2 " + rel + " to llama.cpp");
             assertEquals(DeepseekGoldenTest.argmax(want), DeepseekGoldenTest.argmax(got), typeName + " greedy token");
-        }
-    }
-
-    /**
-     * The prompt once on a state of its own: code the JIT has not compiled yet can round differently (a Vector
-     * API reduction run interpreted sums in another order), and on these random models a last-bit difference can
-     * change a routed expert (IQ1_M: rel-L2 0.025 cold in a fresh JVM, 3e-7 warm).
-     */
-    private static void warmUp(LanguageModel m, int[] prompt) {
-        for (int i = 0; i < 3; i++) {
-            try (LanguageModel.State s = m.newState(prompt.length)) {
-                m.forward(s, prompt);
-            }
         }
     }
 
