@@ -58,7 +58,7 @@ public final class IQ3SBlock {
             long o = dstOffset + (long) b * BLOCK_BYTES;
             float dmax = 0f;
             for (int ib = 0; ib < 8; ib++) {
-                want[ib] = TQ1Block.absMax(src, x + 32 * ib, 32) / 15f;
+                want[ib] = absMax(src, x + 32 * ib, 32) / 15f;
                 dmax = Math.max(dmax, want[ib]);
             }
             float d = Float.float16ToFloat(Float.floatToFloat16(dmax / 31f));
@@ -70,7 +70,7 @@ public final class IQ3SBlock {
             for (int ib = 0; ib < 8; ib++) {
                 int sc = Math.max(0, Math.min(15, Math.round((want[ib] / d - 1f) / 2f)));
                 long scAt = o + 106 + ib / 2;
-                put(dst, scAt, u8(dst, scAt) | (ib % 2 == 0 ? sc : sc << 4));
+                putU8(dst, scAt, u8(dst, scAt) | (ib % 2 == 0 ? sc : sc << 4));
                 float id = 1f / (d * (1 + 2 * sc));
                 int qh = 0;
                 for (int l = 0; l < 4; l++) {
@@ -81,7 +81,7 @@ public final class IQ3SBlock {
                             signs |= 1 << j;
                         }
                     }
-                    put(dst, o + 74 + 4 * ib + l, signs);
+                    putU8(dst, o + 74 + 4 * ib + l, signs);
                     for (int half = 0; half < 2; half++) {
                         int cell = 0;
                         for (int j = 3; j >= 0; j--) {
@@ -89,17 +89,13 @@ public final class IQ3SBlock {
                             cell = cell * LEVELS + Math.max(0, Math.min(LEVELS - 1, level));
                         }
                         int g = NEAREST[cell];
-                        put(dst, o + 2 + 8 * ib + 2 * l + half, g & 0xFF);
+                        putU8(dst, o + 2 + 8 * ib + 2 * l + half, g & 0xFF);
                         qh |= (g >> 8) << (2 * l + half);
                     }
                 }
-                put(dst, o + 66 + ib, qh);
+                putU8(dst, o + 66 + ib, qh);
             }
         }
-    }
-
-    private static void put(MemorySegment dst, long at, int v) {
-        dst.set(java.lang.foreign.ValueLayout.JAVA_BYTE, at, (byte) v);
     }
 
     private static void block(MemorySegment src, long o, float[] dst, int y) {

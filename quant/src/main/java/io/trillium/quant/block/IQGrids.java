@@ -89,6 +89,25 @@ final class IQGrids {
         return F16Block.f16(s, o);
     }
 
+    static void putU8(MemorySegment s, long o, int v) {
+        s.set(java.lang.foreign.ValueLayout.JAVA_BYTE, o, (byte) v);
+    }
+
+    /** The largest magnitude of {@code n} values from {@code from} (the quantizers' block or sub-block scale). */
+    static float absMax(float[] src, int from, int n) {
+        float m = 0f;
+        for (int i = 0; i < n; i++) {
+            m = Math.max(m, Math.abs(src[from + i]));
+        }
+        return m;
+    }
+
+    /** {@code v} (a value over its scale, in [-1, 1]) rounded to -1, 0 or 1, halves away from zero (C's lroundf). */
+    static int trit(float v) {
+        int r = (int) Math.floor(Math.abs(v) + 0.5f);
+        return (int) Math.signum(v) * Math.min(1, r);
+    }
+
     /** {@code value} negated where bit j of {@code signs} is set (the exact sign flip of ggml's {@code * -1.f}). */
     static float signed(float value, int signs, int j) {
         return (signs & (1 << j)) != 0 ? -value : value;

@@ -39,13 +39,13 @@ public final class TQ1Block {
             float d = absMax(src, x, BLOCK_SIZE);
             float id = d != 0f ? 1f / d : 0f;
             for (int m = 0; m < 32; m++) {   // qs 0..31: elements m + 32k, k = 0..4
-                put(dst, o + m, packed(src, x + m, 32, 5, id));
+                putFraction(dst, o + m, packed(src, x + m, 32, 5, id));
             }
             for (int m = 0; m < 16; m++) {   // qs 32..47: elements 160 + m + 16k
-                put(dst, o + 32 + m, packed(src, x + 160 + m, 16, 5, id));
+                putFraction(dst, o + 32 + m, packed(src, x + 160 + m, 16, 5, id));
             }
             for (int m = 0; m < 4; m++) {    // qh: elements 240 + m + 4k, k = 0..3, and a zero last trit
-                put(dst, o + 48 + m, packed(src, x + 240 + m, 4, 4, id) * 3);
+                putFraction(dst, o + 48 + m, packed(src, x + 240 + m, 4, 4, id) * 3);
             }
             dst.set(F16Block.LE_SHORT, o + 52, Float.floatToFloat16(d));
         }
@@ -60,23 +60,9 @@ public final class TQ1Block {
         return v;
     }
 
-    private static void put(MemorySegment dst, long at, int v) {
-        dst.set(java.lang.foreign.ValueLayout.JAVA_BYTE, at, (byte) ((v * 256 + 242) / 243));
-    }
-
-    /** {@code v} (a value over the block's scale, in [-1, 1]) rounded to -1, 0 or 1, halves away from zero. */
-    static int trit(float v) {
-        int r = (int) Math.floor(Math.abs(v) + 0.5f);
-        return (int) Math.signum(v) * Math.min(1, r);
-    }
-
-    /** The largest magnitude of {@code n} values from {@code from}. */
-    static float absMax(float[] src, int from, int n) {
-        float m = 0f;
-        for (int i = 0; i < n; i++) {
-            m = Math.max(m, Math.abs(src[from + i]));
-        }
-        return m;
+    /** A base-3 number of 5 trits (0..242) as the fixed-point fraction {@code ceil(256 · v / 243)}. */
+    private static void putFraction(MemorySegment dst, long at, int v) {
+        putU8(dst, at, (v * 256 + 242) / 243);
     }
 
     private static void block(MemorySegment src, long o, float[] dst, int y) {

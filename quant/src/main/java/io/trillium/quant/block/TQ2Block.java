@@ -28,15 +28,15 @@ public final class TQ2Block {
         for (int b = 0; b < n / BLOCK_SIZE; b++) {
             int x = srcOffset + b * BLOCK_SIZE;
             long o = dstOffset + (long) b * BLOCK_BYTES;
-            float d = TQ1Block.absMax(src, x, BLOCK_SIZE);
+            float d = absMax(src, x, BLOCK_SIZE);
             float id = d != 0f ? 1f / d : 0f;
             for (int h = 0; h < 2; h++) {
                 for (int m = 0; m < 32; m++) {
                     int q = 0;
                     for (int l = 0; l < 4; l++) {
-                        q |= (TQ1Block.trit(src[x + 128 * h + 32 * l + m] * id) + 1) << (2 * l);
+                        q |= (trit(src[x + 128 * h + 32 * l + m] * id) + 1) << (2 * l);
                     }
-                    dst.set(java.lang.foreign.ValueLayout.JAVA_BYTE, o + 32 * h + m, (byte) q);
+                    putU8(dst, o + 32 * h + m, q);
                 }
             }
             dst.set(F16Block.LE_SHORT, o + 64, Float.floatToFloat16(d));
