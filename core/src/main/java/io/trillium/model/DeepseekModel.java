@@ -227,7 +227,7 @@ public final class DeepseekModel implements LanguageModel {
 
     @Override
     public float[][] forwardEach(State[] states, int[] tokens) {
-        LanguageModel.checkEach(states, tokens);
+        LanguageModel.checkEach(states, tokens, cfg.vocab());
         MlaState[] ms = new MlaState[states.length];
         boolean host = true, device = true;
         for (int i = 0; i < states.length; i++) {
@@ -235,10 +235,6 @@ public final class DeepseekModel implements LanguageModel {
                 throw new IllegalArgumentException("state " + i + " was not made by this model");
             }
             s.checkFits(s.pos, 1);
-            if (tokens[i] < 0 || tokens[i] >= cfg.vocab()) {
-                throw new IllegalArgumentException("token id " + tokens[i] + " (state " + i + ") outside the vocabulary 0.."
-                        + (cfg.vocab() - 1));
-            }
             ms[i] = s;
             host &= s.dev == null && hostPrefill != null;
             device &= s.dev != null;

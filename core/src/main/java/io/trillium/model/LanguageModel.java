@@ -46,7 +46,7 @@ public interface LanguageModel extends AutoCloseable {
      * @throws IllegalStateException    if another thread is running a forward pass of this model
      */
     default float[][] forwardEach(State[] states, int[] tokens) {
-        checkEach(states, tokens);
+        checkEach(states, tokens, config().vocab());
         float[][] logits = new float[states.length][];
         for (int i = 0; i < states.length; i++) {
             logits[i] = forward(states[i], new int[] {tokens[i]});
@@ -54,8 +54,8 @@ public interface LanguageModel extends AutoCloseable {
         return logits;
     }
 
-    /** {@link #forwardEach}'s argument checks that do not depend on the model. */
-    static void checkEach(State[] states, int[] tokens) {
+    /** {@link #forwardEach}'s argument checks that do not depend on the model's state types. */
+    static void checkEach(State[] states, int[] tokens, int vocab) {
         if (states.length != tokens.length || states.length == 0) {
             throw new IllegalArgumentException(states.length + " states for " + tokens.length
                     + " tokens: one token per state, at least one");
@@ -64,6 +64,12 @@ public interface LanguageModel extends AutoCloseable {
         for (State s : states) {
             if (!seen.add(java.util.Objects.requireNonNull(s, "state"))) {
                 throw new IllegalArgumentException("a state appears twice in one pass");
+            }
+        }
+        for (int i = 0; i < tokens.length; i++) {
+            if (tokens[i] < 0 || tokens[i] >= vocab) {
+                throw new IllegalArgumentException("token id " + tokens[i] + " (state " + i + ") is outside the "
+                        + "vocabulary (0.." + (vocab - 1) + ")");
             }
         }
     }

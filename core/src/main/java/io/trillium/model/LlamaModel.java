@@ -230,7 +230,7 @@ public final class LlamaModel implements LanguageModel {
 
     @Override
     public float[][] forwardEach(LanguageModel.State[] states, int[] tokens) {
-        LanguageModel.checkEach(states, tokens);
+        LanguageModel.checkEach(states, tokens, c.vocab());
         if (states.length == 1 || !(backend instanceof CpuBackend cpu) || !batchedPrefill) {
             return LanguageModel.super.forwardEach(states, tokens);
         }
@@ -242,10 +242,6 @@ public final class LlamaModel implements LanguageModel {
             if (s.pos + 1 > s.capacity()) {
                 throw new IllegalArgumentException((s.pos + 1) + " tokens exceed the context of " + s.capacity()
                         + " (state " + i + ")");
-            }
-            if (tokens[i] < 0 || tokens[i] >= c.vocab()) {
-                throw new IllegalArgumentException("token id " + tokens[i] + " (state " + i + ") is outside the "
-                        + "vocabulary (0.." + (c.vocab() - 1) + ")");
             }
             ls[i] = s;
         }

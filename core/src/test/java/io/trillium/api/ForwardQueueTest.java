@@ -88,6 +88,9 @@ class ForwardQueueTest {
         int sessions = 6, steps = 40;
         ExecutorService pool = Executors.newFixedThreadPool(sessions);
         CountDownLatch start = new CountDownLatch(1);
+        // every session decoding before any takes its first step: a stand-in step is so short that otherwise one
+        // session could finish its 40 before another began
+        java.util.concurrent.CyclicBarrier decoding = new java.util.concurrent.CyclicBarrier(sessions);
         try {
             List<Future<Integer>> done = new ArrayList<>();
             for (int i = 0; i < sessions; i++) {
@@ -99,6 +102,7 @@ class ForwardQueueTest {
                     assertEquals(3, prompt[2], "a prompt in one pass");
                     q.decoding(true);
                     try {
+                        decoding.await(30, TimeUnit.SECONDS);
                         for (int k = 0; k < steps; k++) {
                             float[] l = q.forward(step, new int[] {k});
                             assertEquals(name.hashCode(), l[0], name + ": another state's logits");
