@@ -14,6 +14,7 @@ module io.trillium.core {
 
     exports io.trillium.api;
     exports io.trillium.sample;
+    exports io.trillium.json;
     exports io.trillium.chat;
     exports io.trillium.tokenizer;
     exports io.trillium.model;

@@ -43,6 +43,7 @@ class LayeringTest {
             Map.entry("chat", 2),
             Map.entry("kv", 2),
             Map.entry("backend", 2),         // host kernels and the Device seam
+            Map.entry("json", 3),            // JSON Schema → byte automaton → token masks (structured output)
             Map.entry("moe", 3),             // routing, expert execution, prefetch
             Map.entry("tier", 4),            // memory tiers and the expert cache
             Map.entry("model", 5),           // the forward passes

@@ -1,6 +1,7 @@
 package io.trillium.api;
 
 import io.trillium.chat.Message;
+import io.trillium.json.JsonSchema;
 import io.trillium.sample.LogitsProcessor;
 import io.trillium.sample.Sampler;
 import io.trillium.sample.SamplingContext;
@@ -36,6 +37,7 @@ public final class GenerationRequest {
     private final List<LogitsProcessor> processors;
     private final long seed;
     private final CancellationToken cancellation;
+    private final JsonSchema responseFormat;
 
     private GenerationRequest(Builder b) {
         int kinds = (b.text != null ? 1 : 0) + (b.ids != null ? 1 : 0) + (b.messages != null ? 1 : 0);
@@ -59,6 +61,7 @@ public final class GenerationRequest {
         this.processors = List.copyOf(b.processors);
         this.seed = b.seed;
         this.cancellation = b.cancellation;
+        this.responseFormat = b.responseFormat;
     }
 
     /** A new builder. */
@@ -78,6 +81,7 @@ public final class GenerationRequest {
         b.processors.addAll(processors);
         b.seed = seed;
         b.cancellation = cancellation;
+        b.responseFormat = responseFormat;
         return b;
     }
 
@@ -126,6 +130,11 @@ public final class GenerationRequest {
         return cancellation;
     }
 
+    /** The JSON Schema the output must match, if constrained (see {@link Builder#responseFormat}). */
+    public Optional<JsonSchema> responseFormat() {
+        return Optional.ofNullable(responseFormat);
+    }
+
     /** Builds a {@link GenerationRequest}. Not thread-safe. */
     public static final class Builder {
         private String text;
@@ -137,6 +146,7 @@ public final class GenerationRequest {
         private final List<LogitsProcessor> processors = new ArrayList<>();
         private long seed;
         private CancellationToken cancellation;
+        private JsonSchema responseFormat;
 
         private Builder() {
         }
@@ -206,6 +216,19 @@ public final class GenerationRequest {
         /** A token another thread may use to cancel this generation. */
         public Builder cancellation(CancellationToken token) {
             this.cancellation = token;
+            return this;
+        }
+
+        /**
+         * Constrains the output to one JSON document matching {@code schema} ({@code null}: free text).
+         * Every token is chosen among those that keep the document valid and finishable within the
+         * tokens left, so the output parses and validates whenever {@link #maxTokens} is at least the
+         * schema's {@link JsonSchema#minBytes()} (else {@code generate} throws
+         * {@link IllegalArgumentException}); it ends with {@link FinishReason#STOP_TOKEN} once complete.
+         * Runs after the logits processors, before the sampler.
+         */
+        public Builder responseFormat(JsonSchema schema) {
+            this.responseFormat = schema;
             return this;
         }
 

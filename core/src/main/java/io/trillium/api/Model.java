@@ -34,6 +34,7 @@ public final class Model implements AutoCloseable {
     private final int[] stopIds;
     private final ForwardQueue passes;
     private volatile boolean closed;
+    private volatile io.trillium.json.VocabIndex vocabIndex;
 
     Model(LanguageModel lm, ModelInfo info, ChatTemplate template, LoadOptions options) {
         this.lm = lm;
@@ -76,6 +77,21 @@ public final class Model implements AutoCloseable {
     /** Token ids that end a generation (eos, {@code <|im_end|>}, {@code <|eot_id|>}, {@code <|end_of_text|>}, {@code [EOS]} when present). */
     public int[] endOfGenerationIds() {
         return stopIds.clone();
+    }
+
+    /** The vocabulary in byte order for constrained output, built on first use (once per model). */
+    io.trillium.json.VocabIndex vocabIndex() {
+        io.trillium.json.VocabIndex v = vocabIndex;
+        if (v == null) {
+            synchronized (this) {
+                v = vocabIndex;
+                if (v == null) {
+                    v = io.trillium.json.VocabIndex.of(lm.tokenizer());
+                    vocabIndex = v;
+                }
+            }
+        }
+        return v;
     }
 
     boolean isEndOfGeneration(int id) {

@@ -2,6 +2,7 @@ package io.trillium.api;
 
 import io.trillium.chat.ChatTemplate;
 import io.trillium.chat.Message;
+import io.trillium.json.JsonConstraint;
 import io.trillium.model.LanguageModel;
 import io.trillium.sample.LogitsProcessor;
 import io.trillium.sample.Sampler;
@@ -128,6 +129,11 @@ public final class Session implements AutoCloseable {
         if ((long) prompt.length + maxTokens > state.capacity()) {
             throw new ContextOverflowException(prompt.length, maxTokens, state.capacity());
         }
+        JsonConstraint json = null;
+        if (request.responseFormat().isPresent()) {
+            json = new JsonConstraint(request.responseFormat().get(), model.vocabIndex(), model.endOfGenerationIds());
+            json.begin(maxTokens);
+        }
         int reused = 0;
         if (historyLength < prompt.length && state.position() == historyLength
                 && Arrays.equals(history, 0, historyLength, prompt, 0, historyLength)) {
@@ -185,6 +191,9 @@ public final class Session implements AutoCloseable {
                 for (LogitsProcessor p : request.logitsProcessors()) {
                     p.process(logits, context);
                 }
+                if (json != null) {
+                    json.mask(logits, maxTokens - generated[0]);
+                }
                 int id = sampler == null ? argmax(logits) : sampler.sample(logits, context);
                 if (id < 0 || id >= logits.length) {
                     throw new IllegalStateException("sampler returned token id " + id + " outside 0.." + (logits.length - 1));
@@ -192,9 +201,16 @@ public final class Session implements AutoCloseable {
                 if (generated[0] == 0) {
                     tFirst = System.nanoTime();
                 }
+                if (json != null && !json.allowed(id)) {
+                    throw new IllegalStateException("the sampler chose token " + id
+                            + ", which the response format had masked (a sampler must not pick a token of logit -inf)");
+                }
                 if (model.isEndOfGeneration(id)) {
                     reason = FinishReason.STOP_TOKEN;
                     break;
+                }
+                if (json != null) {
+                    json.accept(id);
                 }
                 double logprob = logSoftmaxAt(logits, id);
                 if (generated[0] == ids.length) {
@@ -214,6 +230,10 @@ public final class Session implements AutoCloseable {
                 if (stopped) {
                     reason = FinishReason.STOP_STRING;
                     flushed = true;
+                    break;
+                }
+                if (json != null && (json.finished() || (last && json.complete()))) {
+                    reason = FinishReason.STOP_TOKEN;   // the document is complete: nothing more to write
                     break;
                 }
                 if (last) {

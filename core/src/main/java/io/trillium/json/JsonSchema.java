@@ -1,0 +1,466 @@
+package io.trillium.json;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.JsonNodeType;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.IdentityHashMap;
+import java.util.Iterator;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * A JSON Schema compiled for constrained generation: the documents it lets a model write. Immutable
+ * and independent of any vocabulary; compile once and use for many requests.
+ *
+ * <p>Supported: {@code type} (one or a list), {@code properties} / {@code required} (properties are
+ * written in declared order; an object without {@code properties} takes any keys, with values of its
+ * {@code additionalProperties} schema), {@code enum}, {@code const}, {@code items}, {@code minItems},
+ * {@code maxItems}, {@code minLength}, {@code maxLength}, {@code anyOf}, {@code oneOf} (as
+ * {@code anyOf}: write branches that do not overlap), {@code allOf} of one schema, {@code $ref} to
+ * {@code #}, {@code #/$defs/…} or {@code #/definitions/…} (recursion allowed), and the annotations
+ * (title, description, default, examples, format, …), which do not constrain. A keyword that would
+ * constrain values in a way the generator cannot guarantee ({@code pattern}, {@code minimum},
+ * {@code uniqueItems}, …) is an error naming it and its place, never silently ignored.
+ *
+ * <p>Written documents are compact JSON with at most {@value JsonMatcher#MAX_WHITESPACE} whitespace
+ * bytes in a row; numbers have at most 15 integer and 15 fraction digits and 2 exponent digits (every one a finite double).
+ */
+public final class JsonSchema {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Set<String> ANNOTATIONS = Set.of("$schema", "$id", "$comment", "title", "description",
+            "default", "examples", "format", "deprecated", "readOnly", "writeOnly", "contentMediaType",
+            "contentEncoding", "$defs", "definitions", "strict", "name", "additionalItems");
+    private static final Set<String> KEYWORDS = Set.of("type", "properties", "required", "additionalProperties",
+            "items", "minItems", "maxItems", "enum", "const", "anyOf", "oneOf", "allOf", "$ref", "minLength",
+            "maxLength");
+    /** Longest strings and arrays a schema may ask for at least (larger minimums are certainly a mistake). */
+    private static final int MAX_MINIMUM = 100_000;
+
+    private final Shape root;
+    private final String source;
+
+    private JsonSchema(Shape root, String source) {
+        this.root = root;
+        this.source = source;
+    }
+
+    /** Any JSON object (OpenAI's {@code {"type": "json_object"}}). */
+    public static JsonSchema anyObject() {
+        return compile("{\"type\": \"object\"}");
+    }
+
+    /**
+     * Compiles a schema given as JSON text.
+     *
+     * @throws SchemaException the text is not JSON, or the schema is invalid or uses an unsupported keyword
+     */
+    public static JsonSchema compile(String schema) {
+        JsonNode node;
+        try {
+            node = JSON.readTree(schema);
+        } catch (JsonProcessingException e) {
+            throw new SchemaException("#", "not JSON: " + e.getOriginalMessage());
+        }
+        if (node == null || node.isMissingNode()) {
+            throw new SchemaException("#", "empty schema text");
+        }
+        return compile(node);
+    }
+
+    /** Compiles a schema given as a Jackson tree. @throws SchemaException as {@link #compile(String)} */
+    public static JsonSchema compile(JsonNode schema) {
+        Compiler c = new Compiler(schema);
+        Shape root = c.shape(schema, "#", 0);
+        c.resolve();
+        sizes(c.all);
+        if (root.minBytes >= Shape.NEVER) {
+            throw new SchemaException("#", "no finite document matches the schema (a required property or item refers back to itself)");
+        }
+        return new JsonSchema(root, schema.toString());
+    }
+
+    Shape root() {
+        return root;
+    }
+
+    /** Fewest bytes of a matching document. */
+    public int minBytes() {
+        return root.minBytes;
+    }
+
+    @Override
+    public String toString() {
+        return source;
+    }
+
+    /** Fills in every shape's {@link Shape#minBytes}: iterated to a fixed point, as shapes may form cycles. */
+    private static void sizes(List<Shape> all) {
+        boolean changed = true;
+        for (int round = 0; changed; round++) {
+            if (round > all.size() + 2 && round > 64) {
+                break;   // sizes only decrease and are bounded below; this is a guard, not a path
+            }
+            changed = false;
+            for (Shape s : all) {
+                int before = s.minBytes;
+                int now = switch (s) {
+                    case Shape.Literals l -> {
+                        int m = Shape.NEVER;
+                        for (byte[] v : l.values) {
+                            m = Math.min(m, v.length);
+                        }
+                        yield m;
+                    }
+                    case Shape.Str st -> 2 + st.minLength;
+                    case Shape.Num n -> 1;
+                    case Shape.Obj o -> {
+                        boolean c = o.update();
+                        changed |= c;
+                        yield Shape.add(1, o.freeForm() ? 1 : o.afterOpen());
+                    }
+                    case Shape.Arr a -> Shape.add(1, a.minItems == 0 ? 1 : Shape.add(a.items.minBytes, a.afterItems(1)));
+                    case Shape.AnyOf any -> {
+                        int m = Shape.NEVER;
+                        for (Shape alt : any.alternatives) {
+                            m = Math.min(m, alt.minBytes);
+                        }
+                        yield m;
+                    }
+                    case Shape.Ref r -> r.target.minBytes;
+                };
+                if (now != before) {
+                    s.minBytes = now;
+                    changed = true;
+                }
+            }
+        }
+    }
+
+    /** Schema tree → shapes, with the path of every error. */
+    private static final class Compiler {
+        private final JsonNode document;
+        final List<Shape> all = new ArrayList<>();
+        private final Map<String, Shape.Ref> refs = new HashMap<>();
+        private final Map<JsonNode, Shape> compiled = new IdentityHashMap<>();
+        private Shape any;
+
+        Compiler(JsonNode document) {
+            this.document = document;
+        }
+
+        private <S extends Shape> S add(S s) {
+            all.add(s);
+            return s;
+        }
+
+        Shape shape(JsonNode n, String path, int depth) {
+            if (depth > 64) {
+                throw new SchemaException(path, "nested deeper than 64 levels");
+            }
+            if (n.isBoolean()) {
+                if (!n.booleanValue()) {
+                    throw new SchemaException(path, "schema false allows no value");
+                }
+                return any();
+            }
+            if (!n.isObject()) {
+                throw new SchemaException(path, "a schema must be an object or a boolean, got " + kind(n));
+            }
+            Shape done = compiled.get(n);
+            if (done != null) {
+                return done;
+            }
+            for (Iterator<String> it = n.fieldNames(); it.hasNext(); ) {
+                String k = it.next();
+                if (!KEYWORDS.contains(k) && !ANNOTATIONS.contains(k)) {
+                    throw new SchemaException(path, "keyword '" + k + "' is not supported for constrained output"
+                            + " (supported: " + String.join(", ", new java.util.TreeSet<>(KEYWORDS)) + ")");
+                }
+            }
+            Shape s = build(n, path, depth);
+            compiled.put(n, s);
+            return s;
+        }
+
+        private Shape build(JsonNode n, String path, int depth) {
+            if (n.has("$ref")) {
+                if (n.size() > 1 && (n.has("type") || n.has("properties") || n.has("items") || n.has("enum"))) {
+                    throw new SchemaException(path, "$ref next to other constraining keywords is not supported");
+                }
+                return ref(text(n, "$ref", path), path + "/$ref");
+            }
+            if (n.has("allOf")) {
+                JsonNode all = n.get("allOf");
+                if (!all.isArray() || all.size() != 1) {
+                    throw new SchemaException(path + "/allOf", "only allOf with exactly one schema is supported");
+                }
+                return shape(all.get(0), path + "/allOf/0", depth + 1);
+            }
+            if (n.has("const")) {
+                return add(new Shape.Literals(new byte[][]{bytes(n.get("const"))}));
+            }
+            if (n.has("enum")) {
+                JsonNode e = n.get("enum");
+                if (!e.isArray() || e.isEmpty()) {
+                    throw new SchemaException(path + "/enum", "enum must be a non-empty array");
+                }
+                Set<String> types = n.has("type") ? types(n, path) : null;
+                List<byte[]> values = new ArrayList<>();
+                Set<String> seen = new LinkedHashSet<>();
+                for (JsonNode v : e) {
+                    if ((types == null || types.contains(typeOf(v)) || (typeOf(v).equals("integer") && types.contains("number")))
+                            && seen.add(v.toString())) {
+                        values.add(bytes(v));
+                    }
+                }
+                if (values.isEmpty()) {
+                    throw new SchemaException(path + "/enum", "no enum value has the schema's type " + types);
+                }
+                return add(new Shape.Literals(values.toArray(byte[][]::new)));
+            }
+            String alternatives = n.has("anyOf") ? "anyOf" : n.has("oneOf") ? "oneOf" : null;
+            if (alternatives != null) {
+                if (n.has("anyOf") && n.has("oneOf")) {
+                    throw new SchemaException(path, "anyOf and oneOf together are not supported");
+                }
+                JsonNode alts = n.get(alternatives);
+                if (!alts.isArray() || alts.isEmpty()) {
+                    throw new SchemaException(path + "/" + alternatives, alternatives + " must be a non-empty array");
+                }
+                Shape[] shapes = new Shape[alts.size()];
+                for (int i = 0; i < shapes.length; i++) {
+                    shapes[i] = shape(alts.get(i), path + "/" + alternatives + "/" + i, depth + 1);
+                }
+                return add(new Shape.AnyOf(shapes));
+            }
+            Set<String> types;
+            if (n.has("type")) {
+                types = types(n, path);
+            } else if (n.has("properties") || n.has("required") || n.has("additionalProperties")) {
+                types = Set.of("object");
+            } else if (n.has("items") || n.has("minItems") || n.has("maxItems")) {
+                types = Set.of("array");
+            } else if (n.has("minLength") || n.has("maxLength")) {
+                types = Set.of("string");
+            } else {
+                return any();
+            }
+            List<Shape> shapes = new ArrayList<>();
+            for (String t : types) {
+                shapes.add(typed(t, n, path, depth));
+            }
+            return shapes.size() == 1 ? shapes.get(0) : add(new Shape.AnyOf(shapes.toArray(Shape[]::new)));
+        }
+
+        private Shape typed(String type, JsonNode n, String path, int depth) {
+            return switch (type) {
+                case "string" -> {
+                    int min = count(n, "minLength", 0, path);
+                    int max = count(n, "maxLength", Integer.MAX_VALUE, path);
+                    if (min > max) {
+                        throw new SchemaException(path, "minLength " + min + " > maxLength " + max);
+                    }
+                    yield add(new Shape.Str(min, max));
+                }
+                case "integer" -> add(new Shape.Num(true));
+                case "number" -> add(new Shape.Num(false));
+                case "boolean" -> add(new Shape.Literals(new byte[][]{ascii("true"), ascii("false")}));
+                case "null" -> add(new Shape.Literals(new byte[][]{ascii("null")}));
+                case "array" -> {
+                    int min = count(n, "minItems", 0, path);
+                    int max = count(n, "maxItems", Integer.MAX_VALUE, path);
+                    if (min > max) {
+                        throw new SchemaException(path, "minItems " + min + " > maxItems " + max);
+                    }
+                    JsonNode items = n.get("items");
+                    if (items != null && items.isArray()) {
+                        throw new SchemaException(path + "/items", "items as an array (tuples) is not supported");
+                    }
+                    Shape item = items == null ? any() : shape(items, path + "/items", depth + 1);
+                    yield add(new Shape.Arr(item, min, max));
+                }
+                case "object" -> object(n, path, depth);
+                default -> throw new SchemaException(path + "/type", "unknown type '" + type
+                        + "' (expected string, number, integer, boolean, null, array or object)");
+            };
+        }
+
+        private Shape object(JsonNode n, String path, int depth) {
+            JsonNode props = n.get("properties");
+            if (props != null && !props.isObject()) {
+                throw new SchemaException(path + "/properties", "properties must be an object, got " + kind(props));
+            }
+            Set<String> required = new LinkedHashSet<>();
+            JsonNode req = n.get("required");
+            if (req != null) {
+                if (!req.isArray()) {
+                    throw new SchemaException(path + "/required", "required must be an array of property names");
+                }
+                for (JsonNode r : req) {
+                    if (!r.isTextual()) {
+                        throw new SchemaException(path + "/required", "required must hold strings, got " + kind(r));
+                    }
+                    if (props == null || !props.has(r.textValue())) {
+                        throw new SchemaException(path + "/required", "required property '" + r.textValue()
+                                + "' is not declared in properties (only declared properties are generated)");
+                    }
+                    required.add(r.textValue());
+                }
+            }
+            JsonNode extra = n.get("additionalProperties");
+            if (props != null && !props.isEmpty()) {
+                int size = props.size();
+                byte[][] keys = new byte[size][];
+                Shape[] values = new Shape[size];
+                boolean[] isRequired = new boolean[size];
+                int i = 0;
+                for (Iterator<Map.Entry<String, JsonNode>> it = props.fields(); it.hasNext(); i++) {
+                    Map.Entry<String, JsonNode> e = it.next();
+                    keys[i] = bytes(JSON.getNodeFactory().textNode(e.getKey()));
+                    values[i] = shape(e.getValue(), path + "/properties/" + escapePointer(e.getKey()), depth + 1);
+                    isRequired[i] = required.contains(e.getKey());
+                }
+                return add(new Shape.Obj(keys, values, isRequired, null));
+            }
+            Shape additional;
+            if (extra == null || (extra.isBoolean() && extra.booleanValue())) {
+                additional = any();
+            } else if (extra.isBoolean()) {
+                additional = null;   // additionalProperties: false and no properties: only {}
+            } else {
+                additional = shape(extra, path + "/additionalProperties", depth + 1);
+            }
+            return add(new Shape.Obj(new byte[0][], new Shape[0], new boolean[0], additional));
+        }
+
+        /** Any JSON value: objects of any values, arrays of any values, strings, numbers, literals. */
+        private Shape any() {
+            if (any == null) {
+                Shape.AnyOf a = add(new Shape.AnyOf(null));
+                any = a;
+                a.alternatives = new Shape[]{
+                        add(new Shape.Obj(new byte[0][], new Shape[0], new boolean[0], a)),
+                        add(new Shape.Arr(a, 0, Integer.MAX_VALUE)),
+                        add(new Shape.Str(0, Integer.MAX_VALUE)),
+                        add(new Shape.Num(false)),
+                        add(new Shape.Literals(new byte[][]{ascii("true"), ascii("false"), ascii("null")}))};
+            }
+            return any;
+        }
+
+        private Shape ref(String ref, String path) {
+            if (!ref.equals("#") && !ref.startsWith("#/")) {
+                throw new SchemaException(path, "only local references (#, #/$defs/…) are supported, got '" + ref + "'");
+            }
+            return refs.computeIfAbsent(ref, r -> add(new Shape.Ref()));
+        }
+
+        /** Compiles the referenced schemas (which may add references of their own). */
+        void resolve() {
+            Set<String> done = new java.util.HashSet<>();
+            while (done.size() < refs.size()) {
+                for (Map.Entry<String, Shape.Ref> e : List.copyOf(refs.entrySet())) {
+                    if (done.add(e.getKey())) {
+                        JsonNode target = document.at(e.getKey().substring(1));
+                        if (target.isMissingNode()) {
+                            throw new SchemaException(e.getKey(), "$ref points at nothing");
+                        }
+                        e.getValue().target = shape(target, e.getKey(), 1);
+                    }
+                }
+            }
+            for (Shape.Ref r : refs.values()) {
+                Set<Shape> chain = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
+                Shape s = r;
+                while (s instanceof Shape.Ref rr) {
+                    if (!chain.add(rr)) {
+                        throw new SchemaException("#", "$ref cycle without any value in between");
+                    }
+                    s = rr.target;
+                }
+            }
+        }
+
+        private Set<String> types(JsonNode n, String path) {
+            JsonNode t = n.get("type");
+            Set<String> out = new LinkedHashSet<>();
+            if (t.isTextual()) {
+                out.add(t.textValue());
+            } else if (t.isArray() && !t.isEmpty()) {
+                for (JsonNode x : t) {
+                    if (!x.isTextual()) {
+                        throw new SchemaException(path + "/type", "type list must hold strings, got " + kind(x));
+                    }
+                    out.add(x.textValue());
+                }
+            } else {
+                throw new SchemaException(path + "/type", "type must be a string or a non-empty array of strings");
+            }
+            return out;
+        }
+
+        private static int count(JsonNode n, String key, int absent, String path) {
+            JsonNode v = n.get(key);
+            if (v == null) {
+                return absent;
+            }
+            if (!v.isIntegralNumber() || v.asLong() < 0) {
+                throw new SchemaException(path + "/" + key, key + " must be a non-negative integer, got " + v);
+            }
+            long x = v.asLong();
+            if (key.startsWith("min") && x > MAX_MINIMUM) {
+                throw new SchemaException(path + "/" + key, key + " " + x + " is larger than " + MAX_MINIMUM);
+            }
+            return (int) Math.min(Integer.MAX_VALUE, x);
+        }
+
+        private static String text(JsonNode n, String key, String path) {
+            JsonNode v = n.get(key);
+            if (!v.isTextual()) {
+                throw new SchemaException(path + "/" + key, key + " must be a string, got " + kind(v));
+            }
+            return v.textValue();
+        }
+    }
+
+    static String typeOf(JsonNode v) {
+        return switch (v.getNodeType()) {
+            case STRING -> "string";
+            case NUMBER -> v.isIntegralNumber() ? "integer" : "number";
+            case BOOLEAN -> "boolean";
+            case NULL -> "null";
+            case ARRAY -> "array";
+            case OBJECT -> "object";
+            default -> "other";
+        };
+    }
+
+    private static String kind(JsonNode n) {
+        JsonNodeType t = n.getNodeType();
+        return t.name().toLowerCase(java.util.Locale.ROOT);
+    }
+
+    private static String escapePointer(String key) {
+        return key.replace("~", "~0").replace("/", "~1");
+    }
+
+    private static byte[] ascii(String s) {
+        return s.getBytes(StandardCharsets.US_ASCII);
+    }
+
+    /** Compact JSON of a value (what the generator writes for an enum or const value). */
+    private static byte[] bytes(JsonNode v) {
+        try {
+            return JSON.writeValueAsBytes(v);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}
