@@ -38,6 +38,7 @@ public final class GenerationRequest {
     private final long seed;
     private final CancellationToken cancellation;
     private final JsonSchema responseFormat;
+    private final List<?> tools;
 
     private GenerationRequest(Builder b) {
         int kinds = (b.text != null ? 1 : 0) + (b.ids != null ? 1 : 0) + (b.messages != null ? 1 : 0);
@@ -62,6 +63,7 @@ public final class GenerationRequest {
         this.seed = b.seed;
         this.cancellation = b.cancellation;
         this.responseFormat = b.responseFormat;
+        this.tools = b.tools;
     }
 
     /** A new builder. */
@@ -82,6 +84,7 @@ public final class GenerationRequest {
         b.seed = seed;
         b.cancellation = cancellation;
         b.responseFormat = responseFormat;
+        b.tools = tools;
         return b;
     }
 
@@ -135,6 +138,11 @@ public final class GenerationRequest {
         return Optional.ofNullable(responseFormat);
     }
 
+    /** The tool definitions rendered into a message prompt by the chat template, if any. */
+    public Optional<List<?>> tools() {
+        return Optional.ofNullable(tools);
+    }
+
     /** Builds a {@link GenerationRequest}. Not thread-safe. */
     public static final class Builder {
         private String text;
@@ -147,6 +155,7 @@ public final class GenerationRequest {
         private long seed;
         private CancellationToken cancellation;
         private JsonSchema responseFormat;
+        private List<?> tools;
 
         private Builder() {
         }
@@ -229,6 +238,16 @@ public final class GenerationRequest {
          */
         public Builder responseFormat(JsonSchema schema) {
             this.responseFormat = schema;
+            return this;
+        }
+
+        /**
+         * Tool definitions for a message prompt, in the OpenAI shape the chat templates expect
+         * ({@code {"type": "function", "function": {"name", "description", "parameters"}}} as maps and
+         * lists); the template renders them (e.g. into Kimi's system turn). {@code null}: none.
+         */
+        public Builder tools(List<?> tools) {
+            this.tools = tools == null ? null : List.copyOf(tools);
             return this;
         }
 

@@ -323,7 +323,7 @@ public final class Session implements AutoCloseable {
         Map<String, Object> extra = new LinkedHashMap<>();
         tok.bos().ifPresent(b -> extra.put("bos_token", tok.decode(b)));
         tok.eos().ifPresent(e -> extra.put("eos_token", tok.decode(e)));
-        String rendered = template.render(messages, null, true, extra);
+        String rendered = template.render(messages, request.tools().orElse(null), true, extra);
         int[] ids = tok.encode(rendered, false, true);
         int[] special = tok.encode("", true, false);   // what the vocabulary adds: BOS or nothing
         if (special.length == 1 && (ids.length == 0 || ids[0] != special[0])) {

@@ -1,8 +1,8 @@
 package io.trillium.api;
 
 import io.trillium.json.JsonSchema;
-import io.trillium.json.TestSchemas;
-import io.trillium.json.Validator;
+import io.trillium.fixtures.TestSchemas;
+import io.trillium.fixtures.JsonValidator;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -34,7 +34,7 @@ class StructuredOutputTest {
         try (Session s = model.newSession()) {
             for (String text : TestSchemas.all()) {
                 JsonSchema schema = JsonSchema.compile(text);
-                Validator validator = new Validator(text);
+                JsonValidator validator = new JsonValidator(text);
                 int min = schema.minBytes();
                 for (int maxTokens : new int[]{min, min + 3, Math.max(min + 20, 60)}) {
                     for (long seed : new long[]{-1, 1, 2}) {
@@ -63,7 +63,7 @@ class StructuredOutputTest {
                     .responseFormat(JsonSchema.compile(text)).sampler(Samplers.temperature(1.0)).seed(7).build(),
                     t -> streamed.append(t.text()));
             assertEquals(r.text(), streamed.toString());
-            String answer = new Validator(text).assertValid(r.text()).get("answer").asString();
+            String answer = new JsonValidator(text).assertValid(r.text()).get("answer").asString();
             assertTrue(answer.equals("yes") || answer.equals("no"), answer);
         }
     }

@@ -1,5 +1,7 @@
 package io.trillium.json;
 
+import io.trillium.fixtures.JsonValidator;
+import io.trillium.fixtures.TestSchemas;
 import io.trillium.fixtures.Fixtures;
 import io.trillium.tokenizer.Tokenizer;
 import io.trillium.tokenizer.Tokenizers;
@@ -34,7 +36,7 @@ class JsonConstraintTest {
         int masks = 0;
         for (String text : TestSchemas.all()) {
             JsonSchema schema = JsonSchema.compile(text);
-            Validator validator = new Validator(text);
+            JsonValidator validator = new JsonValidator(text);
             for (int walk = 0; walk < 3; walk++) {
                 int maxTokens = schema.minBytes() + (walk == 0 ? 0 : random.nextInt(40));
                 JsonConstraint c = new JsonConstraint(schema, vocab, new int[]{eos});

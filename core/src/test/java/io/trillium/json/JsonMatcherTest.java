@@ -1,5 +1,7 @@
 package io.trillium.json;
 
+import io.trillium.fixtures.JsonValidator;
+import io.trillium.fixtures.TestSchemas;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -16,7 +18,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 /**
- * The byte automaton against an independent parser and validator ({@link Validator}): random walks
+ * The byte automaton against an independent parser and validator ({@link JsonValidator}): random walks
  * that take any allowed byte write only valid documents and always finish within their budget; the
  * cheapest walk is exactly {@link JsonSchema#minBytes()} long (the costs are exact, not just bounds);
  * documents written by hand are accepted or rejected as the validator says.
@@ -34,7 +36,7 @@ class JsonMatcherTest {
     @MethodSource("schemas")
     void randomWalksWriteValidDocumentsWithinTheirBudget(String text) {
         JsonSchema schema = JsonSchema.compile(text);
-        Validator validator = new Validator(text);
+        JsonValidator validator = new JsonValidator(text);
         SplittableRandom random = new SplittableRandom(text.hashCode());
         JsonMatcher.Out out = new JsonMatcher.Out();
         for (int walk = 0; walk < 60; walk++) {
@@ -101,7 +103,7 @@ class JsonMatcherTest {
             state = next;
         }
         assertEquals(schema.minBytes(), doc.size(), doc::toString);
-        new Validator(text).assertValid(doc.toByteArray());
+        new JsonValidator(text).assertValid(doc.toByteArray());
     }
 
     /** The cost of a state is exact: a chain of bytes that each lower it by one finishes the document. */
@@ -147,12 +149,12 @@ class JsonMatcherTest {
                 {"{\"type\": \"object\"}", "[1]"},
         };
         for (String[] c : cases) {
-            boolean expected = new Validator(c[0]).valid(c[1]);
+            boolean expected = new JsonValidator(c[0]).valid(c[1]);
             assertEquals(expected, accepts(JsonSchema.compile(c[0]), c[1]), () -> c[1] + " against " + c[0]);
         }
         // the cases above are not all of one kind
-        assertTrue(new Validator(PERSON).valid("{\"name\":\"Ann\",\"age\":41,\"tags\":[\"a\"]}"));
-        assertFalse(new Validator(PERSON).valid("{\"name\":\"Ann\",\"age\":41}"));
+        assertTrue(new JsonValidator(PERSON).valid("{\"name\":\"Ann\",\"age\":41,\"tags\":[\"a\"]}"));
+        assertFalse(new JsonValidator(PERSON).valid("{\"name\":\"Ann\",\"age\":41}"));
     }
 
     @Test
