@@ -76,6 +76,7 @@ public final class JsonSchema {
 
     /** Compiles a schema given as a Jackson tree. @throws SchemaException as {@link #compile(String)} */
     public static JsonSchema compile(JsonNode schema) {
+        checkSubschemas(schema, "#", 0);
         Compiler c = new Compiler(schema);
         Shape root = c.shape(schema, "#", 0);
         c.resolve();
@@ -98,6 +99,60 @@ public final class JsonSchema {
     @Override
     public String toString() {
         return source;
+    }
+
+    /**
+     * Every place that must hold a schema holds an object or a boolean, also where the generator
+     * would not look (the items of a string schema): the schema is invalid as a whole otherwise.
+     */
+    private static void checkSubschemas(JsonNode n, String path, int depth) {
+        if (n.isBoolean()) {
+            return;
+        }
+        if (!n.isObject()) {
+            throw new SchemaException(path, "a schema must be an object or a boolean, got " + kind(n));
+        }
+        if (depth > 64) {
+            throw new SchemaException(path, "nested deeper than 64 levels");
+        }
+        for (Iterator<String> it = n.fieldNames(); it.hasNext(); ) {
+            String k = it.next();
+            if (!KEYWORDS.contains(k) && !ANNOTATIONS.contains(k)) {
+                throw new SchemaException(path, "keyword '" + k + "' is not supported for constrained output"
+                        + " (supported: " + String.join(", ", new java.util.TreeSet<>(KEYWORDS)) + ")");
+            }
+        }
+        for (String k : List.of("items", "additionalProperties")) {
+            if (k.equals("items") && n.path(k).isArray()) {
+                throw new SchemaException(path + "/items", "items as an array (tuples, prefixItems) is not supported");
+            }
+            if (n.has(k)) {
+                checkSubschemas(n.get(k), path + "/" + k, depth + 1);
+            }
+        }
+        for (String k : List.of("properties", "$defs", "definitions")) {
+            JsonNode m = n.get(k);
+            if (m != null) {
+                if (!m.isObject()) {
+                    throw new SchemaException(path + "/" + k, k + " must be an object of schemas, got " + kind(m));
+                }
+                for (Iterator<Map.Entry<String, JsonNode>> it = m.fields(); it.hasNext(); ) {
+                    Map.Entry<String, JsonNode> e = it.next();
+                    checkSubschemas(e.getValue(), path + "/" + k + "/" + escapePointer(e.getKey()), depth + 1);
+                }
+            }
+        }
+        for (String k : List.of("anyOf", "oneOf", "allOf")) {
+            JsonNode a = n.get(k);
+            if (a != null) {
+                if (!a.isArray() || a.isEmpty()) {
+                    throw new SchemaException(path + "/" + k, k + " must be a non-empty array of schemas");
+                }
+                for (int i = 0; i < a.size(); i++) {
+                    checkSubschemas(a.get(i), path + "/" + k + "/" + i, depth + 1);
+                }
+            }
+        }
     }
 
     /** Fills in every shape's {@link Shape#minBytes}: iterated to a fixed point, as shapes may form cycles. */
@@ -177,23 +232,32 @@ public final class JsonSchema {
             if (done != null) {
                 return done;
             }
-            for (Iterator<String> it = n.fieldNames(); it.hasNext(); ) {
-                String k = it.next();
-                if (!KEYWORDS.contains(k) && !ANNOTATIONS.contains(k)) {
-                    throw new SchemaException(path, "keyword '" + k + "' is not supported for constrained output"
-                            + " (supported: " + String.join(", ", new java.util.TreeSet<>(KEYWORDS)) + ")");
-                }
-            }
             Shape s = build(n, path, depth);
             compiled.put(n, s);
             return s;
         }
 
         private Shape build(JsonNode n, String path, int depth) {
-            if (n.has("$ref")) {
-                if (n.size() > 1 && (n.has("type") || n.has("properties") || n.has("items") || n.has("enum"))) {
-                    throw new SchemaException(path, "$ref next to other constraining keywords is not supported");
+            // keywords that apply together must be intersected; where the generator cannot, it says so
+            List<String> present = new ArrayList<>();
+            for (String k : KEYWORDS) {
+                if (n.has(k)) {
+                    present.add(k);
                 }
+            }
+            for (String alone : List.of("$ref", "anyOf", "oneOf", "allOf")) {
+                if (n.has(alone) && present.size() > 1) {
+                    throw new SchemaException(path, alone + " next to " + present.stream().filter(k -> !k.equals(alone)).toList()
+                            + " is not supported (move them into each branch)");
+                }
+            }
+            for (String literal : List.of("enum", "const")) {
+                if (n.has(literal) && present.stream().anyMatch(k -> !k.equals(literal) && !k.equals("type"))) {
+                    throw new SchemaException(path, literal + " next to " + present.stream().filter(k -> !k.equals(literal)).toList()
+                            + " is not supported (only type may accompany it)");
+                }
+            }
+            if (n.has("$ref")) {
                 return ref(text(n, "$ref", path), path + "/$ref");
             }
             if (n.has("allOf")) {
@@ -204,6 +268,10 @@ public final class JsonSchema {
                 return shape(all.get(0), path + "/allOf/0", depth + 1);
             }
             if (n.has("const")) {
+                Set<String> types = n.has("type") ? types(n, path) : null;
+                if (types != null && !hasType(types, n.get("const"))) {
+                    throw new SchemaException(path + "/const", "const " + n.get("const") + " is not of the schema's type " + types);
+                }
                 return add(new Shape.Literals(new byte[][]{bytes(n.get("const"))}));
             }
             if (n.has("enum")) {
@@ -215,8 +283,7 @@ public final class JsonSchema {
                 List<byte[]> values = new ArrayList<>();
                 Set<String> seen = new LinkedHashSet<>();
                 for (JsonNode v : e) {
-                    if ((types == null || types.contains(typeOf(v)) || (typeOf(v).equals("integer") && types.contains("number")))
-                            && seen.add(v.toString())) {
+                    if ((types == null || hasType(types, v)) && seen.add(v.toString())) {
                         values.add(bytes(v));
                     }
                 }
@@ -428,6 +495,11 @@ public final class JsonSchema {
             }
             return v.textValue();
         }
+    }
+
+    private static boolean hasType(Set<String> types, JsonNode v) {
+        String t = typeOf(v);
+        return types.contains(t) || (t.equals("integer") && types.contains("number"));
     }
 
     static String typeOf(JsonNode v) {

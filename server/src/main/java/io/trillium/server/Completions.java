@@ -51,7 +51,8 @@ final class Completions {
     int run(RequestParser.Parsed p, boolean chat, Request request, Response response, Callback callback) throws Exception {
         CancellationToken cancel = new CancellationToken();
         request.addFailureListener(t -> cancel.cancel());
-        Session session = admission.acquire(cancel::isCancelled);
+        ClientWatch watch = new ClientWatch(request, response, cancel);
+        Session session = admission.acquire(watch::gone);
         if (session == null) {
             callback.failed(new IOException("client went away while queued"));
             return CLIENT_CLOSED;
@@ -80,7 +81,8 @@ final class Completions {
             Stream stream = p.stream() ? new Stream(response, callback, cancel, chat, p) : null;
             GenerationResult r;
             try {
-                r = generate(session, b, p.maxTokens() > 0 ? p.maxTokens() : limit, p.maxTokens() == 0, stream, recorder);
+                r = generate(session, b, p.maxTokens() > 0 ? p.maxTokens() : limit, p.maxTokens() == 0, stream, recorder,
+                        stream == null ? watch : null);
             } catch (ContextOverflowException e) {
                 throw new ApiError(400, "invalid_request_error", "messages", "context_length_exceeded", e.getMessage());
             } catch (UnsupportedModelException e) {
@@ -123,15 +125,21 @@ final class Completions {
 
     /** Generates; without an explicit max_tokens, as many as the context leaves after the prompt. */
     private GenerationResult generate(Session session, GenerationRequest.Builder b, int maxTokens, boolean defaulted,
-                                      Stream stream, TopLogprobs recorder) {
+                                      Stream stream, TopLogprobs recorder, ClientWatch watch) {
+        io.trillium.api.TokenListener listener = token -> {
+            onToken(stream, recorder, token);
+            if (watch != null) {
+                watch.gone();
+            }
+        };
         try {
-            return session.generate(b.maxTokens(maxTokens).build(), token -> onToken(stream, recorder, token));
+            return session.generate(b.maxTokens(maxTokens).build(), listener);
         } catch (ContextOverflowException e) {
             int prompt = e.required() - maxTokens;
             if (!defaulted || prompt >= e.capacity()) {
                 throw e;
             }
-            return session.generate(b.maxTokens(e.capacity() - prompt).build(), token -> onToken(stream, recorder, token));
+            return session.generate(b.maxTokens(e.capacity() - prompt).build(), listener);
         }
     }
 
@@ -199,6 +207,48 @@ final class Completions {
                 .put("created", System.currentTimeMillis() / 1000)
                 .put("model", options.modelId())
                 .put("system_fingerprint", "trillium");
+    }
+
+    /**
+     * Notices a client that closed its connection while nothing is written to it (queued, or generating
+     * a non-streamed answer): Jetty reads nothing from an HTTP/1.1 connection while its handler runs, so
+     * the connection is probed with a one-byte non-blocking read; end of stream means the client left.
+     * A byte that arrives instead belongs to a pipelined request (which OpenAI clients never send): the
+     * probing stops and the connection is closed after this answer, so that request is not misread.
+     */
+    private static final class ClientWatch {
+        private final Request request;
+        private final Response response;
+        private final CancellationToken cancel;
+        private final java.nio.ByteBuffer probe = org.eclipse.jetty.util.BufferUtil.allocate(1);
+        private boolean stopped;
+
+        ClientWatch(Request request, Response response, CancellationToken cancel) {
+            this.request = request;
+            this.response = response;
+            this.cancel = cancel;
+        }
+
+        boolean gone() {
+            if (!stopped && !cancel.isCancelled()) {
+                try {
+                    org.eclipse.jetty.io.EndPoint ep = request.getConnectionMetaData().getConnection().getEndPoint();
+                    org.eclipse.jetty.util.BufferUtil.clear(probe);
+                    int n = ep.fill(probe);
+                    if (n < 0) {
+                        cancel.cancel();
+                    } else if (n > 0) {
+                        stopped = true;
+                        if (!response.isCommitted()) {
+                            response.getHeaders().put(HttpHeader.CONNECTION, "close");
+                        }
+                    }
+                } catch (IOException | RuntimeException e) {
+                    cancel.cancel();
+                }
+            }
+            return cancel.isCancelled();
+        }
     }
 
     /** A streamed answer: server-sent events, one chunk per piece of text, then the finish, usage and [DONE]. */
