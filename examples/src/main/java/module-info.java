@@ -1,6 +1,7 @@
 /** The trillium command-line tool and embedding examples. */
 module io.trillium.examples {
     requires io.trillium.core;
+    requires io.trillium.server;
     requires info.picocli;
     requires com.fasterxml.jackson.databind;
     // langchain4j-core has no module descriptor or Automatic-Module-Name: its name derives from the jar file name.

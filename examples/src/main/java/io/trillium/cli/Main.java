@@ -9,7 +9,7 @@ import picocli.CommandLine.Command;
         subcommands = {InspectCommand.class, DumpTensorCommand.class, TokenizeCommand.class, TemplateCommand.class,
                 LogitsCommand.class, GenerateCommand.class, ChatCommand.class, DemoCommand.class, BenchCommand.class,
                 SynthCommand.class, PlanCommand.class, BenchTierCommand.class, RepackCommand.class,
-                ProfileCommand.class,
+                ProfileCommand.class, ServeCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main {
 
