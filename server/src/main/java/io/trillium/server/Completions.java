@@ -103,7 +103,7 @@ final class Completions {
                 calls = ToolCallText.forced(text);
                 text = calls.isEmpty() ? text : "";
             } else if (p.tools() != null) {
-                ToolCallText.Parsed parsed = ToolCallText.parse(text);
+                io.trillium.chat.ToolCalls.Parsed parsed = io.trillium.chat.ToolCalls.parse(text);
                 text = parsed.content();
                 calls = parsed.calls();
             }

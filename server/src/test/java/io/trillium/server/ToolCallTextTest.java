@@ -1,6 +1,7 @@
 package io.trillium.server;
 
 import io.trillium.chat.ToolCall;
+import io.trillium.chat.ToolCalls;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;
@@ -15,7 +16,7 @@ class ToolCallTextTest {
         String text = "Let me check.<|tool_calls_section_begin|><|tool_call_begin|>functions.get_weather:0"
                 + "<|tool_call_argument_begin|>{\"city\": \"Oslo\"}<|tool_call_end|><|tool_call_begin|>functions.get_time:1"
                 + "<|tool_call_argument_begin|>{}<|tool_call_end|><|tool_calls_section_end|>";
-        ToolCallText.Parsed p = ToolCallText.parse(text);
+        ToolCalls.Parsed p = ToolCalls.parse(text);
         assertEquals("Let me check.", p.content());
         assertEquals(List.of("get_weather", "get_time"), p.calls().stream().map(ToolCall::name).toList());
         assertEquals("{\"city\": \"Oslo\"}", p.calls().get(0).argumentsJson());
@@ -25,7 +26,7 @@ class ToolCallTextTest {
     void hermesBlocks() {
         String text = "Sure.\n<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Oslo\"}}\n</tool_call>\n"
                 + "<tool_call>{\"name\": \"f\", \"arguments\": \"{\\\"x\\\":1}\"}</tool_call>";
-        ToolCallText.Parsed p = ToolCallText.parse(text);
+        ToolCalls.Parsed p = ToolCalls.parse(text);
         assertEquals("Sure.", p.content());
         assertEquals(2, p.calls().size());
         assertEquals("{\"city\":\"Oslo\"}", p.calls().get(0).argumentsJson());
@@ -38,7 +39,7 @@ class ToolCallTextTest {
     void malformedCallsStayContent() {
         for (String text : List.of("<tool_call>{\"name\": </tool_call>", "<tool_call>{\"arguments\": {}}</tool_call>",
                 "<tool_call>{\"name\": \"f\"}", "<|tool_calls_section_begin|><|tool_call_begin|>broken")) {
-            ToolCallText.Parsed p = ToolCallText.parse(text);
+            ToolCalls.Parsed p = ToolCalls.parse(text);
             assertEquals(List.of(), p.calls(), text);
             assertEquals(text, p.content());
         }

@@ -25,6 +25,11 @@ public final class TrilliumChatModel implements ChatModel {
     }
 
     @Override
+    public java.util.Set<dev.langchain4j.model.chat.Capability> supportedCapabilities() {
+        return streaming.supportedCapabilities();
+    }
+
+    @Override
     public ChatResponse doChat(ChatRequest request) {
         ChatResponse[] response = new ChatResponse[1];
         Throwable[] error = new Throwable[1];

@@ -12,6 +12,7 @@ import io.trillium.api.LoadOptions;
 import io.trillium.api.Model;
 import io.trillium.api.Trillium;
 import io.trillium.fixtures.Fixtures;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -90,6 +91,12 @@ class TrilliumStreamingChatModelTest {
         }
     }
 
+    static final dev.langchain4j.agent.tool.ToolSpecification WEATHER = dev.langchain4j.agent.tool.ToolSpecification.builder()
+            .name("get_weather").description("Current weather")
+            .parameters(dev.langchain4j.model.chat.request.json.JsonObjectSchema.builder()
+                    .addStringProperty("city").required("city").build())
+            .build();
+
     @ParameterizedTest
     @ValueSource(strings = {"qwen3moe-tiny-F32.gguf"})
     void unsupportedRequestsGoToOnError(String name) throws Exception {
@@ -98,12 +105,49 @@ class TrilliumStreamingChatModelTest {
             Collector handler = new Collector();
             chat.chat(ChatRequest.builder()
                     .messages(UserMessage.from("Hi"))
-                    .parameters(ChatRequestParameters.builder()
-                            .responseFormat(dev.langchain4j.model.chat.request.ResponseFormat.JSON).build())
+                    .parameters(ChatRequestParameters.builder().toolSpecifications(WEATHER)
+                            .toolChoice(dev.langchain4j.model.chat.request.ToolChoice.REQUIRED).build())
                     .build(), handler);
             var e = assertThrows(java.util.concurrent.ExecutionException.class, () -> handler.done.get(60, TimeUnit.SECONDS));
             assertInstanceOf(UnsupportedOperationException.class, e.getCause());
         }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"qwen3moe-tiny-F32.gguf"})
+    void jsonSchemaRepliesParseAndMatch(String name) throws Exception {
+        try (Model model = Trillium.load(Fixtures.models().resolve(name), LoadOptions.defaults());
+             TrilliumStreamingChatModel streaming = TrilliumStreamingChatModel.builder().model(model).build()) {
+            TrilliumChatModel chat = new TrilliumChatModel(streaming);
+            assertTrue(chat.supportedCapabilities().contains(dev.langchain4j.model.chat.Capability.RESPONSE_FORMAT_JSON_SCHEMA));
+            var root = dev.langchain4j.model.chat.request.json.JsonObjectSchema.builder()
+                    .addStringProperty("name").addIntegerProperty("age")
+                    .addEnumProperty("mood", java.util.List.of("happy", "sad")).required("name", "age", "mood").build();
+            var reply = chat.chat(ChatRequest.builder().messages(UserMessage.from("Describe a person"))
+                    .parameters(ChatRequestParameters.builder().maxOutputTokens(60).temperature(1.0)
+                            .responseFormat(dev.langchain4j.model.chat.request.ResponseFormat.builder()
+                                    .type(dev.langchain4j.model.chat.request.ResponseFormatType.JSON)
+                                    .jsonSchema(dev.langchain4j.model.chat.request.json.JsonSchema.builder()
+                                            .name("person").rootElement(root).build()).build()).build())
+                    .build());
+            String schema = new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsString(
+                    dev.langchain4j.internal.JsonSchemaElementUtils.toMap(root));
+            new io.trillium.fixtures.JsonValidator(schema).assertValid(reply.aiMessage().text());
+            assertEquals(dev.langchain4j.model.output.FinishReason.STOP, reply.finishReason());
+        }
+    }
+
+    @Test
+    void toolCallsInTheHistoryReachTheTemplate() {
+        var call = dev.langchain4j.agent.tool.ToolExecutionRequest.builder().id("c1").name("get_weather")
+                .arguments("{\"city\": \"Oslo\"}").build();
+        var messages = TrilliumStreamingChatModel.toMessages(java.util.List.of(UserMessage.from("Weather?"),
+                dev.langchain4j.data.message.AiMessage.from(call),
+                dev.langchain4j.data.message.ToolExecutionResultMessage.from(call, "3 C")));
+        assertEquals(1, messages.get(1).toolCalls().size());
+        assertEquals("get_weather", messages.get(1).toolCalls().get(0).name());
+        assertEquals("{\"city\": \"Oslo\"}", messages.get(1).toolCalls().get(0).argumentsJson());
+        assertEquals("c1", messages.get(2).toolCallId());
     }
 
     @ParameterizedTest
@@ -121,8 +165,8 @@ class TrilliumStreamingChatModelTest {
             assertTrue(blocking.tokenUsage().outputTokenCount() <= 6);
             assertThrows(UnsupportedOperationException.class, () -> new TrilliumChatModel(streaming).chat(
                     ChatRequest.builder().messages(UserMessage.from("Hi"))
-                            .parameters(ChatRequestParameters.builder()
-                                    .responseFormat(dev.langchain4j.model.chat.request.ResponseFormat.JSON).build())
+                            .parameters(ChatRequestParameters.builder().toolSpecifications(WEATHER)
+                                    .toolChoice(dev.langchain4j.model.chat.request.ToolChoice.REQUIRED).build())
                             .build()));
         }
     }
