@@ -26,7 +26,7 @@ import java.util.Set;
  * {@code anyOf}: write branches that do not overlap), {@code allOf} of one schema, {@code $ref} to
  * {@code #}, {@code #/$defs/…} or {@code #/definitions/…} (recursion allowed), and the annotations
  * (title, description, default, examples, format, …), which do not constrain. A keyword that would
- * constrain values in a way the generator cannot guarantee ({@code pattern}, {@code minimum},
+ * constrain values in a way the generator cannot guarantee ({@code minimum},
  * {@code uniqueItems}, …) is an error naming it and its place, never silently ignored.
  *
  * <p>Written documents are compact JSON with at most {@value JsonMatcher#MAX_WHITESPACE} whitespace
@@ -39,7 +39,7 @@ public final class JsonSchema {
             "contentEncoding", "$defs", "definitions", "strict", "name", "additionalItems");
     private static final Set<String> KEYWORDS = Set.of("type", "properties", "required", "additionalProperties",
             "items", "minItems", "maxItems", "enum", "const", "anyOf", "oneOf", "allOf", "$ref", "minLength",
-            "maxLength");
+            "maxLength", "pattern");
     /** Longest strings and arrays a schema may ask for at least (larger minimums are certainly a mistake). */
     private static final int MAX_MINIMUM = 100_000;
 
@@ -173,7 +173,7 @@ public final class JsonSchema {
                         }
                         yield m;
                     }
-                    case Shape.Str st -> 2 + st.minLength;
+                    case Shape.Str st -> st.pattern == null ? 2 + st.minLength : Shape.add(2, st.pattern.cost(st.pattern.start));
                     case Shape.Num n -> 1;
                     case Shape.Obj o -> {
                         boolean c = o.update();
@@ -334,7 +334,27 @@ public final class JsonSchema {
                     if (min > max) {
                         throw new SchemaException(path, "minLength " + min + " > maxLength " + max);
                     }
-                    yield add(new Shape.Str(min, max));
+                    JsonNode pattern = n.get("pattern");
+                    if (pattern == null) {
+                        yield add(new Shape.Str(min, max));
+                    }
+                    if (!pattern.isTextual()) {
+                        throw new SchemaException(path + "/pattern", "pattern must be a string");
+                    }
+                    if (n.has("minLength") || n.has("maxLength")) {
+                        throw new SchemaException(path, "pattern together with minLength/maxLength is not supported"
+                                + " (write the length into the pattern, e.g. ^[a-z]{2,8}$)");
+                    }
+                    JsonRegex rx;
+                    try {
+                        rx = JsonRegex.compile(pattern.textValue());
+                    } catch (IllegalArgumentException e) {
+                        throw new SchemaException(path + "/pattern", e.getMessage());
+                    }
+                    if (rx.cost(rx.start) >= Shape.NEVER) {
+                        throw new SchemaException(path + "/pattern", "pattern /" + pattern.textValue() + "/ matches no string");
+                    }
+                    yield add(new Shape.Str(0, Integer.MAX_VALUE, rx));
                 }
                 case "integer" -> add(new Shape.Num(true));
                 case "number" -> add(new Shape.Num(false));

@@ -26,14 +26,20 @@ abstract sealed class Shape {
         }
     }
 
-    /** A string of {@code minLength .. maxLength} code points. */
+    /** A string of {@code minLength .. maxLength} code points, or (with a pattern, then unbounded) one the pattern matches. */
     static final class Str extends Shape {
         final int minLength;
         final int maxLength;
+        final JsonRegex pattern;
 
         Str(int minLength, int maxLength) {
+            this(minLength, maxLength, null);
+        }
+
+        Str(int minLength, int maxLength, JsonRegex pattern) {
             this.minLength = minLength;
             this.maxLength = maxLength;
+            this.pattern = pattern;
         }
     }
 
