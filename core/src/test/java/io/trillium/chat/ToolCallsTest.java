@@ -42,4 +42,36 @@ class ToolCallsTest {
             assertEquals(text, p.content());
         }
     }
+
+    @Test
+    void deepseekV3AndV31Calls() {
+        String v3 = "Checking.<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>function<｜tool▁sep｜>get_weather\n```json\n"
+                + "{\"city\": \"Oslo\"}\n```<｜tool▁call▁end｜>\n<｜tool▁call▁begin｜>function<｜tool▁sep｜>get_time\n```json\n{}\n```"
+                + "<｜tool▁call▁end｜><｜tool▁calls▁end｜>";
+        ToolCalls.Parsed p = ToolCalls.parse(v3);
+        assertEquals("Checking.", p.content());
+        assertEquals(List.of("get_weather", "get_time"), p.calls().stream().map(ToolCall::name).toList());
+        assertEquals("{\"city\": \"Oslo\"}", p.calls().get(0).argumentsJson());
+        String v31 = "<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>get_weather<｜tool▁sep｜>{\"city\":\"Oslo\"}<｜tool▁call▁end｜><｜tool▁calls▁end｜>";
+        ToolCalls.Parsed q = ToolCalls.parse(v31);
+        assertEquals("", q.content());
+        assertEquals("get_weather", q.calls().get(0).name());
+        assertEquals("{\"city\":\"Oslo\"}", q.calls().get(0).argumentsJson());
+        String broken = "<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>get_weather<｜tool▁sep｜>{\"city\":<｜tool▁call▁end｜>";
+        assertEquals(List.of(), ToolCalls.parse(broken).calls());
+        assertEquals(broken, ToolCalls.parse(broken).content());
+    }
+
+    @Test
+    void llamaWholeReplyCall() {
+        ToolCalls.Parsed p = ToolCalls.parse("<|python_tag|>{\"name\": \"get_weather\", \"parameters\": {\"city\": \"Oslo\"}}");
+        assertEquals("get_weather", p.calls().get(0).name());
+        assertEquals("{\"city\":\"Oslo\"}", p.calls().get(0).argumentsJson());
+        assertEquals("", p.content());
+        // JSON that is not a call stays content
+        for (String t : List.of("{\"name\": \"Ann\", \"age\": 3}", "{\"name\": \"f\", \"parameters\": {}, \"x\": 1}", "{\"name\": ")) {
+            assertEquals(List.of(), ToolCalls.parse(t).calls(), t);
+            assertEquals(t, ToolCalls.parse(t).content());
+        }
+    }
 }
