@@ -17,9 +17,7 @@ final class JsonMatcher {
     static final int MAX_WHITESPACE = 16;
     /** Configurations alive at most; more (deeply ambiguous anyOf) are dropped, which only narrows the choice. */
     static final int MAX_CONFIGS = 32;
-    private static final int MAX_INT_DIGITS = 15;
-    private static final int MAX_FRACTION_DIGITS = 15;
-    private static final int MAX_EXPONENT_DIGITS = 2;   // with 15 integer digits: below 1e115, a finite double
+   // with 15 integer digits: below 1e115, a finite double
 
     private JsonMatcher() {
     }
@@ -104,11 +102,11 @@ final class JsonMatcher {
         }
     }
 
-    private static Config push(Frame f, Config below) {
+    static Config push(Frame f, Config below) {
         return new Config(f, below);
     }
 
-    private static boolean whitespace(int b) {
+    static boolean whitespace(int b) {
         return b == ' ' || b == '\n' || b == '\t' || b == '\r';
     }
 
@@ -133,7 +131,8 @@ final class JsonMatcher {
     }
 
     /** A stack entry: the rest of one value (or of the whitespace before one). */
-    abstract static sealed class Frame permits Ws, Value, Literal, Str, PatternStr, Num, Obj, Key, Arr {
+    abstract static sealed class Frame permits Ws, Value, Literal, StringFrames.Str, StringFrames.PatternStr,
+            NumberFrames.Num, NumberFrames.BoundedNum, Obj, Key, Arr {
         /** Fewest bytes before this frame is done. */
         abstract int cost();
 
@@ -178,7 +177,7 @@ final class JsonMatcher {
         }
     }
 
-    private static Config ws(Config below) {
+    static Config ws(Config below) {
         return push(Ws.COUNT[0], below);
     }
 
@@ -210,11 +209,11 @@ final class JsonMatcher {
                 case Shape.Literals l -> Literal.first(l.values, b, below, out);
                 case Shape.Str s -> {
                     if (b == '"') {
-                        out.add(push(s.pattern == null ? new Str(s, Str.BODY, 0, 0, 0, 0)
-                                : new PatternStr(s.pattern, s.pattern.start, PatternStr.BODY, 0, 0, 0, 0), below));
+                        out.add(push(s.pattern == null ? new StringFrames.Str(s, StringFrames.Str.BODY, 0, 0, 0, 0)
+                                : new StringFrames.PatternStr(s.pattern, s.pattern.start, StringFrames.PatternStr.BODY, 0, 0, 0, 0), below));
                     }
                 }
-                case Shape.Num n -> new Num(n.integer, Num.START, 0).step(b, below, out);
+                case Shape.Num n -> NumberFrames.start(n).step(b, below, out);
                 case Shape.Obj o -> {
                     if (b == '{') {
                         out.add(ws(push(new Obj(o, Obj.FIRST, 0, -1), below)));
@@ -288,305 +287,6 @@ final class JsonMatcher {
                     }
                 }
                 out.add(push(new Literal(rest, pos + 1), below));
-            }
-        }
-    }
-
-    /** A string's body after its opening quote: escapes, UTF-8 sequences, length bounds in code points. */
-    static final class Str extends Frame {
-        static final int BODY = 0, ESCAPE = 1, HEX = 2, UTF8 = 3;
-        private final Shape.Str shape;
-        private final int phase;
-        private final int count;   // code points so far
-        private final int need;    // HEX: hex digits left; UTF8: continuation bytes left
-        private final int lo, hi;  // UTF8: the range of the next byte
-
-        Str(Shape.Str shape, int phase, int count, int need, int lo, int hi) {
-            this.shape = shape;
-            this.phase = phase;
-            this.count = count;
-            this.need = need;
-            this.lo = lo;
-            this.hi = hi;
-        }
-
-        @Override
-        int cost() {
-            int min = shape.minLength;
-            return switch (phase) {
-                case BODY -> 1 + Math.max(0, min - count);
-                case ESCAPE -> 2 + Math.max(0, min - count - 1);
-                case HEX -> need + 1 + Math.max(0, min - count - 1);
-                default -> need + 1 + Math.max(0, min - count);
-            };
-        }
-
-        @Override
-        boolean canEnd() {
-            return false;
-        }
-
-        private Config body(int count, Config below) {
-            return push(new Str(shape, BODY, count, 0, 0, 0), below);
-        }
-
-        @Override
-        void step(int b, Config below, Out out) {
-            boolean room = count < shape.maxLength;
-            switch (phase) {
-                case BODY -> {
-                    if (b == '"') {
-                        if (count >= shape.minLength) {
-                            out.add(below);
-                        }
-                    } else if (!room || b < 0x20) {
-                        return;
-                    } else if (b == '\\') {
-                        out.add(push(new Str(shape, ESCAPE, count, 0, 0, 0), below));
-                    } else if (b < 0x80) {
-                        out.add(body(count + 1, below));
-                    } else if (b >= 0xC2 && b <= 0xDF) {
-                        out.add(push(new Str(shape, UTF8, count + 1, 1, 0x80, 0xBF), below));
-                    } else if (b >= 0xE0 && b <= 0xEF) {
-                        int l = b == 0xE0 ? 0xA0 : 0x80, h = b == 0xED ? 0x9F : 0xBF;   // no overlong forms, no surrogates
-                        out.add(push(new Str(shape, UTF8, count + 1, 2, l, h), below));
-                    } else if (b >= 0xF0 && b <= 0xF4) {
-                        int l = b == 0xF0 ? 0x90 : 0x80, h = b == 0xF4 ? 0x8F : 0xBF;   // nothing above U+10FFFF
-                        out.add(push(new Str(shape, UTF8, count + 1, 3, l, h), below));
-                    }
-                }
-                case ESCAPE -> {
-                    if (b == '"' || b == '\\' || b == '/' || b == 'b' || b == 'f' || b == 'n' || b == 'r' || b == 't') {
-                        out.add(body(count + 1, below));
-                    } else if (b == 'u') {
-                        out.add(push(new Str(shape, HEX, count, 4, 0, 0), below));
-                    }
-                }
-                case HEX -> {
-                    boolean hex = (b >= '0' && b <= '9') || (b >= 'a' && b <= 'f') || (b >= 'A' && b <= 'F');
-                    if (!hex || (need == 4 && (b == 'd' || b == 'D'))) {
-                        return;   // a surrogate half (backslash-u D…) may come alone, which a reader may reject; not written
-                    }
-                    out.add(need == 1 ? body(count + 1, below) : push(new Str(shape, HEX, count, need - 1, 0, 0), below));
-                }
-                default -> {
-                    if (b >= lo && b <= hi) {
-                        out.add(need == 1 ? body(count, below) : push(new Str(shape, UTF8, count, need - 1, 0x80, 0xBF), below));
-                    }
-                }
-            }
-        }
-    }
-
-    /**
-     * A string's body under a pattern: each code point (raw ASCII, a UTF-8 sequence, or an escape)
-     * advances the pattern's NFA; a partial code point is allowed only while some code point it can still
-     * become is one the NFA takes next, so the walk never strands inside a character.
-     */
-    static final class PatternStr extends Frame {
-        static final int BODY = 0, ESCAPE = 1, HEX = 2, UTF8 = 3;
-        private final JsonRegex rx;
-        private final long[] state;
-        private final int phase;
-        private final int need;      // HEX: digits left; UTF8: continuation bytes left
-        private final int partial;   // the code point's bits so far
-        private final int lo, hi;    // UTF8: the range of the next byte
-
-        PatternStr(JsonRegex rx, long[] state, int phase, int need, int partial, int lo, int hi) {
-            this.rx = rx;
-            this.state = state;
-            this.phase = phase;
-            this.need = need;
-            this.partial = partial;
-            this.lo = lo;
-            this.hi = hi;
-        }
-
-        /** The code points a partial one can still become. */
-        private int[] range() {
-            if (phase == HEX) {
-                return new int[]{partial << 4 * need, ((partial + 1) << 4 * need) - 1};
-            }
-            // UTF-8: the shortest form only (a lead byte's bits alone would admit overlong encodings of ASCII)
-            int floor = need == 1 ? 0x80 : need == 2 ? 0x800 : 0x10000;
-            return new int[]{Math.max(floor, partial << 6 * need), Math.min(0x10FFFF, ((partial + 1) << 6 * need) - 1)};
-        }
-
-        @Override
-        int cost() {
-            return switch (phase) {
-                case BODY -> Shape.add(1, rx.cost(state));
-                case ESCAPE -> {
-                    int m = Shape.add(5, rx.costVia(state, 0, 0xD7FF));   // backslash-u and 4 hex digits: any code point below the surrogates
-                    m = Math.min(m, Shape.add(5, rx.costVia(state, 0xE000, 0xFFFF)));
-                    for (int c : new int[]{'"', '\\', '/', '\b', '\f', '\n', '\r', '\t'}) {
-                        m = Math.min(m, Shape.add(1, rx.costVia(state, c, c)));
-                    }
-                    yield Shape.add(m, 1);
-                }
-                default -> {
-                    int[] r = range();
-                    yield Shape.add(need + 1, rx.costVia(state, r[0], r[1]));
-                }
-            };
-        }
-
-        @Override
-        boolean canEnd() {
-            return false;
-        }
-
-        private void take(int cp, Config below, Out out) {
-            long[] next = rx.step(state, cp);
-            if (next != null) {
-                out.add(push(new PatternStr(rx, next, BODY, 0, 0, 0, 0), below));
-            }
-        }
-
-        private void partial(int phase, int need, int partial, int lo, int hi, Config below, Out out) {
-            PatternStr p = new PatternStr(rx, state, phase, need, partial, lo, hi);
-            int[] r = p.range();
-            if (rx.costVia(state, r[0], r[1]) < Shape.NEVER) {
-                out.add(push(p, below));
-            }
-        }
-
-        @Override
-        void step(int b, Config below, Out out) {
-            switch (phase) {
-                case BODY -> {
-                    if (b == '"') {
-                        if (rx.accepts(state)) {
-                            out.add(below);
-                        }
-                    } else if (b == '\\') {
-                        if (rx.costVia(state, 0, 0xFFFF) < Shape.NEVER) {
-                            out.add(push(new PatternStr(rx, state, ESCAPE, 0, 0, 0, 0), below));
-                        }
-                    } else if (b < 0x20) {
-                        return;
-                    } else if (b < 0x80) {
-                        take(b, below, out);
-                    } else if (b >= 0xC2 && b <= 0xDF) {
-                        partial(UTF8, 1, b & 0x1F, 0x80, 0xBF, below, out);
-                    } else if (b >= 0xE0 && b <= 0xEF) {
-                        partial(UTF8, 2, b & 0x0F, b == 0xE0 ? 0xA0 : 0x80, b == 0xED ? 0x9F : 0xBF, below, out);
-                    } else if (b >= 0xF0 && b <= 0xF4) {
-                        partial(UTF8, 3, b & 0x07, b == 0xF0 ? 0x90 : 0x80, b == 0xF4 ? 0x8F : 0xBF, below, out);
-                    }
-                }
-                case ESCAPE -> {
-                    int cp = switch (b) {
-                        case '"' -> '"';
-                        case '\\' -> '\\';
-                        case '/' -> '/';
-                        case 'b' -> '\b';
-                        case 'f' -> '\f';
-                        case 'n' -> '\n';
-                        case 'r' -> '\r';
-                        case 't' -> '\t';
-                        default -> -1;
-                    };
-                    if (cp >= 0) {
-                        take(cp, below, out);
-                    } else if (b == 'u') {
-                        partial(HEX, 4, 0, 0, 0, below, out);
-                    }
-                }
-                case HEX -> {
-                    int d = b >= '0' && b <= '9' ? b - '0' : b >= 'a' && b <= 'f' ? b - 'a' + 10 : b >= 'A' && b <= 'F' ? b - 'A' + 10 : -1;
-                    if (d < 0 || (need == 4 && d == 0xD)) {
-                        return;   // a surrogate half may come alone, which a reader may reject; not written
-                    }
-                    int v = partial << 4 | d;
-                    if (need == 1) {
-                        take(v, below, out);
-                    } else {
-                        partial(HEX, need - 1, v, 0, 0, below, out);
-                    }
-                }
-                default -> {
-                    if (b >= lo && b <= hi) {
-                        int v = partial << 6 | (b & 0x3F);
-                        if (need == 1) {
-                            take(v, below, out);
-                        } else {
-                            partial(UTF8, need - 1, v, 0x80, 0xBF, below, out);
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    /** A number: JSON's grammar, with bounded digit counts. */
-    static final class Num extends Frame {
-        static final int START = 0, MINUS = 1, ZERO = 2, INT = 3, DOT = 4, FRACTION = 5, E = 6, E_SIGN = 7, EXPONENT = 8;
-        private final boolean integer;
-        private final int state;
-        private final int digits;   // in the current part
-
-        Num(boolean integer, int state, int digits) {
-            this.integer = integer;
-            this.state = state;
-            this.digits = digits;
-        }
-
-        @Override
-        int cost() {
-            return state == ZERO || state == INT || state == FRACTION || state == EXPONENT ? 0 : 1;
-        }
-
-        @Override
-        boolean canEnd() {
-            return cost() == 0;
-        }
-
-        private void to(int state, int digits, Config below, Out out) {
-            out.add(push(new Num(integer, state, digits), below));
-        }
-
-        @Override
-        void step(int b, Config below, Out out) {
-            boolean digit = b >= '0' && b <= '9';
-            switch (state) {
-                case START, MINUS -> {
-                    if (b == '-' && state == START) {
-                        to(MINUS, 0, below, out);
-                    } else if (b == '0') {
-                        to(ZERO, 1, below, out);
-                    } else if (digit) {
-                        to(INT, 1, below, out);
-                    }
-                }
-                case ZERO, INT -> {
-                    if (digit && state == INT && digits < MAX_INT_DIGITS) {
-                        to(INT, digits + 1, below, out);
-                    } else if (!integer && b == '.') {
-                        to(DOT, 0, below, out);
-                    } else if (!integer && (b == 'e' || b == 'E')) {
-                        to(E, 0, below, out);
-                    }
-                }
-                case DOT, FRACTION -> {
-                    if (digit && digits < MAX_FRACTION_DIGITS) {
-                        to(FRACTION, digits + 1, below, out);
-                    } else if (state == FRACTION && (b == 'e' || b == 'E')) {
-                        to(E, 0, below, out);
-                    }
-                }
-                case E, E_SIGN -> {
-                    if (state == E && (b == '+' || b == '-')) {
-                        to(E_SIGN, 0, below, out);
-                    } else if (digit) {
-                        to(EXPONENT, 1, below, out);
-                    }
-                }
-                default -> {
-                    if (digit && digits < MAX_EXPONENT_DIGITS) {
-                        to(EXPONENT, digits + 1, below, out);
-                    }
-                }
             }
         }
     }
@@ -667,7 +367,7 @@ final class JsonMatcher {
             if (o.freeForm()) {
                 if (o.additional != null) {
                     Config colon = ws(push(new Obj(o, COLON, 0, -1), below));
-                    out.add(push(new Str(ANY_KEY, Str.BODY, 0, 0, 0, 0), colon));
+                    out.add(push(new StringFrames.Str(ANY_KEY, StringFrames.Str.BODY, 0, 0, 0, 0), colon));
                 }
                 return;
             }

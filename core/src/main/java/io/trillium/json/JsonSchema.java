@@ -26,7 +26,7 @@ import java.util.Set;
  * {@code anyOf}: write branches that do not overlap), {@code allOf} of one schema, {@code $ref} to
  * {@code #}, {@code #/$defs/…} or {@code #/definitions/…} (recursion allowed), and the annotations
  * (title, description, default, examples, format, …), which do not constrain. A keyword that would
- * constrain values in a way the generator cannot guarantee ({@code minimum},
+ * constrain values in a way the generator cannot guarantee ({@code multipleOf},
  * {@code uniqueItems}, …) is an error naming it and its place, never silently ignored.
  *
  * <p>Written documents are compact JSON with at most {@value JsonMatcher#MAX_WHITESPACE} whitespace
@@ -39,7 +39,7 @@ public final class JsonSchema {
             "contentEncoding", "$defs", "definitions", "strict", "name", "additionalItems");
     private static final Set<String> KEYWORDS = Set.of("type", "properties", "required", "additionalProperties",
             "items", "minItems", "maxItems", "enum", "const", "anyOf", "oneOf", "allOf", "$ref", "minLength",
-            "maxLength", "pattern");
+            "maxLength", "pattern", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum");
     /** Longest strings and arrays a schema may ask for at least (larger minimums are certainly a mistake). */
     private static final int MAX_MINIMUM = 100_000;
 
@@ -174,7 +174,7 @@ public final class JsonSchema {
                         yield m;
                     }
                     case Shape.Str st -> st.pattern == null ? 2 + st.minLength : Shape.add(2, st.pattern.cost(st.pattern.start));
-                    case Shape.Num n -> 1;
+                    case Shape.Num n -> NumberFrames.minBytes(n);
                     case Shape.Obj o -> {
                         boolean c = o.update();
                         changed |= c;
@@ -314,8 +314,10 @@ public final class JsonSchema {
                 types = Set.of("object");
             } else if (n.has("items") || n.has("minItems") || n.has("maxItems")) {
                 types = Set.of("array");
-            } else if (n.has("minLength") || n.has("maxLength")) {
+            } else if (n.has("minLength") || n.has("maxLength") || n.has("pattern")) {
                 types = Set.of("string");
+            } else if (n.has("minimum") || n.has("maximum") || n.has("exclusiveMinimum") || n.has("exclusiveMaximum")) {
+                types = Set.of("number");
             } else {
                 return any();
             }
@@ -356,8 +358,7 @@ public final class JsonSchema {
                     }
                     yield add(new Shape.Str(0, Integer.MAX_VALUE, rx));
                 }
-                case "integer" -> add(new Shape.Num(true));
-                case "number" -> add(new Shape.Num(false));
+                case "integer", "number" -> number(type.equals("integer"), n, path);
                 case "boolean" -> add(new Shape.Literals(new byte[][]{ascii("true"), ascii("false")}));
                 case "null" -> add(new Shape.Literals(new byte[][]{ascii("null")}));
                 case "array" -> {
@@ -377,6 +378,53 @@ public final class JsonSchema {
                 default -> throw new SchemaException(path + "/type", "unknown type '" + type
                         + "' (expected string, number, integer, boolean, null, array or object)");
             };
+        }
+
+        /** A number, within minimum/maximum/exclusiveMinimum/exclusiveMaximum when given. */
+        private Shape number(boolean integer, JsonNode n, String path) {
+            java.math.BigDecimal min = null, max = null;
+            boolean minOpen = false, maxOpen = false;
+            for (String k : List.of("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum")) {
+                JsonNode v = n.get(k);
+                if (v == null) {
+                    continue;
+                }
+                if (v.isBoolean()) {   // draft 4: a flag on minimum/maximum
+                    if (!k.startsWith("exclusive")) {
+                        throw new SchemaException(path + "/" + k, k + " must be a number");
+                    }
+                    continue;
+                }
+                if (!v.isNumber()) {
+                    throw new SchemaException(path + "/" + k, k + " must be a number, got " + kind(v));
+                }
+                java.math.BigDecimal x = v.decimalValue();
+                if (x.abs().compareTo(java.math.BigDecimal.TEN.pow(15)) >= 0) {
+                    throw new SchemaException(path + "/" + k, k + " " + x + " is beyond the 15 integer digits numbers are written with");
+                }
+                boolean open = k.startsWith("exclusive");
+                if (k.endsWith("inimum")) {
+                    if (min == null || x.compareTo(min) > 0 || (x.compareTo(min) == 0 && open)) {
+                        min = x;
+                        minOpen = open;
+                    }
+                } else if (max == null || x.compareTo(max) < 0 || (x.compareTo(max) == 0 && open)) {
+                    max = x;
+                    maxOpen = open;
+                }
+            }
+            if (n.path("exclusiveMinimum").isBoolean() && n.get("exclusiveMinimum").booleanValue() && min != null) {
+                minOpen = true;
+            }
+            if (n.path("exclusiveMaximum").isBoolean() && n.get("exclusiveMaximum").booleanValue() && max != null) {
+                maxOpen = true;
+            }
+            Shape.Num s = new Shape.Num(integer, min, minOpen, max, maxOpen);
+            if (s.bounded() && NumberFrames.minBytes(s) >= Shape.NEVER) {
+                throw new SchemaException(path, "no " + (integer ? "integer" : "number") + " lies within the bounds"
+                        + " (minimum " + min + (minOpen ? " exclusive" : "") + ", maximum " + max + (maxOpen ? " exclusive" : "") + ")");
+            }
+            return add(s);
         }
 
         private Shape object(JsonNode n, String path, int depth) {

@@ -43,12 +43,29 @@ abstract sealed class Shape {
         }
     }
 
-    /** A number; {@code integer}: without fraction or exponent. */
+    /**
+     * A number; {@code integer}: without fraction or exponent. With bounds ({@code null}: none; open:
+     * exclusive) the number is written without exponent.
+     */
     static final class Num extends Shape {
         final boolean integer;
+        final java.math.BigDecimal min, max;
+        final boolean minOpen, maxOpen;
 
         Num(boolean integer) {
+            this(integer, null, false, null, false);
+        }
+
+        Num(boolean integer, java.math.BigDecimal min, boolean minOpen, java.math.BigDecimal max, boolean maxOpen) {
             this.integer = integer;
+            this.min = min;
+            this.minOpen = minOpen;
+            this.max = max;
+            this.maxOpen = maxOpen;
+        }
+
+        boolean bounded() {
+            return min != null || max != null;
         }
     }
 
