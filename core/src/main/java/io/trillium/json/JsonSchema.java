@@ -122,6 +122,27 @@ public final class JsonSchema {
                         + " (supported: " + String.join(", ", new java.util.TreeSet<>(KEYWORDS)) + ")");
             }
         }
+        for (String k : List.of("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")) {
+            JsonNode v = n.get(k);
+            if (v != null && !v.isNumber() && !(v.isBoolean() && k.startsWith("exclusive"))) {
+                throw new SchemaException(path + "/" + k, k + " must be a number, got " + kind(v));
+            }
+        }
+        for (String k : List.of("minLength", "maxLength", "minItems", "maxItems")) {
+            JsonNode v = n.get(k);
+            if (v != null && (!v.isIntegralNumber() || v.asLong() < 0)) {
+                throw new SchemaException(path + "/" + k, k + " must be a non-negative integer, got " + v);
+            }
+        }
+        if (n.has("pattern") && !n.get("pattern").isTextual()) {
+            throw new SchemaException(path + "/pattern", "pattern must be a string, got " + kind(n.get("pattern")));
+        }
+        if (n.has("required") && (!n.get("required").isArray() || !allText(n.get("required")))) {
+            throw new SchemaException(path + "/required", "required must be an array of property names");
+        }
+        if (n.has("enum") && (!n.get("enum").isArray() || n.get("enum").isEmpty())) {
+            throw new SchemaException(path + "/enum", "enum must be a non-empty array");
+        }
         for (String k : List.of("items", "additionalProperties")) {
             if (k.equals("items") && n.path(k).isArray()) {
                 throw new SchemaException(path + "/items", "items as an array (tuples, prefixItems) is not supported");
@@ -153,6 +174,15 @@ public final class JsonSchema {
                 }
             }
         }
+    }
+
+    private static boolean allText(JsonNode a) {
+        for (JsonNode x : a) {
+            if (!x.isTextual()) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** Fills in every shape's {@link Shape#minBytes}: iterated to a fixed point, as shapes may form cycles. */
