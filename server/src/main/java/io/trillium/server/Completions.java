@@ -257,7 +257,7 @@ final class Completions {
         private final Callback callback;
         private final CancellationToken cancel;
         private final boolean chat;
-        private final boolean holdForTools;   // tool calls are only known at the end: the text is sent then
+        private final ToolTextGate gate;   // with tools: the text streams up to a possible call marker
         private final boolean includeUsage;
         private final String id;
         private final long created = System.currentTimeMillis() / 1000;
@@ -270,7 +270,7 @@ final class Completions {
             this.callback = callback;
             this.cancel = cancel;
             this.chat = chat;
-            this.holdForTools = p.tools() != null;
+            this.gate = p.toolsForced() ? ToolTextGate.holdingAll() : p.tools() != null ? new ToolTextGate() : null;
             this.includeUsage = p.includeUsage();
             this.id = (chat ? "chatcmpl-" : "cmpl-") + UUID.randomUUID().toString().replace("-", "");
         }
@@ -300,19 +300,20 @@ final class Completions {
         }
 
         void token(Token token, TopLogprobs recorder) {
-            if (holdForTools || broken) {
+            if (broken) {
                 return;
             }
             open();
-            if (token.text().isEmpty() && recorder == null) {
+            String text = gate == null ? token.text() : gate.accept(token.text());
+            if (text.isEmpty() && (recorder == null || gate != null)) {
                 return;
             }
             ObjectNode c = chunk();
             ObjectNode choice = c.putArray("choices").addObject().put("index", 0);
             if (chat) {
-                choice.putObject("delta").put("content", token.text());
+                choice.putObject("delta").put("content", text);
             } else {
-                choice.put("text", token.text());
+                choice.put("text", text);
             }
             if (recorder != null && chat) {
                 recorder.write(choice.putObject("logprobs").putArray("content"), logprobsSent, model);
@@ -326,10 +327,11 @@ final class Completions {
 
         void finish(String text, List<ToolCall> calls, String finish, ObjectNode usage) throws IOException {
             open();
-            if (holdForTools && !text.isEmpty()) {
+            String rest = gate == null ? "" : gate.remainder(text);
+            if (!rest.isEmpty()) {
                 ObjectNode c = chunk();
                 ObjectNode choice = c.putArray("choices").addObject().put("index", 0);
-                choice.putObject("delta").put("content", text);
+                choice.putObject("delta").put("content", rest);
                 choice.putNull("finish_reason");
                 send(c);
             }

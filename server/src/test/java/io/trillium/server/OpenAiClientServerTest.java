@@ -145,6 +145,19 @@ class OpenAiClientServerTest {
         assertEquals("get_weather", call.function().name());
         new JsonValidator(params).assertValid(call.function().arguments());
 
+        // streamed, the forced call comes as a tool_calls delta and no content
+        StringBuilder streamedContent = new StringBuilder();
+        List<String> streamedNames = new java.util.ArrayList<>();
+        try (StreamResponse<ChatCompletionChunk> stream = client.chat().completions().createStreaming(
+                chat("What is the weather in Oslo?", 120).addTool(weather).toolChoice(ChatCompletionToolChoiceOption.Auto.REQUIRED).build())) {
+            stream.stream().forEach(chunk -> chunk.choices().forEach(ch -> {
+                ch.delta().content().ifPresent(streamedContent::append);
+                ch.delta().toolCalls().ifPresent(tc -> tc.forEach(t -> t.function().flatMap(f -> f.name()).ifPresent(streamedNames::add)));
+            }));
+        }
+        assertEquals("", streamedContent.toString());
+        assertEquals(List.of("get_weather"), streamedNames.subList(0, 1));
+
         // the result goes back as a tool message; the conversation goes on
         ChatCompletion next = client.chat().completions().create(chat("What is the weather in Oslo?", 8)
                 .addTool(weather).addMessage(choice.message())
