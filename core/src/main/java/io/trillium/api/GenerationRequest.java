@@ -234,7 +234,8 @@ public final class GenerationRequest {
          * tokens left, so the output parses and validates whenever {@link #maxTokens} is at least the
          * schema's {@link JsonSchema#minBytes()} (else {@code generate} throws
          * {@link IllegalArgumentException}); it ends with {@link FinishReason#STOP_TOKEN} once complete.
-         * Runs after the logits processors, before the sampler.
+         * Runs after the logits processors, before the sampler. Stop strings do not apply under a response
+         * format (they could only cut the document short).
          */
         public Builder responseFormat(JsonSchema schema) {
             this.responseFormat = schema;

@@ -178,7 +178,8 @@ public final class Session implements AutoCloseable {
             };
             Sampler sampler = request.sampler();
             StreamingDecoder decoder = new StreamingDecoder(tok);
-            StopMatcher stops = new StopMatcher(request.stopStrings());
+            // under a response format the document's end is the stop: a stop string could only cut it short
+            StopMatcher stops = new StopMatcher(json == null ? request.stopStrings() : List.of());
             StringBuilder text = new StringBuilder();
             FinishReason reason = FinishReason.LENGTH;
             long tFirst = 0;

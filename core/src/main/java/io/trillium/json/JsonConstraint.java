@@ -33,7 +33,7 @@ public final class JsonConstraint {
         this.vocab = vocab;
         this.endIds = endIds.clone();
         this.atDepth = new JsonMatcher.Config[vocab.maxLength + 1][];
-        this.allowed = new boolean[vocab.vocabSize];
+        this.allowed = new boolean[vocab.vocabSize];   // ids past the tokenizer's (a larger output head) are never allowed
         this.state = JsonMatcher.start(schema);
     }
 
@@ -63,7 +63,7 @@ public final class JsonConstraint {
                     + " tokens: the vocabulary lacks a single-byte token the shortest completion needs");
         }
         for (int id = 0; id < logits.length; id++) {
-            if (!allowed[id]) {
+            if (id >= allowed.length || !allowed[id]) {
                 logits[id] = Float.NEGATIVE_INFINITY;
             }
         }
@@ -71,7 +71,7 @@ public final class JsonConstraint {
 
     /** Whether token {@code id} was allowed by the last {@link #mask}. */
     public boolean allowed(int id) {
-        return allowed[id];
+        return id >= 0 && id < allowed.length && allowed[id];
     }
 
     /** Advances over the chosen token. @throws IllegalArgumentException it breaks the document */
@@ -119,7 +119,7 @@ public final class JsonConstraint {
 
     private byte[] tokenBytes(int id) {
         // tokens in byte order: found by id through a lazily built inverse (ids are dense)
-        int i = position()[id];
+        int i = id >= 0 && id < vocab.vocabSize ? position()[id] : -1;
         if (i < 0) {
             throw new IllegalArgumentException("token " + id + " is a control or unused token, never part of a JSON document");
         }
@@ -145,12 +145,6 @@ public final class JsonConstraint {
         Arrays.fill(allowed, false);
         int count = 0;
         boolean complete = complete();
-        for (int e : endIds) {
-            if (complete && e >= 0 && e < allowed.length) {
-                allowed[e] = true;
-                count++;
-            }
-        }
         if (!finished()) {
             atDepth[0] = state;
             int dead = Integer.MAX_VALUE;   // tokens sharing at least this many bytes with a rejected prefix are skipped
@@ -177,6 +171,14 @@ public final class JsonConstraint {
                     allowed[ids[i]] = true;
                     count++;
                 }
+            }
+        }
+        // end tokens end the document: allowed exactly when it is complete, whatever their bytes would spell
+        // inside it (an end token found by its text, e.g. "[EOS]", may be an ordinary token to the walk)
+        for (int e : endIds) {
+            if (e >= 0 && e < allowed.length && allowed[e] != complete) {
+                allowed[e] = complete;
+                count += complete ? 1 : -1;
             }
         }
         allowedCount = count;

@@ -15,9 +15,11 @@ package io.trillium.json;
 final class JsonMatcher {
     /** Whitespace bytes in a row at most (between tokens of the document). */
     static final int MAX_WHITESPACE = 16;
-    /** Configurations alive at most; more (deeply ambiguous anyOf) are dropped, which only narrows the choice. */
-    static final int MAX_CONFIGS = 32;
-   // with 15 integer digits: below 1e115, a finite double
+    /**
+     * Configurations alive at most. Dropping some would break the cost guarantee (a dropped branch may be
+     * the only short way to finish), so a schema that branches wider than this fails instead.
+     */
+    static final int MAX_CONFIGS = 4096;
 
     private JsonMatcher() {
     }
@@ -110,9 +112,9 @@ final class JsonMatcher {
         return b == ' ' || b == '\n' || b == '\t' || b == '\r';
     }
 
-    /** The successor configurations of one byte (a small reusable buffer). */
+    /** The successor configurations of one byte (a reusable buffer, grown as needed). */
     static final class Out {
-        private final Config[] buf = new Config[MAX_CONFIGS];
+        private Config[] buf = new Config[32];
         private int n;
 
         void clear() {
@@ -120,9 +122,14 @@ final class JsonMatcher {
         }
 
         void add(Config c) {
-            if (n < buf.length) {
-                buf[n++] = c;
+            if (n == buf.length) {
+                if (n >= MAX_CONFIGS) {
+                    throw new IllegalArgumentException("the response format's schema branches into more than " + MAX_CONFIGS
+                            + " ways at once (anyOf / enum alternatives sharing a prefix); simplify it");
+                }
+                buf = java.util.Arrays.copyOf(buf, n * 2);
             }
+            buf[n++] = c;
         }
 
         Config[] toState() {

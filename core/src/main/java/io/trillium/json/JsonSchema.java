@@ -22,8 +22,9 @@ import java.util.Set;
  * <p>Supported: {@code type} (one or a list), {@code properties} / {@code required} (properties are
  * written in declared order; an object without {@code properties} takes any keys, with values of its
  * {@code additionalProperties} schema), {@code enum}, {@code const}, {@code items}, {@code minItems},
- * {@code maxItems}, {@code minLength}, {@code maxLength}, {@code anyOf}, {@code oneOf} (as
- * {@code anyOf}: write branches that do not overlap), {@code allOf} of one schema, {@code $ref} to
+ * {@code maxItems}, {@code minLength}, {@code maxLength}, {@code anyOf}, {@code oneOf} (generated as
+ * {@code anyOf}, so accepted only when no value can match two branches: they differ in type, or in a required
+ * const property), {@code allOf} of one schema, {@code $ref} to
  * {@code #}, {@code #/$defs/…} or {@code #/definitions/…} (recursion allowed), and the annotations
  * (title, description, default, examples, format, …), which do not constrain. A keyword that would
  * constrain values in a way the generator cannot guarantee ({@code multipleOf},
@@ -80,6 +81,7 @@ public final class JsonSchema {
         Compiler c = new Compiler(schema);
         Shape root = c.shape(schema, "#", 0);
         c.resolve();
+        c.checkOneOfs();
         sizes(c.all);
         if (root.minBytes >= Shape.NEVER) {
             throw new SchemaException("#", "no finite document matches the schema (a required property or item refers back to itself)");
@@ -126,6 +128,9 @@ public final class JsonSchema {
             JsonNode v = n.get(k);
             if (v != null && !v.isNumber() && !(v.isBoolean() && k.startsWith("exclusive"))) {
                 throw new SchemaException(path + "/" + k, k + " must be a number, got " + kind(v));
+            }
+            if (v != null && v.isNumber() && !Double.isFinite(v.doubleValue())) {
+                throw new SchemaException(path + "/" + k, k + " must be a finite number, got " + v);
             }
         }
         for (String k : List.of("minLength", "maxLength", "minItems", "maxItems")) {
@@ -234,6 +239,7 @@ public final class JsonSchema {
         final List<Shape> all = new ArrayList<>();
         private final Map<String, Shape.Ref> refs = new HashMap<>();
         private final Map<JsonNode, Shape> compiled = new IdentityHashMap<>();
+        private final List<Map.Entry<String, Shape.AnyOf>> oneOfs = new ArrayList<>();
         private Shape any;
 
         Compiler(JsonNode document) {
@@ -335,7 +341,11 @@ public final class JsonSchema {
                 for (int i = 0; i < shapes.length; i++) {
                     shapes[i] = shape(alts.get(i), path + "/" + alternatives + "/" + i, depth + 1);
                 }
-                return add(new Shape.AnyOf(shapes));
+                Shape.AnyOf any = add(new Shape.AnyOf(shapes));
+                if (alternatives.equals("oneOf")) {
+                    oneOfs.add(Map.entry(path + "/oneOf", any));
+                }
+                return any;
             }
             Set<String> types;
             if (n.has("type")) {
@@ -427,6 +437,9 @@ public final class JsonSchema {
                 }
                 if (!v.isNumber()) {
                     throw new SchemaException(path + "/" + k, k + " must be a number, got " + kind(v));
+                }
+                if (!Double.isFinite(v.doubleValue())) {
+                    throw new SchemaException(path + "/" + k, k + " must be a finite number, got " + v);
                 }
                 java.math.BigDecimal x = v.decimalValue();
                 if (x.abs().compareTo(java.math.BigDecimal.TEN.pow(15)) >= 0) {
@@ -525,6 +538,121 @@ public final class JsonSchema {
                 throw new SchemaException(path, "only local references (#, #/$defs/…) are supported, got '" + ref + "'");
             }
             return refs.computeIfAbsent(ref, r -> add(new Shape.Ref()));
+        }
+
+        /**
+         * oneOf is generated as anyOf, which is right only if no value can match two branches: each pair of
+         * branches must differ in the bytes a value starts with (its type), or be objects with a required
+         * property whose constant values differ (a discriminator).
+         */
+        void checkOneOfs() {
+            for (Map.Entry<String, Shape.AnyOf> e : oneOfs) {
+                Shape[] alts = e.getValue().alternatives;
+                for (int i = 0; i < alts.length; i++) {
+                    for (int j = i + 1; j < alts.length; j++) {
+                        if (!disjoint(alts[i], alts[j], 0)) {
+                            throw new SchemaException(e.getKey(), "branches " + i + " and " + j + " can match the same value,"
+                                    + " which oneOf forbids and the generator cannot rule out; use anyOf, or make the branches"
+                                    + " differ in type or in a required const property");
+                        }
+                    }
+                }
+            }
+        }
+
+        private static Shape deref(Shape s) {
+            for (int guard = 0; s instanceof Shape.Ref r && guard < 64; guard++) {
+                s = r.target;
+            }
+            return s;
+        }
+
+        private static boolean disjoint(Shape a, Shape b, int depth) {
+            a = deref(a);
+            b = deref(b);
+            if (depth > 8) {
+                return false;
+            }
+            if (a instanceof Shape.AnyOf x) {
+                for (Shape alt : x.alternatives) {
+                    if (!disjoint(alt, b, depth + 1)) {
+                        return false;
+                    }
+                }
+                return true;
+            }
+            if (b instanceof Shape.AnyOf) {
+                return disjoint(b, a, depth + 1);
+            }
+            java.util.BitSet fa = firstBytes(a, 0), fb = firstBytes(b, 0);
+            if (!fa.intersects(fb)) {
+                return true;
+            }
+            if (a instanceof Shape.Obj oa && b instanceof Shape.Obj ob) {
+                for (int i = 0; i < oa.keys.length; i++) {
+                    for (int j = 0; j < ob.keys.length; j++) {
+                        if (oa.required[i] && ob.required[j] && java.util.Arrays.equals(oa.keys[i], ob.keys[j])
+                                && deref(oa.values[i]) instanceof Shape.Literals la && deref(ob.values[j]) instanceof Shape.Literals lb
+                                && noCommonValue(la, lb)) {
+                            return true;
+                        }
+                    }
+                }
+            }
+            if (a instanceof Shape.Literals la && b instanceof Shape.Literals lb) {
+                return noCommonValue(la, lb) && !(anyNumber(la) && anyNumber(lb));   // 1 and 1.0 are one value
+            }
+            return false;
+        }
+
+        private static boolean noCommonValue(Shape.Literals a, Shape.Literals b) {
+            for (byte[] x : a.values) {
+                for (byte[] y : b.values) {
+                    if (java.util.Arrays.equals(x, y)) {
+                        return false;
+                    }
+                }
+            }
+            return true;
+        }
+
+        private static boolean anyNumber(Shape.Literals l) {
+            for (byte[] v : l.values) {
+                if (v.length > 0 && (v[0] == '-' || (v[0] >= '0' && v[0] <= '9'))) {
+                    return true;
+                }
+            }
+            return false;
+        }
+
+        /** The bytes a value of this shape may start with. */
+        private static java.util.BitSet firstBytes(Shape s, int depth) {
+            java.util.BitSet f = new java.util.BitSet(256);
+            if (depth > 16) {
+                f.set(0, 256);   // deeply nested alternatives (or a cycle of them): assume anything
+                return f;
+            }
+            switch (deref(s)) {
+                case Shape.Literals l -> {
+                    for (byte[] v : l.values) {
+                        f.set(v[0] & 0xff);
+                    }
+                }
+                case Shape.Str st -> f.set('"');
+                case Shape.Num n -> {
+                    f.set('-');
+                    f.set('0', '9' + 1);
+                }
+                case Shape.Obj o -> f.set('{');
+                case Shape.Arr a -> f.set('[');
+                case Shape.AnyOf any -> {
+                    for (Shape alt : any.alternatives) {
+                        f.or(firstBytes(alt, depth + 1));
+                    }
+                }
+                case Shape.Ref r -> f.set(0, 256);   // a reference cycle: anything
+            }
+            return f;
         }
 
         /** Compiles the referenced schemas (which may add references of their own). */

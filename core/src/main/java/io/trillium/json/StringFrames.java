@@ -11,6 +11,10 @@ final class StringFrames {
     private StringFrames() {
     }
 
+    static int hexDigit(int b) {
+        return b >= '0' && b <= '9' ? b - '0' : b >= 'a' && b <= 'f' ? b - 'a' + 10 : b >= 'A' && b <= 'F' ? b - 'A' + 10 : -1;
+    }
+
     /** A string's body after its opening quote: escapes, UTF-8 sequences, length bounds in code points. */
     static final class Str extends Frame {
         static final int BODY = 0, ESCAPE = 1, HEX = 2, UTF8 = 3;
@@ -82,11 +86,14 @@ final class StringFrames {
                     }
                 }
                 case HEX -> {
-                    boolean hex = (b >= '0' && b <= '9') || (b >= 'a' && b <= 'f') || (b >= 'A' && b <= 'F');
-                    if (!hex || (need == 4 && (b == 'd' || b == 'D'))) {
-                        return;   // a surrogate half (backslash-u D…) may come alone, which a reader may reject; not written
+                    int d = hexDigit(b);
+                    // lo: the escape so far starts with D; then a second digit 8-F would make a surrogate half,
+                    // which may come alone and which a reader may reject: not written (U+D000-U+D7FF are fine)
+                    if (d < 0 || (need == 3 && lo == 1 && d >= 8)) {
+                        return;
                     }
-                    out.add(need == 1 ? body(count + 1, below) : push(new Str(shape, HEX, count, need - 1, 0, 0), below));
+                    out.add(need == 1 ? body(count + 1, below)
+                            : push(new Str(shape, HEX, count, need - 1, need == 4 && d == 0xD ? 1 : 0, 0), below));
                 }
                 default -> {
                     if (b >= lo && b <= hi) {
@@ -124,7 +131,8 @@ final class StringFrames {
         /** The code points a partial one can still become. */
         private int[] range() {
             if (phase == HEX) {
-                return new int[]{partial << 4 * need, ((partial + 1) << 4 * need) - 1};
+                int hi = ((partial + 1) << 4 * need) - 1;
+                return new int[]{partial << 4 * need, need == 3 && partial == 0xD ? 0xD7FF : hi};   // no surrogate halves
             }
             // UTF-8: the shortest form only (a lead byte's bits alone would admit overlong encodings of ASCII)
             int floor = need == 1 ? 0x80 : need == 2 ? 0x800 : 0x10000;
@@ -213,8 +221,8 @@ final class StringFrames {
                     }
                 }
                 case HEX -> {
-                    int d = b >= '0' && b <= '9' ? b - '0' : b >= 'a' && b <= 'f' ? b - 'a' + 10 : b >= 'A' && b <= 'F' ? b - 'A' + 10 : -1;
-                    if (d < 0 || (need == 4 && d == 0xD)) {
+                    int d = hexDigit(b);
+                    if (d < 0 || (need == 3 && partial == 0xD && d >= 8)) {
                         return;   // a surrogate half may come alone, which a reader may reject; not written
                     }
                     int v = partial << 4 | d;

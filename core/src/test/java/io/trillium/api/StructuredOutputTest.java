@@ -69,6 +69,17 @@ class StructuredOutputTest {
     }
 
     @Test
+    void stopStringsCannotCutTheDocument() {
+        String text = "{\"type\": \"object\", \"properties\": {\"name\": {\"type\": \"string\"}}, \"required\": [\"name\"]}";
+        try (Session s = model.newSession()) {
+            GenerationResult r = s.generate(GenerationRequest.builder().prompt("x").maxTokens(30).stop("name", "\"", "{")
+                    .responseFormat(JsonSchema.compile(text)).build());
+            new JsonValidator(text).assertValid(r.text());
+            assertEquals(FinishReason.STOP_TOKEN, r.finishReason());
+        }
+    }
+
+    @Test
     void aBudgetBelowTheShortestDocumentIsRefused() {
         JsonSchema schema = JsonSchema.compile("{\"type\": \"object\", \"properties\": {\"name\": {\"type\": \"string\"}},"
                 + " \"required\": [\"name\"]}");

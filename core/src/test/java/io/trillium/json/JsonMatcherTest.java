@@ -14,6 +14,7 @@ import java.util.SplittableRandom;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -182,6 +183,46 @@ class JsonMatcherTest {
                 assertCostIsExact(s, doc);
             }
         }
+    }
+
+    @Test
+    void oneOfIsAcceptedOnlyWhenItsBranchesCannotOverlap() {
+        for (String ok : List.of("{\"oneOf\": [{\"type\": \"string\"}, {\"type\": \"null\"}]}",
+                "{\"oneOf\": [{\"type\": \"object\", \"properties\": {\"kind\": {\"const\": \"a\"}, \"x\": {}}, \"required\": [\"kind\"]},"
+                        + " {\"type\": \"object\", \"properties\": {\"kind\": {\"const\": \"b\"}}, \"required\": [\"kind\"]}]}",
+                "{\"oneOf\": [{\"enum\": [\"x\", \"y\"]}, {\"enum\": [\"z\"]}]}")) {
+            JsonSchema.compile(ok);
+        }
+        for (String overlapping : List.of("{\"oneOf\": [{\"type\": \"integer\"}, {\"type\": \"number\"}]}",
+                "{\"oneOf\": [{\"type\": \"object\", \"properties\": {\"a\": {}}}, {\"type\": \"object\", \"properties\": {\"b\": {}}}]}",
+                "{\"oneOf\": [{\"enum\": [1]}, {\"enum\": [1.0]}]}",
+                "{\"$defs\": {\"a\": {\"anyOf\": [{\"$ref\": \"#/$defs/a\"}, {\"type\": \"string\"}]}},"
+                        + " \"oneOf\": [{\"$ref\": \"#/$defs/a\"}, {\"type\": \"string\"}]}")) {
+            SchemaException e = assertThrows(SchemaException.class, () -> JsonSchema.compile(overlapping), overlapping);
+            assertTrue(e.getMessage().contains("oneOf") || e.getMessage().contains("$ref"), e.getMessage());
+        }
+    }
+
+    @Test
+    void escapesOfHangulAreWrittenButNotSurrogateHalves() {
+        JsonSchema schema = JsonSchema.compile("{\"type\": \"string\"}");
+        assertTrue(accepts(schema, "\"\\ud55c\\uD7A3\""), "U+D55C and U+D7A3 as escapes");
+        assertFalse(accepts(schema, "\"\\ud83d\\ude00\""), "a surrogate pair is not written (the raw UTF-8 is)");
+        JsonSchema hangul = JsonSchema.compile("{\"type\": \"string\", \"pattern\": \"^(한|해)+$\"}");
+        assertTrue(accepts(hangul, "\"\\ud55c\\ud574\""));
+        assertTrue(accepts(hangul, "\"한해\""));
+    }
+
+    @Test
+    void manyAlternativesSharingAPrefixStayAlive() {
+        StringBuilder b = new StringBuilder("{\"type\": \"array\", \"minItems\": 1, \"items\": {\"anyOf\": [");
+        for (int i = 0; i < 40; i++) {
+            b.append(i == 0 ? "" : ", ").append("{\"type\": \"object\", \"properties\": {\"name\": {\"const\": \"t").append(i)
+                    .append("\"}, \"arguments\": {\"type\": \"object\"}}, \"required\": [\"name\", \"arguments\"]}");
+        }
+        JsonSchema schema = JsonSchema.compile(b.append("]}}").toString());
+        assertTrue(accepts(schema, "[{\"name\":\"t39\",\"arguments\":{}}]"), "the 40th tool can be called");
+        assertTrue(accepts(schema, "[{\"name\":\"t0\",\"arguments\":{}},{\"name\":\"t33\",\"arguments\":{\"x\":1}}]"));
     }
 
     @Test

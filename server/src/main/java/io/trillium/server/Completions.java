@@ -51,8 +51,12 @@ final class Completions {
     int run(RequestParser.Parsed p, boolean chat, Request request, Response response, Callback callback) throws Exception {
         CancellationToken cancel = new CancellationToken();
         request.addFailureListener(t -> cancel.cancel());
+        // a long prompt, a long non-streamed answer or a wait in the queue writes nothing for a while: that is
+        // not a failure (Jetty's idle timeout would fail the request); a client that leaves is noticed by
+        // ClientWatch's probe and by failed writes
+        request.addIdleTimeoutListener(timeout -> false);
         ClientWatch watch = new ClientWatch(request, response, cancel);
-        Session session = admission.acquire(watch::gone);
+        Session session = admission.acquire(watch::gone, cancel);
         if (session == null) {
             callback.failed(new IOException("client went away while queued"));
             return CLIENT_CLOSED;
@@ -385,13 +389,18 @@ final class Completions {
         }
     }
 
-    /** Records the chosen token and the most likely ones at each step (the model's distribution before sampling). */
+    /**
+     * Records the chosen token and the most likely ones at each step, all in the model's distribution
+     * before sampling (temperature, top-p and a response format's mask come after).
+     */
     static final class TopLogprobs implements LogitsProcessor {
         private final int k;
         private final List<int[]> topIds = new ArrayList<>();
         private final List<double[]> topLogprobs = new ArrayList<>();
         private final List<int[]> chosen = new ArrayList<>();
         private final List<Double> chosenLogprob = new ArrayList<>();
+        private float[] raw;       // this step's logits as the model gave them (before the sampler rewrites them)
+        private double rawLogZ;
 
         TopLogprobs(int k) {
             this.k = k;
@@ -408,6 +417,11 @@ final class Completions {
                 sum += Math.exp(l - max);
             }
             double logZ = max + Math.log(sum);
+            if (raw == null || raw.length != logits.length) {
+                raw = new float[logits.length];
+            }
+            System.arraycopy(logits, 0, raw, 0, logits.length);   // the chosen token's logprob comes from here
+            rawLogZ = logZ;
             int[] ids = new int[k];
             double[] lp = new double[k];
             java.util.Arrays.fill(lp, Double.NEGATIVE_INFINITY);
@@ -428,9 +442,10 @@ final class Completions {
             topLogprobs.add(lp);
         }
 
-        void chosen(int id, double logprob) {
+        /** The sampled token: its logprob in the same distribution as the top ones (the model's, before sampling). */
+        void chosen(int id, double sampledLogprob) {
             chosen.add(new int[]{id});
-            chosenLogprob.add(logprob);
+            chosenLogprob.add(raw != null && id < raw.length ? raw[id] - rawLogZ : sampledLogprob);
         }
 
         int size() {

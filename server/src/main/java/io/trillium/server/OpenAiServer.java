@@ -95,15 +95,18 @@ public final class OpenAiServer implements AutoCloseable {
         jetty.join();
     }
 
-    /** Stops accepting, ends the running generations and frees the sessions. The model stays open. */
+    /**
+     * Stops accepting, cancels the running generations and frees the sessions (each as its generation
+     * returns). The model stays open.
+     */
     @Override
     public void close() {
+        admission.close();   // first: running generations stop, queued requests leave, new ones get 503
         try {
             jetty.stop();
         } catch (Exception e) {
-            // stopping is best effort: the sessions are freed below either way
+            // stopping is best effort: the sessions are freed as their generations return
         }
-        admission.close();
     }
 
     private final class Routes extends Handler.Abstract {

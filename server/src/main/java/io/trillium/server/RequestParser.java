@@ -306,7 +306,7 @@ final class RequestParser {
         }
         try {
             return JsonSchema.compile(schema);
-        } catch (SchemaException e) {
+        } catch (RuntimeException e) {
             throw ApiError.invalid(named != null ? "tools[" + index + "].function.parameters" : "tools", "invalid_json_schema",
                     "a tool's parameters cannot constrain a forced call: " + e.getMessage());
         }
@@ -403,7 +403,7 @@ final class RequestParser {
     private static long seed(JsonNode n) {
         JsonNode s = n.get("seed");
         if (s == null || s.isNull()) {
-            return 0;
+            return java.util.concurrent.ThreadLocalRandom.current().nextLong();   // as OpenAI: unseeded runs differ
         }
         if (!s.isIntegralNumber() || !s.canConvertToLong()) {
             throw ApiError.invalid("seed", "'seed' must be an integer");

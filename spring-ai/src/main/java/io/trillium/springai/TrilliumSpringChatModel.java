@@ -63,6 +63,7 @@ public final class TrilliumSpringChatModel implements ChatModel, AutoCloseable {
     private final long seed;
     private final int contextLength;
     private final ArrayDeque<Session> idle = new ArrayDeque<>();   // guarded by itself
+    private boolean closed;                                        // guarded by idle
 
     private TrilliumSpringChatModel(Builder b) {
         this.model = Objects.requireNonNull(b.model, "model");
@@ -230,6 +231,9 @@ public final class TrilliumSpringChatModel implements ChatModel, AutoCloseable {
 
     private Session take() {
         synchronized (idle) {
+            if (closed) {
+                throw new IllegalStateException("the chat model is closed");
+            }
             Session s = idle.pollFirst();
             if (s != null) {
                 return s;
@@ -240,14 +244,19 @@ public final class TrilliumSpringChatModel implements ChatModel, AutoCloseable {
 
     private void give(Session s) {
         synchronized (idle) {
-            idle.addFirst(s);
+            if (closed) {
+                s.close();   // a call that ran across close(): its session is freed now
+            } else {
+                idle.addFirst(s);
+            }
         }
     }
 
-    /** Frees the pooled sessions (not the model). */
+    /** Frees the pooled sessions (not the model); a call still running frees its session when it returns. */
     @Override
     public void close() {
         synchronized (idle) {
+            closed = true;
             idle.forEach(Session::close);
             idle.clear();
         }

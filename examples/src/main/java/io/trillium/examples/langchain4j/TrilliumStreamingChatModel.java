@@ -92,9 +92,12 @@ public final class TrilliumStreamingChatModel implements StreamingChatModel, Aut
         GenerationResult result;
         try {
             GenerationRequest generation = toGenerationRequest(request);
+            // with tools the reply may hold a call in the template's markup: it is parsed at the end, and the
+            // partial responses then carry only the content (one piece), never the markup
+            boolean tools = generation.tools().isPresent();
             synchronized (session) {
                 result = session.generate(generation, token -> {
-                    if (!token.text().isEmpty()) handler.onPartialResponse(token.text());
+                    if (!tools && !token.text().isEmpty()) handler.onPartialResponse(token.text());
                 });
             }
         } catch (RuntimeException e) {
@@ -114,6 +117,9 @@ public final class TrilliumStreamingChatModel implements StreamingChatModel, Aut
                 }
                 message = parsed.content().isEmpty() ? AiMessage.from(calls) : AiMessage.from(parsed.content(), calls);
                 finish = FinishReason.TOOL_EXECUTION;
+            }
+            if (message.text() != null && !message.text().isEmpty()) {
+                handler.onPartialResponse(message.text());
             }
         }
         handler.onCompleteResponse(ChatResponse.builder()
