@@ -21,14 +21,28 @@ final class JsonRegex {
     static final int MAX_STATES = 4000;
     private static final int MAX_CP = 0x10FFFF;
 
-    /** Per state: the code point ranges of its one transition (null: none), its target, its epsilon successors. */
+    /** DFA states at most (a pattern whose subset construction grows past this is refused). */
+    static final int MAX_DFA_STATES = 10_000;
+
+    /** Per NFA state: the code point ranges of its one transition (null: none), its target, its epsilon successors. */
     private final int[][] ranges;
     private final int[] target;
     private final int[][] eps;
     private final int accept;
-    private final long[][] closure;   // epsilon closure of each state
-    private final int[] dist;         // fewest JSON bytes from a state to acceptance
-    final long[] start;
+    private final long[][] closure;   // epsilon closure of each NFA state
+    private final int[] dist;         // fewest JSON bytes from an NFA state to acceptance
+    /*
+     * The DFA, built once at compile time (subset construction over classes of code points that every NFA
+     * transition treats alike), so that a string frame steps with a binary search and an array lookup and
+     * its costs are table lookups: the vocabulary walk steps a pattern hundreds of thousands of times per
+     * token. Immutable, so a compiled schema is shared by any number of generations.
+     */
+    private final int[] classStart;   // class k: code points classStart[k] .. classStart[k + 1] - 1
+    private final int[][] next;       // next[d][k]: the DFA state after a code point of class k, -1: none
+    private final int[] dfaCost;      // fewest JSON bytes from DFA state d to acceptance
+    private final boolean[] dfaAccept;
+    /** The DFA state before the first code point. */
+    final int start = 0;
     final String source;
 
     private JsonRegex(String source, int[][] ranges, int[] target, int[][] eps, int start, int accept) {
@@ -42,8 +56,54 @@ final class JsonRegex {
         for (int s = 0; s < n; s++) {
             closure[s] = closure(s);
         }
-        this.start = closure[start];
         this.dist = distances();
+        this.classStart = classes();
+        List<long[]> sets = new ArrayList<>();
+        java.util.Map<Key, Integer> ids = new java.util.HashMap<>();
+        List<int[]> rows = new ArrayList<>();
+        sets.add(closure[start]);
+        ids.put(new Key(closure[start]), 0);
+        for (int d = 0; d < sets.size(); d++) {
+            int[] row = new int[classStart.length - 1];
+            for (int k = 0; k < row.length; k++) {
+                long[] t = nfaStep(sets.get(d), classStart[k]);
+                if (t == null) {
+                    row[k] = -1;
+                    continue;
+                }
+                Integer id = ids.get(new Key(t));
+                if (id == null) {
+                    if (sets.size() >= MAX_DFA_STATES) {
+                        throw new IllegalArgumentException("pattern /" + source + "/ is too complex (its automaton"
+                                + " has over " + MAX_DFA_STATES + " states)");
+                    }
+                    id = sets.size();
+                    sets.add(t);
+                    ids.put(new Key(t), id);
+                }
+                row[k] = id;
+            }
+            rows.add(row);
+        }
+        this.next = rows.toArray(int[][]::new);
+        this.dfaCost = new int[sets.size()];
+        this.dfaAccept = new boolean[sets.size()];
+        for (int d = 0; d < sets.size(); d++) {
+            dfaCost[d] = nfaCost(sets.get(d));
+            dfaAccept[d] = (sets.get(d)[accept >>> 6] & 1L << accept) != 0;
+        }
+    }
+
+    private record Key(long[] bits) {
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Key k && java.util.Arrays.equals(bits, k.bits);
+        }
+
+        @Override
+        public int hashCode() {
+            return java.util.Arrays.hashCode(bits);
+        }
     }
 
     /** @throws IllegalArgumentException what in the pattern is not supported, and where */
@@ -53,47 +113,81 @@ final class JsonRegex {
     }
 
     /** Whether the state accepts (the string may end here). */
-    boolean accepts(long[] s) {
-        return (s[accept >>> 6] & 1L << accept) != 0;
+    boolean accepts(int d) {
+        return dfaAccept[d];
     }
 
-    /** The state after code point {@code cp}, or null if no NFA state takes it. */
-    long[] step(long[] s, int cp) {
-        long[] out = null;
-        for (int i = 0; i < ranges.length; i++) {
-            if ((s[i >>> 6] & 1L << i) != 0 && ranges[i] != null && contains(ranges[i], cp)) {
-                if (out == null) {
-                    out = new long[s.length];
+    /** The state after code point {@code cp}, or -1 if the pattern takes no such code point here. */
+    int step(int d, int cp) {
+        return next[d][classOf(cp)];
+    }
+
+    /** Fewest JSON bytes (string content, quotes not counted) that take the state to acceptance. */
+    int cost(int d) {
+        return dfaCost[d];
+    }
+
+    /**
+     * The fewest bytes to acceptance after one more code point in {@code [lo, hi]}, not counting that
+     * code point's own bytes; {@link Shape#NEVER} when the pattern takes none of them here.
+     */
+    int costVia(int d, int lo, int hi) {
+        int m = Shape.NEVER;
+        int[] row = next[d];
+        for (int k = classOf(lo); k < row.length && classStart[k] <= hi; k++) {
+            if (row[k] >= 0) {
+                m = Math.min(m, dfaCost[row[k]]);
+            }
+        }
+        return m;
+    }
+
+    private int classOf(int cp) {
+        int k = java.util.Arrays.binarySearch(classStart, cp);
+        return k >= 0 ? k : -k - 2;
+    }
+
+    /** Boundaries where some transition's range begins or ends: code points within a class are interchangeable. */
+    private int[] classes() {
+        java.util.TreeSet<Integer> b = new java.util.TreeSet<>();
+        b.add(0);
+        b.add(MAX_CP + 1);
+        for (int[] r : ranges) {
+            if (r != null) {
+                for (int i = 0; i < r.length; i += 2) {
+                    b.add(r[i]);
+                    b.add(r[i + 1] + 1);
                 }
-                long[] c = closure[target[i]];
-                for (int k = 0; k < out.length; k++) {
-                    out[k] |= c[k];
+            }
+        }
+        return b.stream().mapToInt(Integer::intValue).toArray();
+    }
+
+    /** The NFA state set after code point {@code cp}, or null. */
+    private long[] nfaStep(long[] s, int cp) {
+        long[] out = null;
+        for (int w = 0; w < s.length; w++) {
+            for (long bits = s[w]; bits != 0; bits &= bits - 1) {
+                int i = (w << 6) + Long.numberOfTrailingZeros(bits);
+                if (ranges[i] != null && contains(ranges[i], cp)) {
+                    if (out == null) {
+                        out = new long[s.length];
+                    }
+                    long[] c = closure[target[i]];
+                    for (int k = 0; k < out.length; k++) {
+                        out[k] |= c[k];
+                    }
                 }
             }
         }
         return out;
     }
 
-    /** Fewest JSON bytes (string content, quotes not counted) that take the state to acceptance. */
-    int cost(long[] s) {
+    private int nfaCost(long[] s) {
         int m = Shape.NEVER;
-        for (int i = 0; i < ranges.length; i++) {
-            if ((s[i >>> 6] & 1L << i) != 0) {
-                m = Math.min(m, dist[i]);
-            }
-        }
-        return m;
-    }
-
-    /**
-     * The fewest bytes to acceptance after one more code point in {@code [lo, hi]}, not counting that
-     * code point's own bytes; {@link Shape#NEVER} when no state takes any of them.
-     */
-    int costVia(long[] s, int lo, int hi) {
-        int m = Shape.NEVER;
-        for (int i = 0; i < ranges.length; i++) {
-            if ((s[i >>> 6] & 1L << i) != 0 && ranges[i] != null && intersects(ranges[i], lo, hi)) {
-                m = Math.min(m, cost(closure[target[i]]));
+        for (int w = 0; w < s.length; w++) {
+            for (long bits = s[w]; bits != 0; bits &= bits - 1) {
+                m = Math.min(m, dist[(w << 6) + Long.numberOfTrailingZeros(bits)]);
             }
         }
         return m;

@@ -112,13 +112,13 @@ final class StringFrames {
     static final class PatternStr extends Frame {
         static final int BODY = 0, ESCAPE = 1, HEX = 2, UTF8 = 3;
         private final JsonRegex rx;
-        private final long[] state;
+        private final int state;     // the pattern's DFA state
         private final int phase;
         private final int need;      // HEX: digits left; UTF8: continuation bytes left
         private final int partial;   // the code point's bits so far
         private final int lo, hi;    // UTF8: the range of the next byte
 
-        PatternStr(JsonRegex rx, long[] state, int phase, int need, int partial, int lo, int hi) {
+        PatternStr(JsonRegex rx, int state, int phase, int need, int partial, int lo, int hi) {
             this.rx = rx;
             this.state = state;
             this.phase = phase;
@@ -164,8 +164,8 @@ final class StringFrames {
         }
 
         private void take(int cp, Config below, Out out) {
-            long[] next = rx.step(state, cp);
-            if (next != null) {
+            int next = rx.step(state, cp);
+            if (next >= 0) {
                 out.add(push(new PatternStr(rx, next, BODY, 0, 0, 0, 0), below));
             }
         }
