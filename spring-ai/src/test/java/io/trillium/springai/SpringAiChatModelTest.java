@@ -104,8 +104,12 @@ class SpringAiChatModelTest {
         assertEquals("{\"city\":\"Oslo\"}", messages.get(1).toolCalls().get(0).argumentsJson());
         assertEquals("c1", messages.get(2).toolCallId());
         assertEquals("3 C", messages.get(2).content());
-        // and the conversation with its tool turn generates
-        assertTrue(chat.call(new Prompt(List.of(new UserMessage("Weather?"), call, result))).getResult().getOutput().getText() != null);
+        // and the conversation with its tool turn generates what a session alone does on the same messages
+        String expected;
+        try (Session s = model.newSession(256)) {
+            expected = s.generate(GenerationRequest.builder().messages(messages).maxTokens(10).build()).text();
+        }
+        assertEquals(expected, chat.call(new Prompt(List.of(new UserMessage("Weather?"), call, result))).getResult().getOutput().getText());
     }
 
     @Test
