@@ -189,7 +189,7 @@ final class Completions {
         if (recorder == null) {
             choice.putNull("logprobs");
         } else {
-            recorder.writeLegacy(choice.putObject("logprobs"), model);
+            recorder.writeLegacy(choice.putObject("logprobs"), 0, model);
         }
         choice.put("finish_reason", finish);
         o.set("usage", usage);
@@ -321,6 +321,9 @@ final class Completions {
             }
             if (recorder != null && chat) {
                 recorder.write(choice.putObject("logprobs").putArray("content"), logprobsSent, model);
+                logprobsSent = recorder.size();
+            } else if (recorder != null) {
+                recorder.writeLegacy(choice.putObject("logprobs"), logprobsSent, model);
                 logprobsSent = recorder.size();
             } else {
                 choice.putNull("logprobs");
@@ -465,12 +468,12 @@ final class Completions {
             }
         }
 
-        /** The legacy completions format: {@code tokens}, {@code token_logprobs}, {@code top_logprobs}. */
-        void writeLegacy(ObjectNode o, Model model) {
+        /** The legacy completions format: {@code tokens}, {@code token_logprobs}, {@code top_logprobs}, from entry {@code from}. */
+        void writeLegacy(ObjectNode o, int from, Model model) {
             ArrayNode tokens = o.putArray("tokens");
             ArrayNode lps = o.putArray("token_logprobs");
             ArrayNode tops = o.putArray("top_logprobs");
-            for (int i = 0; i < chosen.size(); i++) {
+            for (int i = from; i < chosen.size(); i++) {
                 tokens.add(model.tokenizer().decode(chosen.get(i)[0]));
                 lps.add(chosenLogprob.get(i));
                 ObjectNode top = tops.addObject();

@@ -226,6 +226,21 @@ class OpenAiClientServerTest {
         var missing = fx.post("/v1/chat/completions", "{\"model\": \"ds2-tiny\"}", "Authorization", auth);
         assertEquals(400, missing.statusCode());
         assertEquals("messages", JSON.readTree(missing.body()).get("error").get("param").asText());
+        // streamed legacy completions carry their tokens' logprobs chunk by chunk
+        var streamed = fx.post("/v1/completions", "{\"model\": \"ds2-tiny\", \"prompt\": \"Hi\", \"max_tokens\": 4,"
+                + " \"temperature\": 0, \"stream\": true, \"logprobs\": 2}", "Authorization", auth);
+        assertEquals(200, streamed.statusCode());
+        int tokens = 0;
+        for (String line : streamed.body().split("\n")) {
+            if (line.startsWith("data: {")) {
+                JsonNode lp = JSON.readTree(line.substring(6)).get("choices").get(0).get("logprobs");
+                if (lp != null && !lp.isNull()) {
+                    tokens += lp.get("tokens").size();
+                    assertEquals(lp.get("tokens").size(), lp.get("token_logprobs").size());
+                }
+            }
+        }
+        assertTrue(tokens >= 1 && tokens <= 4, "streamed logprob entries: " + tokens);
         var n2 = fx.post("/v1/chat/completions", "{\"model\": \"ds2-tiny\", \"n\": 2, \"messages\": [{\"role\": \"user\", \"content\": \"x\"}]}",
                 "Authorization", auth);
         assertEquals(400, n2.statusCode());
