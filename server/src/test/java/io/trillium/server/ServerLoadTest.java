@@ -94,7 +94,8 @@ class ServerLoadTest {
 
     @Test
     void aFullQueueIsRefusedAndAClientThatLeavesIsCancelled() throws Exception {
-        ServerOptions one = ServerFixture.options().withSessions(1, 0).withContextLength(4096);
+        // a context long enough that a generation certainly outlasts its client, however fast the tiny model runs
+        ServerOptions one = ServerFixture.options().withSessions(1, 0).withContextLength(16384);
         try (ServerFixture fx = new ServerFixture(one)) {
             StringBuilder noEnd = new StringBuilder("\"logit_bias\": {");   // the generation must outlast the client
             for (int id : fx.model.endOfGenerationIds()) {
@@ -104,7 +105,7 @@ class ServerLoadTest {
             assertTimeoutPreemptively(Duration.ofMinutes(2), () -> {
                 // a long streamed generation holds the only session
                 try (Socket s = new Socket("127.0.0.1", fx.server.port())) {
-                    send(s, chatBody("Write forever", 4000, true, forever));
+                    send(s, chatBody("Write forever", 16000, true, forever));
                     BufferedReader in = new BufferedReader(new InputStreamReader(s.getInputStream(), StandardCharsets.UTF_8));
                     assertTrue(in.readLine().contains("200"), "status line");
                     String line;
@@ -122,13 +123,26 @@ class ServerLoadTest {
 
                 // not streaming: the server notices the closed connection while it generates
                 try (Socket s = new Socket("127.0.0.1", fx.server.port())) {
-                    send(s, chatBody("Write forever again", 4000, false, forever));
-                    Thread.sleep(300);
+                    long before = modelTokens(fx);
+                    send(s, chatBody("Write forever again", 16000, false, forever));
+                    while (modelTokens(fx) < before + 64) {   // generating: then the client leaves
+                        Thread.sleep(5);
+                    }
                 }
                 waitForCancelled(fx, 2);
                 assertEquals(fx.solo("And now?", 4), content(fx.post("/v1/chat/completions", chatBody("And now?", 4, false))));
             });
         }
+    }
+
+    /** Tokens the model has run so far (from /metrics, as an operator would watch it). */
+    private static long modelTokens(ServerFixture fx) throws Exception {
+        for (String line : fx.get("/metrics").body().split("\n")) {
+            if (line.startsWith("trillium_model_tokens_total ")) {
+                return Long.parseLong(line.substring(line.indexOf(' ') + 1).trim());
+            }
+        }
+        throw new AssertionError("no trillium_model_tokens_total in /metrics");
     }
 
     private static void waitForCancelled(ServerFixture fx, int count) throws InterruptedException {
