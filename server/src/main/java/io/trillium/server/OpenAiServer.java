@@ -115,7 +115,7 @@ public final class OpenAiServer implements AutoCloseable {
             String path = Request.getPathInContext(request);
             String endpoint = switch (path) {
                 case "/v1/chat/completions", "/v1/completions", "/v1/models", "/health", "/metrics" -> path;
-                default -> "other";
+                default -> path.startsWith("/v1/models/") ? "/v1/models/{id}" : "other";
             };
             int status;
             try {
@@ -154,8 +154,7 @@ public final class OpenAiServer implements AutoCloseable {
                 case "/v1/models" -> {
                     requireMethod(method, "GET");
                     ObjectNode list = RequestParser.JSON.createObjectNode().put("object", "list");
-                    list.putArray("data").addObject().put("id", options.modelId()).put("object", "model")
-                            .put("created", created).put("owned_by", "trillium");
+                    list.putArray("data").add(modelObject());
                     Http.json(response, callback, 200, list);
                     return 200;
                 }
@@ -170,9 +169,25 @@ public final class OpenAiServer implements AutoCloseable {
                     }
                     return completions.run(parsed, path.equals("/v1/chat/completions"), request, response, callback);
                 }
-                default -> throw new ApiError(404, "invalid_request_error", null, "not_found",
-                        "no such endpoint: " + method + " " + path);
+                default -> {
+                    if (path.startsWith("/v1/models/")) {   // GET /v1/models/{id}, as clients retrieve a model
+                        requireMethod(method, "GET");
+                        String id = java.net.URLDecoder.decode(path.substring("/v1/models/".length()), StandardCharsets.UTF_8);
+                        if (!id.equals(options.modelId())) {
+                            throw new ApiError(404, "invalid_request_error", "model", "model_not_found",
+                                    "The model '" + id + "' does not exist; this server serves '" + options.modelId() + "'");
+                        }
+                        Http.json(response, callback, 200, modelObject());
+                        return 200;
+                    }
+                    throw new ApiError(404, "invalid_request_error", null, "not_found", "no such endpoint: " + method + " " + path);
+                }
             }
+        }
+
+        private ObjectNode modelObject() {
+            return RequestParser.JSON.createObjectNode().put("id", options.modelId()).put("object", "model")
+                    .put("created", created).put("owned_by", "trillium");
         }
 
         private void requireMethod(String method, String expected) {

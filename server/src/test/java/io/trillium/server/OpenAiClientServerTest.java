@@ -72,6 +72,8 @@ class OpenAiClientServerTest {
         List<com.openai.models.models.Model> models = client.models().list().data();
         assertEquals(1, models.size());
         assertEquals(ServerFixture.MODEL_ID, models.get(0).id());
+        assertEquals(ServerFixture.MODEL_ID, client.models().retrieve(ServerFixture.MODEL_ID).id());
+        assertThrows(NotFoundException.class, () -> client.models().retrieve("gpt-9"));
     }
 
     @Test
