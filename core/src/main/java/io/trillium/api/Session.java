@@ -349,15 +349,7 @@ public final class Session implements AutoCloseable {
 
     /** log softmax(logits)[id]. */
     static double logSoftmaxAt(float[] logits, int id) {
-        float max = Float.NEGATIVE_INFINITY;
-        for (float l : logits) {
-            max = Math.max(max, l);
-        }
-        double sum = 0;
-        for (float l : logits) {
-            sum += Math.exp(l - max);
-        }
-        return logits[id] - max - Math.log(sum);
+        return logits[id] - io.trillium.sample.LogProbs.logSumExp(logits);
     }
 
     private void ensureOpen() {

@@ -118,26 +118,11 @@ public final class JsonConstraint {
     }
 
     private byte[] tokenBytes(int id) {
-        // tokens in byte order: found by id through a lazily built inverse (ids are dense)
-        int i = id >= 0 && id < vocab.vocabSize ? position()[id] : -1;
-        if (i < 0) {
+        byte[] b = vocab.bytesOf(id);
+        if (b == null) {
             throw new IllegalArgumentException("token " + id + " is a control or unused token, never part of a JSON document");
         }
-        return vocab.bytes[i];
-    }
-
-    private int[] positionOfId;
-
-    private int[] position() {
-        if (positionOfId == null) {
-            int[] p = new int[vocab.vocabSize];
-            Arrays.fill(p, -1);
-            for (int i = 0; i < vocab.ids.length; i++) {
-                p[vocab.ids[i]] = i;
-            }
-            positionOfId = p;
-        }
-        return positionOfId;
+        return b;
     }
 
     /** Fills {@link #allowed}: tokens after which the document can still be finished in {@code budget} tokens. */

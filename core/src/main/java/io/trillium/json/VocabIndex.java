@@ -20,8 +20,14 @@ public final class VocabIndex {
     final byte[][] bytes;  // their bytes
     final int[] shared;    // bytes token i shares with token i - 1 (0 for the first)
     final int maxLength;
+    private final int[] indexOfId;   // the inverse of ids (-1: not indexed)
 
     private VocabIndex(int vocabSize, int[] ids, byte[][] bytes, int[] shared, int maxLength) {
+        this.indexOfId = new int[vocabSize];
+        Arrays.fill(indexOfId, -1);
+        for (int i = 0; i < ids.length; i++) {
+            indexOfId[ids[i]] = i;
+        }
         this.vocabSize = vocabSize;
         this.ids = ids;
         this.bytes = bytes;
@@ -64,6 +70,12 @@ public final class VocabIndex {
             }
         }
         return new VocabIndex(v, ids, bytes, shared, max);
+    }
+
+    /** The bytes of token {@code id}, or null when it is not indexed (a control or unused token, or no id). */
+    byte[] bytesOf(int id) {
+        int i = id >= 0 && id < vocabSize ? indexOfId[id] : -1;
+        return i < 0 ? null : bytes[i];
     }
 
     /** Number of token ids of the vocabulary (indexed or not). */

@@ -18,8 +18,8 @@ import java.util.concurrent.Callable;
         description = {"Serve a model over the OpenAI API: /v1/chat/completions, /v1/completions, /v1/models, /health, /metrics.",
                 "Concurrent requests decode together in one batched pass; more than --max-sessions wait in a queue of --queue, then get 429."})
 final class ServeCommand implements Callable<Integer> {
-    @Option(names = "--model", required = true, paramLabel = "FILE", description = "GGUF model file")
-    Path modelFile;
+    @Mixin
+    ModelOptions model;   // --model, --threads and the numerics flags, as every forward-pass command takes them
 
     @Option(names = "--host", paramLabel = "ADDR", defaultValue = "127.0.0.1", description = "address to bind (default ${DEFAULT-VALUE})")
     String host;
@@ -49,19 +49,14 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--max-body", paramLabel = "BYTES", defaultValue = "4194304", description = "largest request body (default ${DEFAULT-VALUE})")
     int maxBody;
 
-    @Option(names = "--threads", paramLabel = "N", description = "CPU threads (default: all processors)")
-    Integer threads;
-
-    @Mixin
-    NumericsOptions numerics;
-
     @Mixin
     TierOptions tiers;
 
     @Override
     public Integer call() throws Exception {
+        Path modelFile = model.model;
         String id = modelId != null ? modelId : modelFile.getFileName().toString().replaceFirst("\\.gguf$", "");
-        try (Model m = ApiSupport.load(modelFile, threads, numerics.numerics(), tiers)) {
+        try (Model m = ApiSupport.load(modelFile, model.threads, model.numerics.numerics(), tiers)) {
             int ctx = contextLength > 0 ? contextLength : ApiSupport.contextLength(m, 0);
             ServerOptions options = new ServerOptions(host, port, id, maxSessions, queue, apiKey, ctx, maxBody, maxTokens);
             try (OpenAiServer server = OpenAiServer.start(m, options)) {

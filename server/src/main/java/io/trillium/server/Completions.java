@@ -411,15 +411,7 @@ final class Completions {
 
         @Override
         public void process(float[] logits, SamplingContext context) {
-            float max = Float.NEGATIVE_INFINITY;
-            for (float l : logits) {
-                max = Math.max(max, l);
-            }
-            double sum = 0;
-            for (float l : logits) {
-                sum += Math.exp(l - max);
-            }
-            double logZ = max + Math.log(sum);
+            double logZ = io.trillium.sample.LogProbs.logSumExp(logits);
             if (raw == null || raw.length != logits.length) {
                 raw = new float[logits.length];
             }
